@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/facegate/facegate/internal/geom"
+)
+
+// The detector is the RFB-320 single-shot detector: a 320x240 RGB input normalised as (p-127)/128, 4,420 prior
+// boxes, and two outputs that already include the prior decoding: "scores" (background, face) after softmax and
+// "boxes" as corners normalised to the input size.
+const (
+	detW, detH = 320, 240
+	// detMinFace is the smallest face, in detector pixels, the detector finds reliably (its smallest prior is 10).
+	detMinFace = 16.0
+)
+
+type rawDet struct {
+	rect  geom.Rect
+	score float64
+}
+
+// detect finds faces in the whole image, tiling it when faces down to minFace pixels need a closer look.
+func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
+	img := p.base()
+	tiles := geom.Tiles(img.W, img.H, detW, detH, minFace, detMinFace)
+	var all []geom.Scored
+	in := make([]float32, 3*detW*detH)
+	for ti, t := range tiles {
+		// Destination pixel u maps to source x = u/scale + X1 (letterboxed: content at the top left, the rest
+		// filled with grey, which normalises to zero).
+		inv := geom.Affine{A: 1 / t.Scale, C: t.Src.X1 + 0.5/t.Scale - 0.5, E: 1 / t.Scale, F: t.Src.Y1 + 0.5/t.Scale - 0.5}
+		contentW := t.Src.W() * t.Scale
+		contentH := t.Src.H() * t.Scale
+		e.fillDetector(p, in, inv, contentW, contentH)
+		out, err := e.det.Run(in)
+		if err != nil {
+			return nil, fmt.Errorf("engine: detector: %w", err)
+		}
+		scores, boxes := out[0], out[1]
+		if e.det.Outputs[0].Name != "scores" {
+			scores, boxes = out[1], out[0]
+		}
+		n := len(scores) / 2
+		for i := 0; i < n; i++ {
+			s := float64(scores[2*i+1])
+			if s < thresh {
+				continue
+			}
+			b := boxes[4*i : 4*i+4]
+			r := geom.Rect{
+				X1: float64(b[0])*detW/t.Scale + t.Src.X1,
+				Y1: float64(b[1])*detH/t.Scale + t.Src.Y1,
+				X2: float64(b[2])*detW/t.Scale + t.Src.X1,
+				Y2: float64(b[3])*detH/t.Scale + t.Src.Y1,
+			}
+			if r.W() <= 1 || r.H() <= 1 {
+				continue
+			}
+			if ti > 0 && cutByTile(r, t.Src, float64(img.W), float64(img.H)) {
+				// A face cut by an inner tile edge is seen whole by a neighbouring tile.
+				continue
+			}
+			all = append(all, geom.Scored{Rect: r, Score: s})
+		}
+	}
+	kept := geom.NMS(all, 0.4)
+	res := make([]rawDet, 0, len(kept))
+	for _, k := range kept {
+		r := k.Rect
+		r.X1, r.Y1 = math.Max(r.X1, 0), math.Max(r.Y1, 0)
+		r.X2, r.Y2 = math.Min(r.X2, float64(img.W)), math.Min(r.Y2, float64(img.H))
+		if r.W() < 2 || r.H() < 2 {
+			continue
+		}
+		res = append(res, rawDet{rect: r, score: k.Score})
+	}
+	return res, nil
+}
+
+// cutByTile reports whether r crosses an edge of tile that is not also an edge of the image.
+func cutByTile(r, tile geom.Rect, w, h float64) bool {
+	const m = 2
+	return (tile.X1 > 0 && r.X1 < tile.X1+m) || (tile.Y1 > 0 && r.Y1 < tile.Y1+m) ||
+		(tile.X2 < w && r.X2 > tile.X2-m) || (tile.Y2 < h && r.Y2 > tile.Y2-m)
+}
+
+// fillDetector writes the letterboxed detector input: content of contentW x contentH detector pixels sampled
+// through inv, grey (zero after normalisation) elsewhere.
+func (e *Engine) fillDetector(p *pyramid, in []float32, inv geom.Affine, contentW, contentH float64) {
+	cw := int(math.Ceil(contentW))
+	ch := int(math.Ceil(contentH))
+	if cw > detW {
+		cw = detW
+	}
+	if ch > detH {
+		ch = detH
+	}
+	l := layout{bgr: e.cfg.detBGR, mean: [3]float32{127, 127, 127}, mul: [3]float32{1. / 128, 1. / 128, 1. / 128}, fill: [3]float32{127, 127, 127}}
+	if cw == detW && ch == detH {
+		p.warp(in, detW, detH, inv, l)
+		return
+	}
+	for i := range in {
+		in[i] = 0
+	}
+	tmp := make([]float32, 3*cw*ch)
+	p.warp(tmp, cw, ch, inv, l)
+	for c := 0; c < 3; c++ {
+		for y := 0; y < ch; y++ {
+			copy(in[c*detW*detH+y*detW:c*detW*detH+y*detW+cw], tmp[c*cw*ch+y*cw:c*cw*ch+(y+1)*cw])
+		}
+	}
+}

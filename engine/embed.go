@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/facegate/facegate/internal/geom"
+)
+
+// The embedding model takes a 112x112 RGB face aligned to the standard five-point template and normalised as
+// (p-127)/128, and returns a 512-d feature that facegate scales to unit length.
+const alignSize = 112
+
+// alignTemplate is the standard 112x112 five-point template (left eye, right eye, nose tip, mouth corners).
+var alignTemplate = [5]geom.Point{
+	{X: 38.2946, Y: 51.6963},
+	{X: 73.5318, Y: 51.5014},
+	{X: 56.0252, Y: 71.7366},
+	{X: 41.5493, Y: 92.3655},
+	{X: 70.7299, Y: 92.2041},
+}
+
+// alignTransform is the least-squares similarity transform from the face's five points to the template.
+func alignTransform(five [5]geom.Point) (geom.Affine, error) {
+	t, ok := geom.Similarity(five[:], alignTemplate[:])
+	if !ok {
+		return geom.Affine{}, errors.New("engine: degenerate landmarks, cannot align")
+	}
+	return t, nil
+}
+
+// alignedFace warps the face into the model's normalised 3x112x112 input.
+func (e *Engine) alignedFace(p *pyramid, five [5]geom.Point) ([]float32, error) {
+	t, err := alignTransform(five)
+	if err != nil {
+		return nil, err
+	}
+	inv, ok := t.Invert()
+	if !ok {
+		return nil, errors.New("engine: singular alignment transform")
+	}
+	in := make([]float32, 3*alignSize*alignSize)
+	p.warp(in, alignSize, alignSize, inv, layout{bgr: e.cfg.featBGR, mean: [3]float32{127, 127, 127}, mul: [3]float32{1. / 128, 1. / 128, 1. / 128}})
+	return in, nil
+}
+
+// mirror flips a planar CHW tensor horizontally.
+func mirror(in []float32, c, w, h int) []float32 {
+	out := make([]float32, len(in))
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < h; y++ {
+			row := in[(ch*h+y)*w : (ch*h+y+1)*w]
+			o := out[(ch*h+y)*w : (ch*h+y+1)*w]
+			for x := range row {
+				o[w-1-x] = row[x]
+			}
+		}
+	}
+	return out
+}
+
+// embedAligned runs the embedding model on an aligned face (and its mirror image, with flip fusion) and returns
+// a unit-length template.
+func (e *Engine) embedAligned(aligned []float32) ([]float32, error) {
+	out, err := e.feat.Run(aligned)
+	if err != nil {
+		return nil, fmt.Errorf("engine: embedding: %w", err)
+	}
+	v := out[0]
+	if !e.cfg.NoFlip {
+		fo, err := e.feat.Run(mirror(aligned, 3, alignSize, alignSize))
+		if err != nil {
+			return nil, fmt.Errorf("engine: embedding: %w", err)
+		}
+		for i := range v {
+			v[i] += fo[0][i]
+		}
+	}
+	if !normalize(v) {
+		return nil, errors.New("engine: embedding model returned a zero vector")
+	}
+	return v, nil
+}
+
+func normalize(v []float32) bool {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		return false
+	}
+	inv := float32(1 / math.Sqrt(s))
+	for i := range v {
+		v[i] *= inv
+	}
+	return true
+}

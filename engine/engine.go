@@ -1,0 +1,379 @@
+// Package engine turns an image into faces: detection (with tiling for small faces), 68-point landmarks,
+// five-point alignment, 512-d templates, quality, and, on request only, age, gender, expression and liveness.
+// Its API takes and returns plain Go types; ONNX Runtime stays behind internal/onnx.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/internal/geom"
+	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/internal/modelpack"
+	"github.com/facegate/facegate/internal/onnx"
+)
+
+// Config says where the runtime and models are and how to run them.
+type Config struct {
+	// RuntimePath is libonnxruntime.so.1; ModelsDir holds fr_*.onnx. See internal/modelpack for how they are found.
+	RuntimePath string
+	ModelsDir   string
+	// Threads is the number of threads each model run may use (0: all cores). Set 1 when running many images in
+	// parallel, one goroutine per core.
+	Threads int
+	// FlipFusion embeds each face and its mirror image and averages the two templates (more accurate, about
+	// twice the embedding time). On by default; set NoFlip to turn it off.
+	NoFlip bool
+	Logger *slog.Logger
+
+	detBGR  bool // feed the detector B,G,R instead of R,G,B (tuning knob; the models were checked with RGB)
+	featBGR bool
+}
+
+// Attribute names the optional inferences.
+type Attribute string
+
+// The optional attributes.
+const (
+	AttrAge        Attribute = "age"
+	AttrGender     Attribute = "gender"
+	AttrExpression Attribute = "expression"
+	AttrLiveness   Attribute = "liveness"
+)
+
+// ParseAttributes parses a comma-separated list such as "age,liveness"; "all" selects every attribute.
+func ParseAttributes(list []string) ([]Attribute, error) {
+	var out []Attribute
+	for _, s := range list {
+		switch a := Attribute(s); a {
+		case AttrAge, AttrGender, AttrExpression, AttrLiveness:
+			out = append(out, a)
+		case "all":
+			out = append(out, AttrAge, AttrGender, AttrExpression, AttrLiveness)
+		case "":
+		default:
+			return nil, fmt.Errorf("engine: unknown attribute %q (want age, gender, expression, liveness or all)", s)
+		}
+	}
+	return out, nil
+}
+
+// Options control one analysis.
+type Options struct {
+	// MinFaceSize is the smallest face height in pixels to look for (default 40). Smaller values tile large
+	// images more finely and cost more detector runs.
+	MinFaceSize int
+	// Threshold is the detector confidence threshold (default 0.7).
+	Threshold float64
+	// MaxFaces keeps only the largest faces when positive.
+	MaxFaces int
+	// Embed computes each face's template.
+	Embed bool
+	// Attributes lists optional inferences to run.
+	Attributes []Attribute
+	// Timings, when not nil, receives the time spent in each stage (added to what it holds).
+	Timings *Timings
+	// PrimaryOnly analyses only the most prominent face (see Primary), skipping the work for the others.
+	PrimaryOnly bool
+}
+
+// DefaultMinFace is the default smallest face height searched for, in pixels.
+const DefaultMinFace = 40
+
+// DefaultDetThreshold is the default detector confidence threshold.
+const DefaultDetThreshold = 0.7
+
+// Model file names in the model pack.
+const (
+	ModelDetect     = "fr_detect.onnx"
+	ModelLandmark   = "fr_landmark.onnx"
+	ModelFeature    = "fr_feature.onnx"
+	ModelLiveness   = "fr_liveness.onnx"
+	ModelAge        = "fr_age.onnx"
+	ModelGender     = "fr_gender.onnx"
+	ModelExpression = "fr_expression.onnx"
+	ModelPose       = "fr_pose.onnx"
+	ModelEye        = "fr_eye.onnx"
+)
+
+// Engine runs the models. It is safe for concurrent use; sessions are created once.
+type Engine struct {
+	cfg                 Config
+	det, lmk, feat, eye *onnx.Model
+	pose                *onnx.Model
+
+	optMu  sync.Mutex
+	opt    map[string]*onnx.Model // attribute models, loaded on first use
+	closed bool
+}
+
+// New loads the runtime and the core models (detector, landmarks, embedding, pose, eyes). Attribute models are
+// loaded the first time they are asked for.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := onnx.Init(cfg.RuntimePath); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{cfg: cfg, opt: map[string]*onnx.Model{}}
+	var err error
+	load := func(name string) *onnx.Model {
+		if err != nil {
+			return nil
+		}
+		var m *onnx.Model
+		m, err = onnx.Load(filepath.Join(cfg.ModelsDir, name), onnx.Options{IntraOpThreads: e.threads()})
+		return m
+	}
+	e.det = load(ModelDetect)
+	e.lmk = load(ModelLandmark)
+	e.feat = load(ModelFeature)
+	e.eye = load(ModelEye)
+	e.pose = load(ModelPose)
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return e, nil
+}
+
+func (e *Engine) threads() int {
+	if e.cfg.Threads > 0 {
+		return e.cfg.Threads
+	}
+	return runtime.NumCPU()
+}
+
+// Close releases every session.
+func (e *Engine) Close() error {
+	e.optMu.Lock()
+	defer e.optMu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	var errs []error
+	for _, m := range []*onnx.Model{e.det, e.lmk, e.feat, e.eye, e.pose} {
+		if m != nil {
+			errs = append(errs, m.Close())
+		}
+	}
+	for _, m := range e.opt {
+		errs = append(errs, m.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) optional(name string) (*onnx.Model, error) {
+	e.optMu.Lock()
+	defer e.optMu.Unlock()
+	if e.closed {
+		return nil, errors.New("engine: closed")
+	}
+	if m, ok := e.opt[name]; ok {
+		return m, nil
+	}
+	if err := modelpack.VerifyOptional(e.cfg.ModelsDir, name); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	m, err := onnx.Load(filepath.Join(e.cfg.ModelsDir, name), onnx.Options{IntraOpThreads: e.threads()})
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e.opt[name] = m
+	return m, nil
+}
+
+// ErrNoFace is returned by operations that need a face when none is found.
+var ErrNoFace = errors.New("engine: no face found")
+
+// Analyze finds every face in img with landmarks and quality, and templates and attributes as opt asks.
+// Faces are sorted by descending box area.
+func (e *Engine) Analyze(img *imgio.Image, opt Options) ([]facegate.Face, error) {
+	if img == nil || img.W <= 0 || img.H <= 0 {
+		return nil, errors.New("engine: empty image")
+	}
+	if opt.MinFaceSize <= 0 {
+		opt.MinFaceSize = DefaultMinFace
+	}
+	if opt.Threshold <= 0 {
+		opt.Threshold = DefaultDetThreshold
+	}
+	p := newPyramid(img)
+	tm := opt.Timings
+	t0 := time.Now()
+	dets, err := e.detect(p, float64(opt.MinFaceSize), opt.Threshold)
+	if err != nil {
+		return nil, err
+	}
+	tm.add(stageDetect, t0)
+	sort.SliceStable(dets, func(i, j int) bool { return dets[i].rect.Area() > dets[j].rect.Area() })
+	if opt.PrimaryOnly && len(dets) > 1 {
+		rects := make([]geom.Rect, len(dets))
+		for i, d := range dets {
+			rects[i] = d.rect
+		}
+		dets = dets[primary(rects, img.W, img.H) : primary(rects, img.W, img.H)+1]
+	}
+	if opt.MaxFaces > 0 && len(dets) > opt.MaxFaces {
+		dets = dets[:opt.MaxFaces]
+	}
+	faces := make([]facegate.Face, 0, len(dets))
+	for _, d := range dets {
+		f, err := e.analyzeFace(p, d, opt)
+		if err != nil {
+			return nil, err
+		}
+		faces = append(faces, f)
+	}
+	return faces, nil
+}
+
+func (e *Engine) analyzeFace(p *pyramid, d rawDet, opt Options) (facegate.Face, error) {
+	f := facegate.Face{Box: toBox(d.rect), Score: float32(d.score)}
+	tm := opt.Timings
+	t0 := time.Now()
+	lm, err := e.landmarks(p, d.rect)
+	if err != nil {
+		return f, err
+	}
+	tm.add(stageLandmarks, t0)
+	f.Landmarks = make([]facegate.Point, len(lm))
+	for i, pt := range lm {
+		f.Landmarks[i] = facegate.Point{X: float32(pt.X), Y: float32(pt.Y)}
+	}
+	five := fivePoints(lm)
+	for i, pt := range five {
+		f.Points5[i] = facegate.Point{X: float32(pt.X), Y: float32(pt.Y)}
+	}
+	t0 = time.Now()
+	aligned, err := e.alignedFace(p, five)
+	if err != nil {
+		return f, err
+	}
+	tm.add(stageAlign, t0)
+	t0 = time.Now()
+	if err := e.quality(p, d.rect, lm, aligned, &f.Quality); err != nil {
+		return f, err
+	}
+	tm.add(stageQuality, t0)
+	if opt.Embed {
+		t0 = time.Now()
+		t, err := e.embedAligned(aligned)
+		if err != nil {
+			return f, err
+		}
+		f.Template = t
+		tm.add(stageEmbed, t0)
+	}
+	if len(opt.Attributes) > 0 {
+		t0 = time.Now()
+		a, err := e.attributes(p, d.rect, opt.Attributes)
+		if err != nil {
+			return f, err
+		}
+		f.Attributes = a
+		tm.add(stageAttributes, t0)
+	}
+	return f, nil
+}
+
+func toBox(r geom.Rect) facegate.Box {
+	return facegate.Box{X1: float32(r.X1), Y1: float32(r.Y1), X2: float32(r.X2), Y2: float32(r.Y2)}
+}
+
+func fromBox(b facegate.Box) geom.Rect {
+	return geom.Rect{X1: float64(b.X1), Y1: float64(b.Y1), X2: float64(b.X2), Y2: float64(b.Y2)}
+}
+
+// Primary returns the index of the most prominent face: the one with the largest box, discounted by its
+// distance from the image centre, so that a portrait's subject wins over a larger face cut by the frame edge and
+// over bystanders. It returns -1 for no faces.
+func Primary(faces []facegate.Face, w, h int) int {
+	rects := make([]geom.Rect, len(faces))
+	for i, f := range faces {
+		rects[i] = fromBox(f.Box)
+	}
+	return primary(rects, w, h)
+}
+
+func primary(rects []geom.Rect, w, h int) int {
+	best, bi := math.Inf(-1), -1
+	for i, r := range rects {
+		c := r.Center()
+		dx := (c.X - float64(w)/2) / float64(w)
+		dy := (c.Y - float64(h)/2) / float64(h)
+		// Area as a fraction of the image, less a penalty that grows with the squared distance from the centre.
+		s := r.Area()/float64(w*h) - 2*(dx*dx+dy*dy)
+		if s > best {
+			best, bi = s, i
+		}
+	}
+	return bi
+}
+
+// Embed computes the template of a face that Analyze found in img (it re-aligns from the face's five points) and
+// returns the face with Template set.
+func (e *Engine) Embed(img *imgio.Image, f facegate.Face) (facegate.Face, error) {
+	p := newPyramid(img)
+	var five [5]geom.Point
+	for i, pt := range f.Points5 {
+		five[i] = geom.Point{X: float64(pt.X), Y: float64(pt.Y)}
+	}
+	aligned, err := e.alignedFace(p, five)
+	if err != nil {
+		return f, err
+	}
+	t, err := e.embedAligned(aligned)
+	if err != nil {
+		return f, err
+	}
+	f.Template = t
+	return f, nil
+}
+
+// Timings accumulates the time spent per stage.
+type Timings struct {
+	Detect, Landmarks, Align, Quality, Embed, Attributes time.Duration
+}
+
+type stage int
+
+const (
+	stageDetect stage = iota
+	stageLandmarks
+	stageAlign
+	stageQuality
+	stageEmbed
+	stageAttributes
+)
+
+func (t *Timings) add(s stage, since time.Time) {
+	if t == nil {
+		return
+	}
+	d := time.Since(since)
+	switch s {
+	case stageDetect:
+		t.Detect += d
+	case stageLandmarks:
+		t.Landmarks += d
+	case stageAlign:
+		t.Align += d
+	case stageQuality:
+		t.Quality += d
+	case stageEmbed:
+		t.Embed += d
+	case stageAttributes:
+		t.Attributes += d
+	}
+}

@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"math"
+	"sync"
+
+	"github.com/facegate/facegate/internal/geom"
+	"github.com/facegate/facegate/internal/imgio"
+)
+
+// pyramid holds an image and, built on demand, its successive 2x2 box-filtered halvings, so that sampling at any
+// scale reads from a level whose remaining reduction is below 2 and bilinear interpolation does not alias.
+type pyramid struct {
+	mu     sync.Mutex
+	levels []*imgio.Image
+}
+
+func newPyramid(img *imgio.Image) *pyramid { return &pyramid{levels: []*imgio.Image{img}} }
+
+func (p *pyramid) base() *imgio.Image { return p.levels[0] }
+
+// level returns the image halved k times (k >= 0), building missing levels.
+func (p *pyramid) level(k int) *imgio.Image {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.levels) <= k {
+		prev := p.levels[len(p.levels)-1]
+		if prev.W < 2 || prev.H < 2 {
+			return prev
+		}
+		p.levels = append(p.levels, halve(prev))
+	}
+	return p.levels[k]
+}
+
+// halve averages 2x2 blocks; a trailing odd row or column is dropped.
+func halve(src *imgio.Image) *imgio.Image {
+	w, h := src.W/2, src.H/2
+	dst := imgio.NewImage(w, h)
+	sp, dp := src.Pix, dst.Pix
+	stride := src.W * 3
+	for y := 0; y < h; y++ {
+		r0 := sp[2*y*stride:]
+		r1 := sp[(2*y+1)*stride:]
+		d := dp[y*w*3 : (y+1)*w*3]
+		for x := 0; x < w; x++ {
+			i := x * 6
+			o := x * 3
+			d[o] = uint8((uint16(r0[i]) + uint16(r0[i+3]) + uint16(r1[i]) + uint16(r1[i+3]) + 2) >> 2)
+			d[o+1] = uint8((uint16(r0[i+1]) + uint16(r0[i+4]) + uint16(r1[i+1]) + uint16(r1[i+4]) + 2) >> 2)
+			d[o+2] = uint8((uint16(r0[i+2]) + uint16(r0[i+5]) + uint16(r1[i+2]) + uint16(r1[i+5]) + 2) >> 2)
+		}
+	}
+	return dst
+}
+
+// layout says how warp writes pixels into a model's input tensor.
+type layout struct {
+	grey bool       // one channel, luminance
+	bgr  bool       // channel order B, G, R instead of R, G, B
+	flip bool       // mirror horizontally
+	mean [3]float32 // subtracted per channel (in the output channel order), in 0..255 units
+	mul  [3]float32 // then multiplied
+	fill [3]float32 // raw 0..255 value used outside the image, per R, G, B
+}
+
+// warp fills dst, a planar (CHW) tensor of dw x dh pixels, by bilinear sampling of the image at the source
+// positions inv maps each destination pixel centre to (pixel-index coordinates, OpenCV's convention). It samples
+// from the pyramid level that keeps the remaining reduction below 2.
+func (p *pyramid) warp(dst []float32, dw, dh int, inv geom.Affine, l layout) {
+	scale := inv.Scale()
+	k := 0
+	if scale >= 2 {
+		k = int(math.Floor(math.Log2(scale)))
+	}
+	img := p.level(k)
+	if k > 0 {
+		// index x at level 0 is index (x+0.5)/2^k - 0.5 at level k.
+		f := 1 / math.Exp2(float64(k))
+		inv = inv.Then(geom.Affine{A: f, C: 0.5*f - 0.5, E: f, F: 0.5*f - 0.5})
+	}
+	plane := dw * dh
+	w, h := img.W, img.H
+	pix := img.Pix
+	for y := 0; y < dh; y++ {
+		// Walk the row incrementally: source position advances by (A, D) per destination pixel.
+		fy := float64(y)
+		sx := inv.B*fy + inv.C
+		sy := inv.E*fy + inv.F
+		for x := 0; x < dw; x++ {
+			xx := x
+			if l.flip {
+				xx = dw - 1 - x
+			}
+			px := sx + inv.A*float64(x)
+			py := sy + inv.D*float64(x)
+			var r, g, b float32
+			x0f, y0f := math.Floor(px), math.Floor(py)
+			x0, y0 := int(x0f), int(y0f)
+			ax, ay := float32(px-x0f), float32(py-y0f)
+			if x0 >= 0 && y0 >= 0 && x0+1 < w && y0+1 < h {
+				i00 := (y0*w + x0) * 3
+				i10 := i00 + 3
+				i01 := i00 + w*3
+				i11 := i01 + 3
+				w00 := (1 - ax) * (1 - ay)
+				w10 := ax * (1 - ay)
+				w01 := (1 - ax) * ay
+				w11 := ax * ay
+				r = w00*float32(pix[i00]) + w10*float32(pix[i10]) + w01*float32(pix[i01]) + w11*float32(pix[i11])
+				g = w00*float32(pix[i00+1]) + w10*float32(pix[i10+1]) + w01*float32(pix[i01+1]) + w11*float32(pix[i11+1])
+				b = w00*float32(pix[i00+2]) + w10*float32(pix[i10+2]) + w01*float32(pix[i01+2]) + w11*float32(pix[i11+2])
+			} else {
+				r, g, b = sampleBorder(pix, w, h, x0, y0, ax, ay, l.fill)
+			}
+			o := y*dw + xx
+			if l.grey {
+				v := 0.299*r + 0.587*g + 0.114*b
+				dst[o] = (v - l.mean[0]) * l.mul[0]
+				continue
+			}
+			if l.bgr {
+				r, b = b, r
+			}
+			dst[o] = (r - l.mean[0]) * l.mul[0]
+			dst[plane+o] = (g - l.mean[1]) * l.mul[1]
+			dst[2*plane+o] = (b - l.mean[2]) * l.mul[2]
+		}
+	}
+}
+
+// sampleBorder is bilinear sampling where some of the four neighbours fall outside the image; those take fill.
+func sampleBorder(pix []uint8, w, h, x0, y0 int, ax, ay float32, fill [3]float32) (r, g, b float32) {
+	var acc [3]float32
+	for j := 0; j < 2; j++ {
+		for i := 0; i < 2; i++ {
+			wt := (1 - ax) * (1 - ay)
+			if i == 1 {
+				wt = ax * (1 - ay)
+			}
+			if j == 1 {
+				wt = (1 - ax) * ay
+				if i == 1 {
+					wt = ax * ay
+				}
+			}
+			x, y := x0+i, y0+j
+			if x >= 0 && y >= 0 && x < w && y < h {
+				o := (y*w + x) * 3
+				acc[0] += wt * float32(pix[o])
+				acc[1] += wt * float32(pix[o+1])
+				acc[2] += wt * float32(pix[o+2])
+			} else {
+				acc[0] += wt * fill[0]
+				acc[1] += wt * fill[1]
+				acc[2] += wt * fill[2]
+			}
+		}
+	}
+	return acc[0], acc[1], acc[2]
+}
+
+// cropTransform maps a dw x dh destination onto the source rectangle r (pixel-index coordinates), stretching as
+// needed. It returns the destination-to-source transform warp expects.
+func cropTransform(r geom.Rect, dw, dh int) geom.Affine {
+	sx := r.W() / float64(dw)
+	sy := r.H() / float64(dh)
+	// destination pixel centre x+0.5 covers source edge coordinate r.X1 + (x+0.5)*sx; index = edge - 0.5.
+	return geom.Affine{A: sx, C: r.X1 + 0.5*sx - 0.5, E: sy, F: r.Y1 + 0.5*sy - 0.5}
+}

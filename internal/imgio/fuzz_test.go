@@ -1,0 +1,80 @@
+package imgio
+
+import (
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/color/palette"
+	"image/draw"
+	"testing"
+)
+
+// FuzzDecode checks that Decode never panics, that every failure wraps one
+// of the package sentinels, and that every success honours the limits and
+// the Image invariants.
+func FuzzDecode(f *testing.F) {
+	src := gradientNRGBA(13, 7)
+	pal := image.NewPaletted(src.Bounds(), palette.WebSafe)
+	draw.Draw(pal, pal.Bounds(), src, image.Point{}, draw.Src)
+	gray := image.NewGray(src.Bounds())
+	draw.Draw(gray, gray.Bounds(), src, image.Point{}, draw.Src)
+
+	jpg := encodeJPEG(f, src, 75)
+	pngData := encodePNG(f, src)
+	seeds := [][]byte{
+		jpg,
+		encodeJPEG(f, gray, 75),
+		insertSegments(jpg, jpegSegment(0xE1, exifAPP1(tiffWithOrientation(binary.BigEndian, 6)))),
+		insertSegments(jpg, jpegSegment(0xE1, exifAPP1(tiffWithOrientation(binary.LittleEndian, 7)))),
+		pngData,
+		encodePNG(f, pal),
+		insertPNGChunk(pngData, pngChunk("eXIf", tiffWithOrientation(binary.LittleEndian, 5))),
+		encodeGIF(f, pal),
+		encodeBMP(f, src),
+		encodeBMP(f, pal),
+		webpFile(riffChunk("VP8L", solidVP8L(9, 4, color.NRGBA{1, 2, 3, 255}))),
+		webpFile(vp8xChunk(9, 4, 0x08), riffChunk("VP8L", solidVP8L(9, 4, color.NRGBA{1, 2, 3, 255})),
+			riffChunk("EXIF", tiffWithOrientation(binary.LittleEndian, 6))),
+		{},
+		[]byte("hello world"),
+		jpg[:len(jpg)/2],
+		pngHeaderOnly(50000, 50000),
+		pngHeaderOnly(2000, 2000),
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+
+	lim := Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 20}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, info, err := Decode(data, lim)
+		if err != nil {
+			if m != nil {
+				t.Fatalf("error %v with non-nil image", err)
+			}
+			matched := 0
+			for _, s := range []error{ErrEmpty, ErrUnsupported, ErrTruncated, ErrCorrupt, ErrTooLarge} {
+				if errors.Is(err, s) {
+					matched++
+				}
+			}
+			if matched != 1 {
+				t.Fatalf("error %q wraps %d sentinels, want exactly 1", err, matched)
+			}
+			return
+		}
+		if m.W <= 0 || m.H <= 0 || len(m.Pix) != m.W*m.H*3 {
+			t.Fatalf("bad image %dx%d len %d", m.W, m.H, len(m.Pix))
+		}
+		if int64(m.W)*int64(m.H) > lim.MaxPixels {
+			t.Fatalf("image %dx%d exceeds MaxPixels %d", m.W, m.H, lim.MaxPixels)
+		}
+		if info.W != m.W || info.H != m.H || info.Orientation < 1 || info.Orientation > 8 {
+			t.Fatalf("info %+v inconsistent with image %dx%d", info, m.W, m.H)
+		}
+		if f, ok := detect(data); !ok || f != info.Format {
+			t.Fatalf("info.Format %q, detect %q %v", info.Format, f, ok)
+		}
+	})
+}

@@ -1,0 +1,206 @@
+// Package onnx is facegate's only door to ONNX Runtime. It loads the shared library once per process, creates
+// sessions once, and runs them with plain float32 slices in and out; every tensor it creates is destroyed before
+// Run returns. Nothing else in facegate imports onnxruntime_go.
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+var (
+	initMu   sync.Mutex
+	initPath string
+	initErr  error
+	inited   bool
+)
+
+// ErrRuntime is wrapped by every error that comes from loading or initialising the ONNX Runtime library.
+var ErrRuntime = errors.New("onnx: runtime unavailable")
+
+// Init loads the ONNX Runtime shared library at libPath and initialises the process-wide environment. It is safe
+// to call more than once with the same path; a second call with another path is an error, since the library can
+// only be loaded once per process.
+func Init(libPath string) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if inited {
+		if libPath != initPath {
+			return fmt.Errorf("onnx: runtime already loaded from %s, cannot load %s", initPath, libPath)
+		}
+		return initErr
+	}
+	if _, err := os.Stat(libPath); err != nil {
+		return fmt.Errorf("%w: %w", ErrRuntime, err)
+	}
+	ort.SetSharedLibraryPath(libPath)
+	err := ort.InitializeEnvironment(ort.WithLogLevelError())
+	if err != nil {
+		err = fmt.Errorf("%w: loading %s: %w", ErrRuntime, libPath, err)
+	}
+	inited, initPath, initErr = true, libPath, err
+	return err
+}
+
+// Version reports the loaded ONNX Runtime's version, or "" before Init.
+func Version() string {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if !inited || initErr != nil {
+		return ""
+	}
+	return ort.GetVersion()
+}
+
+// Tensor describes one model input or output.
+type Tensor struct {
+	Name  string
+	Shape []int64
+}
+
+// Size is the number of elements in the tensor.
+func (t Tensor) Size() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= int(d)
+	}
+	return n
+}
+
+// Options tune a session.
+type Options struct {
+	// IntraOpThreads is the number of threads one Run may use; 0 lets ONNX Runtime choose (one per core).
+	// A caller that runs sessions from several goroutines at once should set it so that goroutines x threads
+	// does not exceed the cores it wants to use.
+	IntraOpThreads int
+}
+
+// Model is a loaded ONNX model with fixed input and output shapes. It is safe for concurrent use.
+type Model struct {
+	Name    string
+	Inputs  []Tensor
+	Outputs []Tensor
+	sess    *ort.DynamicAdvancedSession
+}
+
+// Load creates a session for the model at path. Init must have succeeded first.
+func Load(path string, opt Options) (*Model, error) {
+	in, out, err := ort.GetInputOutputInfo(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: reading %s: %w", path, err)
+	}
+	m := &Model{Name: path}
+	var inNames, outNames []string
+	for _, i := range in {
+		if i.DataType != ort.TensorElementDataTypeFloat {
+			return nil, fmt.Errorf("onnx: %s: input %q is %v, only float32 is supported", path, i.Name, i.DataType)
+		}
+		m.Inputs = append(m.Inputs, Tensor{Name: i.Name, Shape: append([]int64(nil), i.Dimensions...)})
+		inNames = append(inNames, i.Name)
+	}
+	for _, o := range out {
+		if o.DataType != ort.TensorElementDataTypeFloat {
+			return nil, fmt.Errorf("onnx: %s: output %q is %v, only float32 is supported", path, o.Name, o.DataType)
+		}
+		m.Outputs = append(m.Outputs, Tensor{Name: o.Name, Shape: append([]int64(nil), o.Dimensions...)})
+		outNames = append(outNames, o.Name)
+	}
+	for _, t := range append(append([]Tensor(nil), m.Inputs...), m.Outputs...) {
+		for _, d := range t.Shape {
+			if d <= 0 {
+				return nil, fmt.Errorf("onnx: %s: tensor %q has a dynamic shape %v; facegate's models have fixed shapes", path, t.Name, t.Shape)
+			}
+		}
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: session options: %w", err)
+	}
+	defer so.Destroy()
+	if opt.IntraOpThreads > 0 {
+		if err := so.SetIntraOpNumThreads(opt.IntraOpThreads); err != nil {
+			return nil, fmt.Errorf("onnx: intra-op threads: %w", err)
+		}
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("onnx: inter-op threads: %w", err)
+	}
+	sess, err := ort.NewDynamicAdvancedSession(path, inNames, outNames, so)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: creating session for %s: %w", path, err)
+	}
+	m.sess = sess
+	return m, nil
+}
+
+// Run feeds inputs (one slice per model input, in order, each of the input's exact size) and returns one slice
+// per output, in the order of m.Outputs. The returned slices belong to the caller.
+func (m *Model) Run(inputs ...[]float32) ([][]float32, error) {
+	if len(inputs) != len(m.Inputs) {
+		return nil, fmt.Errorf("onnx: %s takes %d inputs, got %d", m.Name, len(m.Inputs), len(inputs))
+	}
+	ins := make([]ort.Value, len(inputs))
+	outs := make([]ort.Value, len(m.Outputs))
+	defer func() {
+		for _, v := range ins {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+		for _, v := range outs {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	for i, data := range inputs {
+		spec := m.Inputs[i]
+		if len(data) != spec.Size() {
+			return nil, fmt.Errorf("onnx: %s input %q needs %d values, got %d", m.Name, spec.Name, spec.Size(), len(data))
+		}
+		t, err := ort.NewTensor(ort.NewShape(spec.Shape...), data)
+		if err != nil {
+			return nil, fmt.Errorf("onnx: input tensor %q: %w", spec.Name, err)
+		}
+		ins[i] = t
+	}
+	result := make([][]float32, len(m.Outputs))
+	for i, spec := range m.Outputs {
+		result[i] = make([]float32, spec.Size())
+		t, err := ort.NewTensor(ort.NewShape(spec.Shape...), result[i])
+		if err != nil {
+			return nil, fmt.Errorf("onnx: output tensor %q: %w", spec.Name, err)
+		}
+		outs[i] = t
+	}
+	if err := m.sess.Run(ins, outs); err != nil {
+		return nil, fmt.Errorf("onnx: running %s: %w", m.Name, err)
+	}
+	return result, nil
+}
+
+// Close releases the session.
+func (m *Model) Close() error {
+	if m == nil || m.sess == nil {
+		return nil
+	}
+	err := m.sess.Destroy()
+	m.sess = nil
+	if err != nil {
+		return fmt.Errorf("onnx: closing %s: %w", m.Name, err)
+	}
+	return nil
+}
+
+// OutputNames lists the model's output names in the order Run returns them.
+func (m *Model) OutputNames() []string {
+	names := make([]string, len(m.Outputs))
+	for i, o := range m.Outputs {
+		names[i] = o.Name
+	}
+	return names
+}
