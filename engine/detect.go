@@ -13,7 +13,7 @@ import (
 const (
 	detW, detH = 320, 240
 	// detMinFace is the smallest face, in detector pixels, the detector finds reliably (its smallest prior is 10).
-	detMinFace = 16.0
+	detMinFace = 20.0
 )
 
 type rawDet struct {
@@ -25,7 +25,7 @@ type rawDet struct {
 func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 	img := p.base()
 	tiles := geom.Tiles(img.W, img.H, detW, detH, minFace, detMinFace)
-	var all []geom.Scored
+	var all, fine []geom.Scored // whole-image finds, and finds from closer-looking tiles
 	in := make([]float32, 3*detW*detH)
 	for ti, t := range tiles {
 		// Destination pixel u maps to source x = u/scale + X1 (letterboxed: content at the top left, the rest
@@ -62,7 +62,39 @@ func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 				// A face cut by an inner tile edge is seen whole by a neighbouring tile.
 				continue
 			}
+			if ti > 0 && r.H()*t.Coarser >= 2*detMinFace {
+				// Big enough for the coarser level, which sees it with its whole context.
+				continue
+			}
+			if ti > 0 {
+				// Tiles look closer than the whole-image pass and see more texture that can pass for a face
+				// (hair, patterned cloth). Confirm each such find with a second look at a canonical scale.
+				ok, vs, err := e.confirm(p, r, math.Max(thresh, confirmThreshold), in)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					continue
+				}
+				fine = append(fine, geom.Scored{Rect: r, Score: math.Min(s, vs)})
+				continue
+			}
 			all = append(all, geom.Scored{Rect: r, Score: s})
+		}
+	}
+	all = geom.NMS(all, 0.4)
+	// A tile's find that lies mostly inside a whole-image find is part of that face seen without its context.
+	coarse := len(all)
+	for _, f := range fine {
+		inside := false
+		for _, c := range all[:coarse] {
+			if f.Rect.Intersect(c.Rect).Area() > 0.5*f.Rect.Area() {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			all = append(all, f)
 		}
 	}
 	kept := geom.NMS(all, 0.4)
@@ -97,7 +129,7 @@ func (e *Engine) fillDetector(p *pyramid, in []float32, inv geom.Affine, content
 	if ch > detH {
 		ch = detH
 	}
-	l := layout{bgr: e.cfg.detBGR, mean: [3]float32{127, 127, 127}, mul: [3]float32{1. / 128, 1. / 128, 1. / 128}, fill: [3]float32{127, 127, 127}}
+	l := layout{mean: [3]float32{127, 127, 127}, mul: [3]float32{1. / 128, 1. / 128, 1. / 128}, fill: [3]float32{127, 127, 127}}
 	if cw == detW && ch == detH {
 		p.warp(in, detW, detH, inv, l)
 		return
@@ -112,4 +144,53 @@ func (e *Engine) fillDetector(p *pyramid, in []float32, inv geom.Affine, content
 			copy(in[c*detW*detH+y*detW:c*detW*detH+y*detW+cw], tmp[c*cw*ch+y*cw:c*cw*ch+(y+1)*cw])
 		}
 	}
+}
+
+// confirmFaces are the face heights, in detector pixels, at which a tile's candidate face is looked at again. A
+// real face scores high at all of them; texture that passes for a face at one scale (hair, folds of cloth) does not.
+var confirmFaces = []float64{32, 56, 80}
+
+// confirmThreshold is the least score every second look must give a candidate from a tile.
+const confirmThreshold = 0.8
+
+// confirm re-runs the detector on windows centred on candidate r, scaled so the face is each of confirmFaces
+// detector pixels high, and reports whether the detector finds it again (IoU > 0.5) with at least thresh every
+// time, and the lowest of those scores. buf is a scratch detector input.
+func (e *Engine) confirm(p *pyramid, r geom.Rect, thresh float64, buf []float32) (bool, float64, error) {
+	low := 1.0
+	for _, face := range confirmFaces {
+		scale := face / r.H()
+		c := r.Center()
+		src := geom.Rect{X1: c.X - detW/2/scale, Y1: c.Y - detH/2/scale, X2: c.X + detW/2/scale, Y2: c.Y + detH/2/scale}
+		inv := geom.Affine{A: 1 / scale, C: src.X1 + 0.5/scale - 0.5, E: 1 / scale, F: src.Y1 + 0.5/scale - 0.5}
+		e.fillDetector(p, buf, inv, detW, detH)
+		out, err := e.det.Run(buf)
+		if err != nil {
+			return false, 0, fmt.Errorf("engine: detector: %w", err)
+		}
+		scores, boxes := out[0], out[1]
+		if e.det.Outputs[0].Name != "scores" {
+			scores, boxes = out[1], out[0]
+		}
+		best := 0.0
+		for i := 0; i < len(scores)/2; i++ {
+			s := float64(scores[2*i+1])
+			if s < thresh || s <= best {
+				continue
+			}
+			b := boxes[4*i : 4*i+4]
+			cand := geom.Rect{
+				X1: float64(b[0])*detW/scale + src.X1, Y1: float64(b[1])*detH/scale + src.Y1,
+				X2: float64(b[2])*detW/scale + src.X1, Y2: float64(b[3])*detH/scale + src.Y1,
+			}
+			if geom.IoU(cand, r) > 0.5 {
+				best = s
+			}
+		}
+		if best == 0 {
+			return false, 0, nil
+		}
+		low = math.Min(low, best)
+	}
+	return true, low, nil
 }

@@ -8,8 +8,9 @@ import (
 	"github.com/facegate/facegate/internal/geom"
 )
 
-// The embedding model takes a 112x112 RGB face aligned to the standard five-point template and normalised as
-// (p-127)/128, and returns a 512-d feature that facegate scales to unit length.
+// The embedding model takes a 112x112 face aligned to the standard five-point template, channels in B, G, R order
+// and normalised as (p-127)/128, and returns a 512-d feature that facegate scales to unit length. (B, G, R beat
+// R, G, B on LFW: 99.43% against 99.1-99.2% 10-fold accuracy; see docs/accuracy.md.)
 const alignSize = 112
 
 // alignTemplate is the standard 112x112 five-point template (left eye, right eye, nose tip, mouth corners).
@@ -41,7 +42,7 @@ func (e *Engine) alignedFace(p *pyramid, five [5]geom.Point) ([]float32, error) 
 		return nil, errors.New("engine: singular alignment transform")
 	}
 	in := make([]float32, 3*alignSize*alignSize)
-	p.warp(in, alignSize, alignSize, inv, layout{bgr: e.cfg.featBGR, mean: [3]float32{127, 127, 127}, mul: [3]float32{1. / 128, 1. / 128, 1. / 128}})
+	p.warp(in, alignSize, alignSize, inv, layout{bgr: true, mean: [3]float32{127, 127, 127}, mul: [3]float32{1. / 128, 1. / 128, 1. / 128}})
 	return in, nil
 }
 
@@ -68,7 +69,7 @@ func (e *Engine) embedAligned(aligned []float32) ([]float32, error) {
 		return nil, fmt.Errorf("engine: embedding: %w", err)
 	}
 	v := out[0]
-	if !e.cfg.NoFlip {
+	if e.cfg.Precise {
 		fo, err := e.feat.Run(mirror(aligned, 3, alignSize, alignSize))
 		if err != nil {
 			return nil, fmt.Errorf("engine: embedding: %w", err)

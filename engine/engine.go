@@ -29,13 +29,11 @@ type Config struct {
 	// Threads is the number of threads each model run may use (0: all cores). Set 1 when running many images in
 	// parallel, one goroutine per core.
 	Threads int
-	// FlipFusion embeds each face and its mirror image and averages the two templates (more accurate, about
-	// twice the embedding time). On by default; set NoFlip to turn it off.
-	NoFlip bool
-	Logger *slog.Logger
-
-	detBGR  bool // feed the detector B,G,R instead of R,G,B (tuning knob; the models were checked with RGB)
-	featBGR bool
+	// Precise averages landmarks over seven slightly shifted and scaled crops and embeds each face together with
+	// its mirror image. It costs about twice the time per face for a small accuracy gain (docs/accuracy.md).
+	// Templates made with and without it are compatible.
+	Precise bool
+	Logger  *slog.Logger
 }
 
 // Attribute names the optional inferences.

@@ -17,7 +17,35 @@ func squareBox(r geom.Rect) geom.Rect {
 	return geom.Rect{X1: c.X - s, Y1: c.Y - s, X2: c.X + s, Y2: c.Y + s}
 }
 
+// landmarks predicts the 68 points for a detected face; with Precise it averages the predictions for seven
+// crops (the box, shifted by 3% of its size in each direction, and scaled by 0.94 and 1.06).
 func (e *Engine) landmarks(p *pyramid, box geom.Rect) ([]geom.Point, error) {
+	if !e.cfg.Precise {
+		return e.landmarksOnce(p, box)
+	}
+	jitter := [][3]float64{{0, 0, 1}, {0.03, 0, 1}, {-0.03, 0, 1}, {0, 0.03, 1}, {0, -0.03, 1}, {0, 0, 0.94}, {0, 0, 1.06}}
+	var acc []geom.Point
+	for _, j := range jitter {
+		c := box.Center()
+		w, h := box.W()*j[2], box.H()*j[2]
+		c.X += j[0] * box.W()
+		c.Y += j[1] * box.H()
+		lm, err := e.landmarksOnce(p, geom.Rect{X1: c.X - w/2, Y1: c.Y - h/2, X2: c.X + w/2, Y2: c.Y + h/2})
+		if err != nil {
+			return nil, err
+		}
+		if acc == nil {
+			acc = make([]geom.Point, len(lm))
+		}
+		for i := range lm {
+			acc[i].X += lm[i].X / float64(len(jitter))
+			acc[i].Y += lm[i].Y / float64(len(jitter))
+		}
+	}
+	return acc, nil
+}
+
+func (e *Engine) landmarksOnce(p *pyramid, box geom.Rect) ([]geom.Point, error) {
 	sq := squareBox(box)
 	in := make([]float32, lmkSize*lmkSize)
 	p.warp(in, lmkSize, lmkSize, cropTransform(sq, lmkSize, lmkSize), layout{grey: true, mul: [3]float32{1. / 256}})

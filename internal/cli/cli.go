@@ -63,6 +63,7 @@ Common flags (every command that runs models):
                    'facegate version' prints); the runtime library is found beside it or via $FACEGATE_ORT_LIB
   --threads N      threads per model run (default: all cores)
   --log-level L    debug, info, warn or error (default warn)
+  --precise        average landmarks over 7 crops and fuse mirror-image templates (about 2x slower per face)
 
 Run 'facegate <command> --help' for a command's flags.
 Exit status: 0 success, 1 failure (bad image, no face, missing models), 2 bad command line.
@@ -121,12 +122,14 @@ type common struct {
 	models   string
 	threads  int
 	logLevel string
+	precise  bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.models, "models", "", "folder with the fr_*.onnx models")
 	fs.IntVar(&c.threads, "threads", 0, "threads per model run (0 = all cores)")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.precise, "precise", false, "average landmarks over 7 crops and fuse mirror-image templates (slower, slightly more accurate)")
 }
 
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
@@ -148,6 +151,7 @@ func (c *common) open(env *Env, cfg engine.Config) (*engine.Engine, modelpack.Pa
 		return nil, paths, err
 	}
 	cfg.RuntimePath, cfg.ModelsDir, cfg.Logger = paths.Runtime, paths.Models, log
+	cfg.Precise = cfg.Precise || c.precise
 	if cfg.Threads == 0 {
 		cfg.Threads = c.threads
 	}

@@ -110,6 +110,7 @@ func (f *evalFlags) register(fs interface {
 }) {
 	fs.StringVar(&f.models, "models", "", "folder with the fr_*.onnx models")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.BoolVar(&f.precise, "precise", false, "average landmarks over 7 crops and fuse mirror-image templates")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "images analysed in parallel (each model run uses one thread)")
 	fs.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&f.out, "out", "", "also write the JSON report to this file")

@@ -138,6 +138,9 @@ func Similarity(src, dst []Point) (t Affine, ok bool) {
 type Tile struct {
 	Src   Rect
 	Scale float64
+	// Coarser is the scale of the level above (0 for the whole-image tile): a face that is at least twice the
+	// detector's minimum there is that level's to find, and a finer tile that sees it sees only part of the context.
+	Coarser float64
 }
 
 // Tiles plans the detector windows for an image of w x h pixels, for a detector of dw x dh input pixels that finds
@@ -155,6 +158,7 @@ func Tiles(w, h, dw, dh int, minFace, detMin float64) []Tile {
 		return tiles
 	}
 	need := detMin / minFace
+	prev := fit
 	for s := fit * 2; ; s *= 2 {
 		if s > need {
 			s = need
@@ -163,7 +167,11 @@ func Tiles(w, h, dw, dh int, minFace, detMin float64) []Tile {
 		// level is detMin high at the level above, so windows must overlap by at least that much (plus margin).
 		ww, wh := float64(dw)/s, float64(dh)/s
 		overlap := 2.5 * detMin / s
-		tiles = append(tiles, cover(float64(w), float64(h), ww, wh, overlap, s)...)
+		for _, t := range cover(float64(w), float64(h), ww, wh, overlap, s) {
+			t.Coarser = prev
+			tiles = append(tiles, t)
+		}
+		prev = s
 		if s >= need {
 			break
 		}
