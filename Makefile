@@ -56,7 +56,7 @@ eval-lfw: build
 
 eval-deepface: build
 	mkdir -p out
-	$(BIN) eval verify --pairs $(DATA)/deepface_testset/pairs.csv --images $(DATA)/deepface_testset/images --roc out/deepface-roc.png --out out/deepface.json
+	$(BIN) eval verify --pairs $(DATA)/deepface_testset/pairs.csv --images $(DATA)/deepface_testset --roc out/deepface-roc.png --out out/deepface.json
 
 eval-identify: build
 	mkdir -p out

@@ -63,7 +63,7 @@ func (e *Engine) attributes(p *pyramid, box geom.Rect, want []Attribute) (*faceg
 				age := float32(v * 101)
 				a.Age = &age
 			} else {
-				g := float32(v)
+				g := float32(math.Max(0, math.Min(1, v)))
 				a.Gender = "male"
 				if g < 0.5 {
 					a.Gender, g = "female", 1-g

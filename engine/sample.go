@@ -82,51 +82,81 @@ func (p *pyramid) warp(dst []float32, dw, dh int, inv geom.Affine, l layout) {
 	plane := dw * dh
 	w, h := img.W, img.H
 	pix := img.Pix
+	if x0, y0, ok := integerShift(inv); ok && x0 >= 0 && y0 >= 0 && x0+dw <= w && y0+dh <= h {
+		// Pure integer translation at this level (e.g. a 640x480 image seen by the 320x240 detector): copy.
+		for y := 0; y < dh; y++ {
+			row := pix[((y0+y)*w+x0)*3 : ((y0+y)*w+x0+dw)*3]
+			for x := 0; x < dw; x++ {
+				store(dst, plane, y*dw+l.col(x, dw), float32(row[3*x]), float32(row[3*x+1]), float32(row[3*x+2]), &l)
+			}
+		}
+		return
+	}
+	stride := w * 3
 	for y := 0; y < dh; y++ {
-		// Walk the row incrementally: source position advances by (A, D) per destination pixel.
+		// Walk the row incrementally: the source position advances by (A, D) per destination pixel.
 		fy := float64(y)
 		sx := inv.B*fy + inv.C
 		sy := inv.E*fy + inv.F
 		for x := 0; x < dw; x++ {
-			xx := x
-			if l.flip {
-				xx = dw - 1 - x
-			}
 			px := sx + inv.A*float64(x)
 			py := sy + inv.D*float64(x)
 			var r, g, b float32
-			x0f, y0f := math.Floor(px), math.Floor(py)
-			x0, y0 := int(x0f), int(y0f)
-			ax, ay := float32(px-x0f), float32(py-y0f)
-			if x0 >= 0 && y0 >= 0 && x0+1 < w && y0+1 < h {
-				i00 := (y0*w + x0) * 3
-				i10 := i00 + 3
-				i01 := i00 + w*3
-				i11 := i01 + 3
+			if px >= 0 && py >= 0 && px < float64(w-1) && py < float64(h-1) {
+				x0, y0 := int(px), int(py) // truncation is floor for non-negative values
+				ax, ay := float32(px-float64(x0)), float32(py-float64(y0))
+				i := y0*stride + x0*3
+				p0 := pix[i : i+6 : i+6]
+				p1 := pix[i+stride : i+stride+6 : i+stride+6]
 				w00 := (1 - ax) * (1 - ay)
 				w10 := ax * (1 - ay)
 				w01 := (1 - ax) * ay
 				w11 := ax * ay
-				r = w00*float32(pix[i00]) + w10*float32(pix[i10]) + w01*float32(pix[i01]) + w11*float32(pix[i11])
-				g = w00*float32(pix[i00+1]) + w10*float32(pix[i10+1]) + w01*float32(pix[i01+1]) + w11*float32(pix[i11+1])
-				b = w00*float32(pix[i00+2]) + w10*float32(pix[i10+2]) + w01*float32(pix[i01+2]) + w11*float32(pix[i11+2])
+				r = w00*float32(p0[0]) + w10*float32(p0[3]) + w01*float32(p1[0]) + w11*float32(p1[3])
+				g = w00*float32(p0[1]) + w10*float32(p0[4]) + w01*float32(p1[1]) + w11*float32(p1[4])
+				b = w00*float32(p0[2]) + w10*float32(p0[5]) + w01*float32(p1[2]) + w11*float32(p1[5])
 			} else {
-				r, g, b = sampleBorder(pix, w, h, x0, y0, ax, ay, l.fill)
+				x0f, y0f := math.Floor(px), math.Floor(py)
+				r, g, b = sampleBorder(pix, w, h, int(x0f), int(y0f), float32(px-x0f), float32(py-y0f), l.fill)
 			}
-			o := y*dw + xx
-			if l.grey {
-				v := 0.299*r + 0.587*g + 0.114*b
-				dst[o] = (v - l.mean[0]) * l.mul[0]
-				continue
-			}
-			if l.bgr {
-				r, b = b, r
-			}
-			dst[o] = (r - l.mean[0]) * l.mul[0]
-			dst[plane+o] = (g - l.mean[1]) * l.mul[1]
-			dst[2*plane+o] = (b - l.mean[2]) * l.mul[2]
+			store(dst, plane, y*dw+l.col(x, dw), r, g, b, &l)
 		}
 	}
+}
+
+// col is the destination column for source column x (mirrored when flipping).
+func (l *layout) col(x, dw int) int {
+	if l.flip {
+		return dw - 1 - x
+	}
+	return x
+}
+
+// store writes one pixel, normalised, into a planar tensor.
+func store(dst []float32, plane, o int, r, g, b float32, l *layout) {
+	if l.grey {
+		dst[o] = (0.299*r + 0.587*g + 0.114*b - l.mean[0]) * l.mul[0]
+		return
+	}
+	if l.bgr {
+		r, b = b, r
+	}
+	dst[o] = (r - l.mean[0]) * l.mul[0]
+	dst[plane+o] = (g - l.mean[1]) * l.mul[1]
+	dst[2*plane+o] = (b - l.mean[2]) * l.mul[2]
+}
+
+// integerShift reports whether t is a pure translation by whole pixels.
+func integerShift(t geom.Affine) (x, y int, ok bool) {
+	const eps = 1e-9
+	if math.Abs(t.A-1) > eps || math.Abs(t.E-1) > eps || math.Abs(t.B) > eps || math.Abs(t.D) > eps {
+		return 0, 0, false
+	}
+	rx, ry := math.Round(t.C), math.Round(t.F)
+	if math.Abs(t.C-rx) > eps || math.Abs(t.F-ry) > eps {
+		return 0, 0, false
+	}
+	return int(rx), int(ry), true
 }
 
 // sampleBorder is bilinear sampling where some of the four neighbours fall outside the image; those take fill.

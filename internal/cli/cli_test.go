@@ -271,7 +271,7 @@ func TestEvalVerifySmall(t *testing.T) {
 	root := sharedPath(t, "deepface_testset")
 	report := filepath.Join(t.TempDir(), "r.json")
 	roc := filepath.Join(t.TempDir(), "roc.png")
-	code, out, errs := run(t, "eval", "verify", "--pairs", filepath.Join(root, "pairs.csv"), "--images", filepath.Join(root, "images"),
+	code, out, errs := run(t, "eval", "verify", "--pairs", filepath.Join(root, "pairs.csv"), "--images", root,
 		"--limit", "40", "--roc", roc, "--out", report)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -291,5 +291,14 @@ func TestEvalVerifySmall(t *testing.T) {
 	}
 	if st, err := os.Stat(roc); err != nil || st.Size() < 1000 {
 		t.Errorf("ROC plot not written: %v", err)
+	}
+}
+
+func TestEvalVerifyMissingImages(t *testing.T) {
+	needModels(t)
+	root := sharedPath(t, "deepface_testset")
+	code, _, errs := run(t, "eval", "verify", "--pairs", filepath.Join(root, "pairs.csv"), "--images", filepath.Join(root, "images"), "--limit", "4")
+	if code != ExitError || !strings.Contains(errs, "could not be read") {
+		t.Errorf("wrong --images: exit %d, %q", code, errs)
 	}
 }

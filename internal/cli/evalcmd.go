@@ -300,7 +300,7 @@ func runEvalVerify(env *Env, args []string) error {
 		}
 		rep.ROCFile = *roc
 	}
-	return f.emit(env, rep, func() {
+	err = f.emit(env, rep, func() {
 		w := env.Stdout
 		fmt.Fprintf(w, "pairs %d (%d same, %d different) over %d images in %.1fs (%.1f images/s)\n",
 			rep.Pairs, same, rep.Pairs-same, rep.Images, rep.Seconds, rep.ImagesPerSec)
@@ -321,6 +321,10 @@ func runEvalVerify(env *Env, args []string) error {
 			fmt.Fprintf(w, "ROC curve: %s\n", rep.ROCFile)
 		}
 	})
+	if err == nil && len(rep.FailedImages) > 0 {
+		err = fmt.Errorf("%d of %d images could not be read (paths in %s are relative to --images %s)", len(rep.FailedImages), len(paths), *pairsFile, *images)
+	}
+	return err
 }
 
 func finite(v float64) float64 {

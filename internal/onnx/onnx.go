@@ -129,6 +129,11 @@ func Load(path string, opt Options) (*Model, error) {
 	if err := so.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("onnx: inter-op threads: %w", err)
 	}
+	// Each session owns a thread pool. Spinning pool threads would burn the cores that other sessions, Go's own
+	// image work and other requests need, so idle pool threads sleep instead.
+	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		return nil, fmt.Errorf("onnx: session config: %w", err)
+	}
 	sess, err := ort.NewDynamicAdvancedSession(path, inNames, outNames, so)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: creating session for %s: %w", path, err)
