@@ -259,19 +259,34 @@ func (e *Engine) analyzeFace(p *pyramid, d rawDet, opt Options) (facegate.Face, 
 		return f, err
 	}
 	tm.add(stageAlign, t0)
-	t0 = time.Now()
-	if err := e.quality(p, d.rect, lm, aligned, &f.Quality); err != nil {
-		return f, err
-	}
-	tm.add(stageQuality, t0)
+	// Quality (pose and eye models) and the embedding are independent: run them side by side, which keeps both
+	// cores busy where one model run alone would leave one idle. Their stage times overlap.
+	var qErr error
+	var qStart time.Time
+	var qDur time.Duration
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		qStart = time.Now()
+		qErr = e.quality(p, d.rect, lm, aligned, &f.Quality)
+		qDur = time.Since(qStart)
+	}()
+	var eErr error
 	if opt.Embed {
 		t0 = time.Now()
-		t, err := e.embedAligned(aligned)
-		if err != nil {
-			return f, err
-		}
-		f.Template = t
+		f.Template, eErr = e.embedAligned(aligned)
 		tm.add(stageEmbed, t0)
+	}
+	wg.Wait()
+	if tm != nil {
+		tm.Quality += qDur
+	}
+	if qErr != nil {
+		return f, qErr
+	}
+	if eErr != nil {
+		return f, eErr
 	}
 	if len(opt.Attributes) > 0 {
 		t0 = time.Now()
