@@ -5,6 +5,11 @@ DATA    ?= ../shared/datasets
 ADDR    ?= :8080
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/facegate/facegate.Version=$(VERSION)
+# JPEG is decoded with the system's libjpeg-turbo through cgo when its headers are present (Debian's
+# libjpeg62-turbo-dev, which scripts/deps.sh installs when it can); without them facegate uses image/jpeg.
+# Recursive (=) so the check runs after 'deps'.
+TAGS     = $(shell test -f /usr/include/jpeglib.h && echo libjpeg)
+GOFLAGS_TAGS = -tags '$(TAGS)'
 
 .PHONY: all deps build run test test-race test-accuracy vet fmt-check bench fuzz eval-lfw eval-deepface eval-identify calibrate clean
 
@@ -14,7 +19,7 @@ deps:
 	@scripts/deps.sh
 
 build: deps
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/facegate
+	$(GO) build $(GOFLAGS_TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/facegate
 
 # 'make run' builds and starts facegate on http://localhost:8080. Until the HTTP server lands (issue 3) it
 # checks the installation and analyses a bundled group photo, so the command already proves the pipeline works.
@@ -29,7 +34,7 @@ run: build
 	fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet $(GOFLAGS_TAGS) ./...
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -38,12 +43,13 @@ fmt-check:
 # runs), then the accuracy tests on ../shared/datasets without the race detector. Tests that need the shared
 # datasets skip with a message when they are absent.
 test: deps fmt-check vet
-	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -run 'Accuracy|Golden' ./...
+	$(GO) test $(GOFLAGS_TAGS) -race -short -count=1 ./...
+	$(GO) test -count=1 -short ./internal/imgio   # the pure-Go JPEG path too
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -run 'Accuracy|Golden' ./...
 
 bench: build
 	$(BIN) bench
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./engine ./internal/imgio
+	$(GO) test $(GOFLAGS_TAGS) -run '^$$' -bench . -benchtime 20x ./engine ./internal/imgio
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./internal/imgio

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/facegate/facegate/internal/geom"
 )
@@ -21,71 +24,43 @@ type rawDet struct {
 	score float64
 }
 
-// detect finds faces in the whole image, tiling it when faces down to minFace pixels need a closer look.
+// detect finds faces in the whole image, tiling it when faces down to minFace pixels need a closer look. Tiles
+// run in parallel, one per core.
 func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 	img := p.base()
 	tiles := geom.Tiles(img.W, img.H, detW, detH, minFace, detMinFace)
-	var all, fine []geom.Scored // whole-image finds, and finds from closer-looking tiles
-	in := make([]float32, 3*detW*detH)
-	for ti, t := range tiles {
-		// Destination pixel u maps to source x = u/scale + X1 (letterboxed: content at the top left, the rest
-		// filled with grey, which normalises to zero).
-		inv := geom.Affine{A: 1 / t.Scale, C: t.Src.X1 + 0.5/t.Scale - 0.5, E: 1 / t.Scale, F: t.Src.Y1 + 0.5/t.Scale - 0.5}
-		contentW := t.Src.W() * t.Scale
-		contentH := t.Src.H() * t.Scale
-		e.fillDetector(p, in, inv, contentW, contentH)
-		out, err := e.det.Run(in)
-		if err != nil {
-			return nil, fmt.Errorf("engine: detector: %w", err)
-		}
-		scores, boxes := out[0], out[1]
-		if e.det.Outputs[0].Name != "scores" {
-			scores, boxes = out[1], out[0]
-		}
-		n := len(scores) / 2
-		for i := 0; i < n; i++ {
-			s := float64(scores[2*i+1])
-			if s < thresh {
-				continue
-			}
-			b := boxes[4*i : 4*i+4]
-			r := geom.Rect{
-				X1: float64(b[0])*detW/t.Scale + t.Src.X1,
-				Y1: float64(b[1])*detH/t.Scale + t.Src.Y1,
-				X2: float64(b[2])*detW/t.Scale + t.Src.X1,
-				Y2: float64(b[3])*detH/t.Scale + t.Src.Y1,
-			}
-			if r.W() <= 1 || r.H() <= 1 {
-				continue
-			}
-			if ti > 0 && cutByTile(r, t.Src, float64(img.W), float64(img.H)) {
-				// A face cut by an inner tile edge is seen whole by a neighbouring tile.
-				continue
-			}
-			if ti > 0 && r.H()*t.Coarser >= 2*detMinFace {
-				// Big enough for the coarser level, which sees it with its whole context.
-				continue
-			}
-			if ti > 0 {
-				// Tiles look closer than the whole-image pass and see more texture that can pass for a face
-				// (hair, patterned cloth). Confirm each such find with a second look at a canonical scale.
-				ok, vs, err := e.confirm(p, r, math.Max(thresh, confirmThreshold), in)
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					continue
-				}
-				fine = append(fine, geom.Scored{Rect: r, Score: math.Min(s, vs)})
-				continue
-			}
-			all = append(all, geom.Scored{Rect: r, Score: s})
-		}
+	finds := make([][]geom.Scored, len(tiles))
+	errs := make([]error, len(tiles))
+	next := make(chan int, len(tiles))
+	for i := range tiles {
+		next <- i
 	}
+	close(next)
+	var wg sync.WaitGroup
+	for w := 0; w < min(len(tiles), runtime.NumCPU()); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := make([]float32, 3*detW*detH)
+			for ti := range next {
+				finds[ti], errs[ti] = e.detectTile(p, tiles[ti], ti > 0, thresh, in)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var all, fine []geom.Scored // whole-image finds, and finds from closer-looking tiles
+	all = finds[0]
+	for _, f := range finds[1:] {
+		fine = append(fine, f...)
+	}
+	in := make([]float32, 3*detW*detH)
 	all = geom.NMS(all, 0.4)
-	// A tile's find that lies mostly inside a whole-image find is part of that face seen without its context.
 	coarse := len(all)
-	for _, f := range fine {
+	for _, f := range geom.NMS(fine, 0.4) {
+		// A tile's find that lies mostly inside a whole-image find is part of that face seen without its context.
 		inside := false
 		for _, c := range all[:coarse] {
 			if f.Rect.Intersect(c.Rect).Area() > 0.5*f.Rect.Area() {
@@ -93,8 +68,17 @@ func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 				break
 			}
 		}
-		if !inside {
-			all = append(all, f)
+		if inside {
+			continue
+		}
+		// Tiles look closer than the whole-image pass and see more texture that can pass for a face (hair,
+		// patterned cloth): confirm each remaining find with second looks at canonical scales.
+		ok, vs, err := e.confirm(p, f.Rect, math.Max(thresh, confirmThreshold), in)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			all = append(all, geom.Scored{Rect: f.Rect, Score: math.Min(f.Score, vs)})
 		}
 	}
 	kept := geom.NMS(all, 0.4)
@@ -109,6 +93,50 @@ func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 		res = append(res, rawDet{rect: r, score: k.Score})
 	}
 	return res, nil
+}
+
+// detectTile runs the detector on one tile and returns its finds in image coordinates.
+func (e *Engine) detectTile(p *pyramid, t geom.Tile, inner bool, thresh float64, in []float32) ([]geom.Scored, error) {
+	img := p.base()
+	// Destination pixel u maps to source x = u/scale + X1 (letterboxed: content at the top left, the rest
+	// filled with grey, which normalises to zero).
+	inv := geom.Affine{A: 1 / t.Scale, C: t.Src.X1 + 0.5/t.Scale - 0.5, E: 1 / t.Scale, F: t.Src.Y1 + 0.5/t.Scale - 0.5}
+	e.fillDetector(p, in, inv, t.Src.W()*t.Scale, t.Src.H()*t.Scale)
+	out, err := e.det.Run(in)
+	if err != nil {
+		return nil, fmt.Errorf("engine: detector: %w", err)
+	}
+	scores, boxes := out[0], out[1]
+	if e.det.Outputs[0].Name != "scores" {
+		scores, boxes = out[1], out[0]
+	}
+	var finds []geom.Scored
+	for i := 0; i < len(scores)/2; i++ {
+		s := float64(scores[2*i+1])
+		if s < thresh {
+			continue
+		}
+		b := boxes[4*i : 4*i+4]
+		r := geom.Rect{
+			X1: float64(b[0])*detW/t.Scale + t.Src.X1,
+			Y1: float64(b[1])*detH/t.Scale + t.Src.Y1,
+			X2: float64(b[2])*detW/t.Scale + t.Src.X1,
+			Y2: float64(b[3])*detH/t.Scale + t.Src.Y1,
+		}
+		if r.W() <= 1 || r.H() <= 1 {
+			continue
+		}
+		if inner && cutByTile(r, t.Src, float64(img.W), float64(img.H)) {
+			// A face cut by an inner tile edge is seen whole by a neighbouring tile.
+			continue
+		}
+		if inner && r.H()*t.Coarser >= 2*detMinFace {
+			// Big enough for the coarser level, which sees it with its whole context.
+			continue
+		}
+		finds = append(finds, geom.Scored{Rect: r, Score: s})
+	}
+	return finds, nil
 }
 
 // cutByTile reports whether r crosses an edge of tile that is not also an edge of the image.

@@ -26,8 +26,9 @@ type Config struct {
 	// RuntimePath is libonnxruntime.so.1; ModelsDir holds fr_*.onnx. See internal/modelpack for how they are found.
 	RuntimePath string
 	ModelsDir   string
-	// Threads is the number of threads each model run may use (0: all cores). Set 1 when running many images in
-	// parallel, one goroutine per core.
+	// Threads is the number of threads each model run may use (default 1). The engine gets its parallelism by
+	// running independent model calls side by side (a face's embedding beside its pose and eye models, several
+	// faces at once), which on small models beats intra-op threads; docs/performance.md has the figures.
 	Threads int
 	// Precise averages landmarks over seven slightly shifted and scaled crops and embeds each face together with
 	// its mirror image. It costs about twice the time per face for a small accuracy gain (docs/accuracy.md).
@@ -129,7 +130,7 @@ func New(cfg Config) (*Engine, error) {
 			return nil
 		}
 		var m *onnx.Model
-		m, err = onnx.Load(filepath.Join(cfg.ModelsDir, name), onnx.Options{IntraOpThreads: e.threads()})
+		m, err = onnx.Load(filepath.Join(cfg.ModelsDir, name), e.sessionOptions())
 		return m
 	}
 	e.det = load(ModelDetect)
@@ -144,11 +145,15 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+func (e *Engine) sessionOptions() onnx.Options {
+	return onnx.Options{IntraOpThreads: e.threads()}
+}
+
 func (e *Engine) threads() int {
 	if e.cfg.Threads > 0 {
 		return e.cfg.Threads
 	}
-	return runtime.NumCPU()
+	return 1
 }
 
 // Close releases every session.
@@ -183,7 +188,7 @@ func (e *Engine) optional(name string) (*onnx.Model, error) {
 	if err := modelpack.VerifyOptional(e.cfg.ModelsDir, name); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	m, err := onnx.Load(filepath.Join(e.cfg.ModelsDir, name), onnx.Options{IntraOpThreads: e.threads()})
+	m, err := onnx.Load(filepath.Join(e.cfg.ModelsDir, name), e.sessionOptions())
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -225,13 +230,33 @@ func (e *Engine) Analyze(img *imgio.Image, opt Options) ([]facegate.Face, error)
 	if opt.MaxFaces > 0 && len(dets) > opt.MaxFaces {
 		dets = dets[:opt.MaxFaces]
 	}
-	faces := make([]facegate.Face, 0, len(dets))
-	for _, d := range dets {
-		f, err := e.analyzeFace(p, d, opt)
-		if err != nil {
-			return nil, err
-		}
-		faces = append(faces, f)
+	// Faces are analysed in parallel, at most one per core (each face runs two model calls at a time).
+	faces := make([]facegate.Face, len(dets))
+	errs := make([]error, len(dets))
+	var timings []Timings
+	if tm != nil {
+		timings = make([]Timings, len(dets))
+	}
+	sem := make(chan struct{}, max(1, runtime.NumCPU()/2))
+	var wg sync.WaitGroup
+	for i, d := range dets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			o := opt
+			if tm != nil {
+				o.Timings = &timings[i]
+			}
+			faces[i], errs[i] = e.analyzeFace(p, d, o)
+		}()
+	}
+	wg.Wait()
+	for i := range timings {
+		tm.merge(&timings[i])
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return faces, nil
 }
@@ -259,18 +284,20 @@ func (e *Engine) analyzeFace(p *pyramid, d rawDet, opt Options) (facegate.Face, 
 		return f, err
 	}
 	tm.add(stageAlign, t0)
-	// Quality (pose and eye models) and the embedding are independent: run them side by side, which keeps both
-	// cores busy where one model run alone would leave one idle. Their stage times overlap.
+	// Quality (pose and eye models) and the embedding are independent: they run side by side, keeping two cores
+	// busy. Their stage times overlap.
 	var qErr error
-	var qStart time.Time
 	var qDur time.Duration
 	var wg sync.WaitGroup
+	runQuality := func() {
+		st := time.Now()
+		qErr = e.quality(p, d.rect, lm, aligned, &f.Quality)
+		qDur = time.Since(st)
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		qStart = time.Now()
-		qErr = e.quality(p, d.rect, lm, aligned, &f.Quality)
-		qDur = time.Since(qStart)
+		runQuality()
 	}()
 	var eErr error
 	if opt.Embed {
@@ -357,6 +384,15 @@ func (e *Engine) Embed(img *imgio.Image, f facegate.Face) (facegate.Face, error)
 // Timings accumulates the time spent per stage.
 type Timings struct {
 	Detect, Landmarks, Align, Quality, Embed, Attributes time.Duration
+}
+
+func (t *Timings) merge(o *Timings) {
+	t.Detect += o.Detect
+	t.Landmarks += o.Landmarks
+	t.Align += o.Align
+	t.Quality += o.Quality
+	t.Embed += o.Embed
+	t.Attributes += o.Attributes
 }
 
 type stage int

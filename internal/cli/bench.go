@@ -94,10 +94,7 @@ func runBench(env *Env, args []string) error {
 		}
 	}
 	rep.Image, rep.Runs, rep.CPUs = file, *runs, runtime.NumCPU()
-	rep.Threads = c.threads
-	if rep.Threads == 0 {
-		rep.Threads = runtime.NumCPU()
-	}
+	rep.Threads = max(c.threads, 1)
 	for _, a := range want {
 		rep.Attributes = append(rep.Attributes, string(a))
 	}

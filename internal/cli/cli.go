@@ -61,7 +61,7 @@ Commands:
 Common flags (every command that runs models):
   --models DIR     folder with the fr_*.onnx models (default: $FACEGATE_MODELS, then the search path
                    'facegate version' prints); the runtime library is found beside it or via $FACEGATE_ORT_LIB
-  --threads N      threads per model run (default: all cores)
+  --threads N      threads per model run (default 1; independent model calls already run side by side)
   --log-level L    debug, info, warn or error (default warn)
   --precise        average landmarks over 7 crops and fuse mirror-image templates (about 2x slower per face)
 
@@ -127,7 +127,7 @@ type common struct {
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.models, "models", "", "folder with the fr_*.onnx models")
-	fs.IntVar(&c.threads, "threads", 0, "threads per model run (0 = all cores)")
+	fs.IntVar(&c.threads, "threads", 1, "threads per model run (independent model calls already run side by side)")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.precise, "precise", false, "average landmarks over 7 crops and fuse mirror-image templates (slower, slightly more accurate)")
 }

@@ -29,6 +29,8 @@ const (
 	GIF  Format = "gif"
 	WebP Format = "webp"
 	BMP  Format = "bmp"
+	// PNM is binary Netpbm: PGM (P5, greyscale) and PPM (P6, RGB).
+	PNM Format = "pnm"
 )
 
 // Info describes a decoded image.
@@ -66,7 +68,8 @@ var (
 	ErrEmpty = errors.New("imgio: empty input")
 	// ErrUnsupported reports content that is not a recognised image format
 	// (e.g. text, TIFF, HEIC), or a recognised format using a feature the
-	// decoder does not implement (e.g. arithmetic-coded JPEG, RLE BMP).
+	// decoder does not implement (e.g. arithmetic-coded JPEG, RLE BMP,
+	// ASCII Netpbm P1/P2/P3, PBM P4, PAM P7).
 	ErrUnsupported = errors.New("imgio: unsupported image format")
 	// ErrTruncated reports a recognised image whose data ends early.
 	ErrTruncated = errors.New("imgio: truncated image data")
@@ -102,6 +105,8 @@ func detect(b []byte) (Format, bool) {
 		return WebP, true
 	case isBMP(b):
 		return BMP, true
+	case isPNM(b):
+		return PNM, true
 	}
 	return "", false
 }
@@ -121,29 +126,41 @@ func isBMP(b []byte) bool {
 	return true
 }
 
-// codec bundles the header and full decoders of one format.
+// codec bundles the header and full decoders of one format. A codec is
+// either a pair of image-package decoders (config and decode), or a native
+// decoder producing an *Image directly from the whole input.
 type codec struct {
 	config func(io.Reader) (image.Config, error)
 	decode func(io.Reader) (image.Image, error)
+	// native, when set, replaces config and decode. It must check the
+	// header dimensions with checkDims against maxPixels before allocating
+	// pixel memory, never allocate more than the input can fill, and
+	// return errors that already wrap exactly one package sentinel.
+	native func(data []byte, maxPixels int64) (*Image, error)
 }
 
 var codecs = map[Format]codec{
-	JPEG: {jpeg.DecodeConfig, jpeg.Decode},
-	PNG:  {png.DecodeConfig, png.Decode},
-	GIF:  {gif.DecodeConfig, gif.Decode}, // gif.Decode returns the first frame
-	WebP: {webp.DecodeConfig, webp.Decode},
-	BMP:  {bmp.DecodeConfig, bmp.Decode},
+	JPEG: {config: jpeg.DecodeConfig, decode: jpeg.Decode},
+	PNG:  {config: png.DecodeConfig, decode: png.Decode},
+	GIF:  {config: gif.DecodeConfig, decode: gif.Decode}, // gif.Decode returns the first frame
+	WebP: {config: webp.DecodeConfig, decode: webp.Decode},
+	BMP:  {config: bmp.DecodeConfig, decode: bmp.Decode},
+	PNM:  {native: decodePNM},
 }
 
-// Decode decodes an encoded JPEG, PNG, GIF (first frame), WebP or BMP image
-// into upright packed RGB.
+// Decode decodes an encoded JPEG, PNG, GIF (first frame), WebP, BMP or
+// binary Netpbm (PGM P5 / PPM P6) image into upright packed RGB.
 //
 // The format is detected from the content. len(data) is checked against
 // lim.MaxBytes and the header's width*height against lim.MaxPixels before
 // any pixel memory is allocated; zero limits mean DefaultLimits. The EXIF
 // orientation of JPEG, WebP and PNG (eXIf) files is applied, so Info.W and
 // Info.H are the upright dimensions. A GIF whose first frame does not cover
-// the whole logical screen yields just that frame's rectangle.
+// the whole logical screen yields just that frame's rectangle. Netpbm files
+// carry no EXIF (Orientation is 1); greyscale PGM is replicated to R=G=B,
+// and samples of any maxval (1..65535, 8- or 16-bit) are scaled to 0..255
+// with rounding. ASCII Netpbm (P1, P2, P3), PBM P4 and PAM P7 are
+// ErrUnsupported.
 //
 // Errors wrap ErrEmpty, ErrUnsupported, ErrTruncated, ErrCorrupt or
 // ErrTooLarge.
@@ -160,6 +177,13 @@ func Decode(data []byte, lim Limits) (*Image, Info, error) {
 		return nil, Info{}, fmt.Errorf("imgio: unrecognised content starting %q: %w", prefix(data, 8), ErrUnsupported)
 	}
 	c := codecs[f]
+	if c.native != nil {
+		m, err := c.native(data, lim.MaxPixels)
+		if err != nil {
+			return nil, Info{}, err
+		}
+		return m, Info{Format: f, W: m.W, H: m.H, Orientation: 1}, nil
+	}
 
 	cfg, err := c.config(bytes.NewReader(data))
 	if err != nil {
@@ -171,6 +195,14 @@ func Decode(data []byte, lim Limits) (*Image, Info, error) {
 	if f == BMP {
 		if err := checkBMPSize(data, cfg.Width, cfg.Height); err != nil {
 			return nil, Info{}, err
+		}
+	}
+
+	if f == JPEG && fastJPEG != nil {
+		if m, ok := fastJPEG(data, cfg.Width, cfg.Height); ok {
+			o := exifOrientation(f, data)
+			m = Orient(m, o)
+			return m, Info{Format: f, W: m.W, H: m.H, Orientation: o}, nil
 		}
 	}
 

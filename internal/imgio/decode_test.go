@@ -146,6 +146,7 @@ func solidImage(w, h int, r, g, b uint8) *Image {
 }
 
 func TestDecodeJPEG(t *testing.T) {
+	goJPEG(t)
 	const w, h = 67, 45
 	src := photoLike(w, h)
 	gray := image.NewGray(src.Bounds())
@@ -207,6 +208,7 @@ func stdTestdata(t *testing.T, name string) []byte {
 // grey and CMYK JPEGs shipped with the Go source tree and compares the fast
 // conversion with the generic one.
 func TestDecodeStdlibJPEGVariants(t *testing.T) {
+	goJPEG(t)
 	for _, name := range []string{
 		"video-001.q50.410.jpeg", "video-001.q50.411.jpeg", "video-001.q50.420.jpeg",
 		"video-001.q50.422.jpeg", "video-001.q50.440.jpeg", "video-001.q50.444.jpeg",

@@ -44,6 +44,7 @@ func insertSegments(jpg []byte, segs ...[]byte) []byte {
 }
 
 func TestJPEGOrientationAll(t *testing.T) {
+	goJPEG(t)
 	src := blocks()
 	jpg := encodeJPEG(t, src, 100)
 	stdImg, err := jpeg.Decode(bytes.NewReader(jpg))

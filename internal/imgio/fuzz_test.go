@@ -41,6 +41,13 @@ func FuzzDecode(f *testing.F) {
 		jpg[:len(jpg)/2],
 		pngHeaderOnly(50000, 50000),
 		pngHeaderOnly(2000, 2000),
+		pnmFile("P5\n# grey\n3 2\n255\n", 0, 1, 2, 128, 254, 255),
+		pnmFile("P6 # rgb\r\n2 1\n15\n", 15, 0, 7, 1, 8, 14),
+		pnmFile("P5 2 2 65535\n", be16(0, 0xFFFF, 0x8080, 0x1234)...),
+		pnmFile("P6\t1 1\t1000 ", be16(1, 500, 1000)...),
+		pnmFile("P5 100000 100000 255\n"),
+		pnmFile("P6 3 3 255\n", 1, 2, 3),
+		pnmFile("P2\n2 1\n255\n0 255\n"),
 	}
 	for _, s := range seeds {
 		f.Add(s)

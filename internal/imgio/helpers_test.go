@@ -286,3 +286,12 @@ func sharedFile(t *testing.T, rel string) string {
 	}
 	return p
 }
+
+// goJPEG makes Decode use image/jpeg for the rest of the test, for tests that compare against the Go decoder's
+// exact output. (Builds with the libjpeg tag otherwise decode JPEG natively; TestLibjpegMatchesGo covers that.)
+// Tests in this package do not run in parallel, so swapping the hook is safe.
+func goJPEG(t *testing.T) {
+	saved := fastJPEG
+	fastJPEG = nil
+	t.Cleanup(func() { fastJPEG = saved })
+}

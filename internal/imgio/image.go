@@ -1,5 +1,6 @@
 // Package imgio decodes untrusted image files into packed 8-bit RGB buffers
-// for the face recognition engine.
+// for the face recognition engine. Supported formats are JPEG, PNG, GIF
+// (first frame), WebP, BMP and binary Netpbm (PGM P5, PPM P6).
 //
 // Decoding is content-based (magic bytes, never file names), bounded by
 // configurable byte and pixel limits that are enforced before any pixel
