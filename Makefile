@@ -45,7 +45,7 @@ fmt-check:
 test: deps fmt-check vet
 	$(GO) test $(GOFLAGS_TAGS) -race -short -count=1 ./...
 	$(GO) test -count=1 -short ./internal/imgio   # the pure-Go JPEG path too
-	$(GO) test $(GOFLAGS_TAGS) -count=1 -run 'Accuracy|Golden' ./...
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -v -run 'Accuracy|Golden' ./engine
 
 bench: build
 	$(BIN) bench

@@ -10,14 +10,16 @@ import (
 
 // pyramid holds an image and, built on demand, its successive 2x2 box-filtered halvings, so that sampling at any
 // scale reads from a level whose remaining reduction is below 2 and bilinear interpolation does not alias.
+// It is safe for concurrent use.
 type pyramid struct {
+	img    *imgio.Image // level 0, never changes
 	mu     sync.Mutex
-	levels []*imgio.Image
+	levels []*imgio.Image // guarded by mu
 }
 
-func newPyramid(img *imgio.Image) *pyramid { return &pyramid{levels: []*imgio.Image{img}} }
+func newPyramid(img *imgio.Image) *pyramid { return &pyramid{img: img, levels: []*imgio.Image{img}} }
 
-func (p *pyramid) base() *imgio.Image { return p.levels[0] }
+func (p *pyramid) base() *imgio.Image { return p.img }
 
 // level returns the image halved k times (k >= 0), building missing levels.
 func (p *pyramid) level(k int) *imgio.Image {
