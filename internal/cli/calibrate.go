@@ -36,42 +36,24 @@ func runEvalCalibrate(env *Env, args []string) error {
 	if *per < 1 {
 		return usagef("--per-person must be at least 1")
 	}
-	people, err := readTree(*root)
+	people, results, took, err := embedTree(env, &f, *root, *per, 0)
 	if err != nil {
 		return err
-	}
-	var paths []string
-	var owner []int
-	for i, p := range people {
-		for j, img := range p.images {
-			if j >= *per {
-				break
-			}
-			paths = append(paths, img)
-			owner = append(owner, i)
-		}
-	}
-	e, err := f.openEngine(env)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	res, took := embedAll(env, e, paths, f.workers, "embedding")
-	if env.Ctx != nil && env.Ctx.Err() != nil {
-		return env.Ctx.Err()
 	}
 	// Impostor pairs: first template of each person against the first of every other person.
 	// Genuine pairs: every pair of templates within a person.
 	first := map[int][]float32{}
 	byPerson := map[int][][]float32{}
-	for i, r := range res {
-		if r.Template == nil {
-			continue
+	for i, rs := range results {
+		for _, r := range rs {
+			if r.Template == nil {
+				continue
+			}
+			if _, ok := first[i]; !ok {
+				first[i] = r.Template
+			}
+			byPerson[i] = append(byPerson[i], r.Template)
 		}
-		if _, ok := first[owner[i]]; !ok {
-			first[owner[i]] = r.Template
-		}
-		byPerson[owner[i]] = append(byPerson[owner[i]], r.Template)
 	}
 	var firsts [][]float32
 	for i := range people {

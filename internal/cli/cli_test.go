@@ -302,3 +302,24 @@ func TestEvalVerifyMissingImages(t *testing.T) {
 		t.Errorf("wrong --images: exit %d, %q", code, errs)
 	}
 }
+
+func TestEvalIdentifyAndCalibrate(t *testing.T) {
+	needModels(t)
+	root := sharedPath(t, "face_recognition_examples/identity")
+	code, out, errs := run(t, "eval", "identify", "--root", root, "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rep IdentifyReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	// Six people; the first photo of each is the gallery, the 17 others are probes.
+	if rep.People != 6 || rep.GalleryPeople != 6 || rep.Probes != 17 || rep.Rank1 < 0.99 {
+		t.Errorf("identify report %+v", rep)
+	}
+	code, _, errs = run(t, "eval", "calibrate", "--root", root)
+	if code != ExitError || !strings.Contains(errs, "impostor pairs") {
+		t.Errorf("calibrate on 6 people: exit %d, %q; want a refusal for too few impostor pairs", code, errs)
+	}
+}

@@ -380,6 +380,39 @@ func isImageName(n string) bool {
 	return false
 }
 
+// embedTree analyses the first perPerson images (all when perPerson <= 0) of each of the first maxPeople people
+// (all when <= 0) under root, and returns the people and, per person, one result per analysed image.
+func embedTree(env *Env, f *evalFlags, root string, perPerson, maxPeople int) ([]person, [][]templateResult, time.Duration, error) {
+	people, err := readTree(root)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if maxPeople > 0 && len(people) > maxPeople {
+		people = people[:maxPeople]
+	}
+	var paths []string
+	for i, p := range people {
+		if perPerson > 0 && len(p.images) > perPerson {
+			people[i].images = p.images[:perPerson]
+		}
+		paths = append(paths, people[i].images...)
+	}
+	e, err := f.openEngine(env)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer e.Close()
+	res, took := embedAll(env, e, paths, f.workers, "embedding")
+	if env.Ctx != nil && env.Ctx.Err() != nil {
+		return nil, nil, 0, env.Ctx.Err()
+	}
+	byPerson := make([][]templateResult, len(people))
+	for i, p := range people {
+		byPerson[i], res = res[:len(p.images)], res[len(p.images):]
+	}
+	return people, byPerson, took, nil
+}
+
 // IdentifyReport is the JSON report of 'eval identify'.
 type IdentifyReport struct {
 	People        int                `json:"people"`
@@ -412,25 +445,9 @@ func runEvalIdentify(env *Env, args []string) error {
 	if *gallery < 1 {
 		return usagef("--gallery must be at least 1")
 	}
-	people, err := readTree(*root)
+	people, results, took, err := embedTree(env, &f, *root, 0, *maxPeople)
 	if err != nil {
 		return err
-	}
-	if *maxPeople > 0 && len(people) > *maxPeople {
-		people = people[:*maxPeople]
-	}
-	var paths []string
-	for _, p := range people {
-		paths = append(paths, p.images...)
-	}
-	e, err := f.openEngine(env)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	res, took := embedAll(env, e, paths, f.workers, "embedding")
-	if env.Ctx != nil && env.Ctx.Err() != nil {
-		return env.Ctx.Err()
 	}
 	rep := IdentifyReport{People: len(people), FNIRAtFPIR: map[string]float64{}, ThrAtFPIR: map[string]float64{}, Seconds: took.Seconds(),
 		Method: "every probe is mated; the non-mated search for each probe is the same search with its own identity left out (best wrong-identity score)"}
@@ -440,12 +457,9 @@ func runEvalIdentify(env *Env, args []string) error {
 	}
 	var gal []entry
 	var probes []entry
-	k := 0
-	for _, p := range people {
+	for i, p := range people {
 		enrolled := 0
-		for j := range p.images {
-			r := res[k]
-			k++
+		for j, r := range results[i] {
 			if r.Err != nil {
 				rep.Failed++
 				continue
