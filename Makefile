@@ -25,10 +25,11 @@ build: deps
 # checks the installation and analyses a bundled group photo, so the command already proves the pipeline works.
 run: build
 	@$(BIN) version
-	@if $(BIN) help serve >/dev/null 2>&1 && $(BIN) serve --help >/dev/null 2>&1; then \
+	@if $(BIN) serve --help >/dev/null 2>&1; then \
 		$(BIN) serve --addr $(ADDR); \
 	else \
 		echo; echo "facegate serve is not built yet (issue 3); analysing .deps/testimages/sample1.jpg instead:"; \
+		mkdir -p out; \
 		$(BIN) detect --draw out/sample1-annotated.jpg .deps/testimages/sample1.jpg && \
 		echo "annotated image: out/sample1-annotated.jpg"; \
 	fi
