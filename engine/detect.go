@@ -19,6 +19,35 @@ const (
 	detMinFace = 20.0
 )
 
+// The RFB-320 prior layout: feature maps at strides 8, 16, 32 and 64 over the 320x240 input, with 3, 2, 2 and 3
+// anchor sizes per cell. The model decodes its priors itself; facegate uses the layout to check that a detector
+// model has the outputs it expects.
+var (
+	rfbSteps       = []int{8, 16, 32, 64}
+	rfbAnchorsPerC = []int{3, 2, 2, 3}
+)
+
+// rfbPriorCount is the number of prior boxes for a w x h input: sum over levels of ceil(w/step)*ceil(h/step)*anchors.
+func rfbPriorCount(w, h int) int {
+	n := 0
+	for i, s := range rfbSteps {
+		n += ((w + s - 1) / s) * ((h + s - 1) / s) * rfbAnchorsPerC[i]
+	}
+	return n
+}
+
+// checkDetector verifies a detector model's input and output shapes.
+func checkDetector(in, scores, boxes []int64) error {
+	want := int64(rfbPriorCount(detW, detH))
+	if len(in) != 4 || in[1] != 3 || in[2] != detH || in[3] != detW {
+		return fmt.Errorf("engine: detector input %v, want [1 3 %d %d]", in, detH, detW)
+	}
+	if len(scores) != 3 || scores[1] != want || scores[2] != 2 || len(boxes) != 3 || boxes[1] != want || boxes[2] != 4 {
+		return fmt.Errorf("engine: detector outputs %v and %v, want [1 %d 2] and [1 %d 4]", scores, boxes, want, want)
+	}
+	return nil
+}
+
 type rawDet struct {
 	rect  geom.Rect
 	score float64

@@ -138,6 +138,13 @@ func New(cfg Config) (*Engine, error) {
 	e.feat = load(ModelFeature)
 	e.eye = load(ModelEye)
 	e.pose = load(ModelPose)
+	if err == nil {
+		sc, bx := e.det.Outputs[0], e.det.Outputs[1]
+		if sc.Name != "scores" {
+			sc, bx = bx, sc
+		}
+		err = checkDetector(e.det.Inputs[0].Shape, sc.Shape, bx.Shape)
+	}
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("engine: %w", err)

@@ -11,7 +11,6 @@ import (
 )
 
 type compareResult struct {
-	A, B       string        `json:"-"`
 	Similarity float32       `json:"similarity"`
 	Match      bool          `json:"match"`
 	Threshold  float64       `json:"threshold"`

@@ -165,7 +165,6 @@ type VerifyReport struct {
 	ImagesPerSec  float64            `json:"images_per_second"`
 	Seconds       float64            `json:"seconds"`
 	ROCFile       string             `json:"roc_png,omitempty"`
-	Scores        []float64          `json:"-"`
 }
 
 func runEvalVerify(env *Env, args []string) error {
@@ -249,7 +248,6 @@ func runEvalVerify(env *Env, args []string) error {
 			rep.PairsNoFace++
 		}
 		scored[i] = eval.Scored{Score: s, Same: p.Same, Fold: p.Fold}
-		rep.Scores = append(rep.Scores, s)
 		match := s >= thr
 		if match == p.Same {
 			correct++
