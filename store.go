@@ -1,0 +1,120 @@
+package facegate
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every store backend returns (wrapped) so callers can map them to API responses.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Gallery is a named set of enrolled subjects searched together.
+type Gallery struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Threshold is the gallery's decision threshold on cosine similarity; FMR is the false-match rate it was
+	// chosen for (0 when set directly).
+	Threshold float64 `json:"threshold"`
+	FMR       float64 `json:"fmr,omitempty"`
+	// NoThumbnails stops the gallery from keeping face thumbnails of enrolled faces.
+	NoThumbnails bool      `json:"no_thumbnails,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Subject is one enrolled person in a gallery.
+type Subject struct {
+	ID          string            `json:"id"`
+	GalleryID   string            `json:"gallery_id"`
+	ExternalID  string            `json:"external_id,omitempty"` // unique within the gallery when set
+	DisplayName string            `json:"display_name,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+}
+
+// FaceRecord is one enrolled face of a subject: its template, where it was in the enrolment image, its quality,
+// and optionally a small JPEG thumbnail. The enrolment image itself is never stored.
+type FaceRecord struct {
+	ID        string    `json:"id"`
+	GalleryID string    `json:"gallery_id"`
+	SubjectID string    `json:"subject_id"`
+	Template  []float32 `json:"-"`
+	Box       Box       `json:"box"`
+	Quality   Quality   `json:"quality"`
+	Thumbnail []byte    `json:"-"`
+	// Source is the SHA-256 (hex) of the image the face was enrolled from, when known. A subject has at most
+	// one face per source, so re-sending an image cannot enrol it twice.
+	Source    string    `json:"source_sha256,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Role is what an API key may do.
+type Role string
+
+// The roles, from most to least powerful.
+const (
+	RoleAdmin    Role = "admin"    // keys, galleries, settings, and everything below
+	RoleOperator Role = "operator" // enrol, delete, search
+	RoleDevice   Role = "device"   // search and verify only
+)
+
+// APIKey is a stored API key. The secret is never stored, only its hash.
+type APIKey struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	Hash      []byte    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	Revoked   bool      `json:"revoked,omitempty"`
+}
+
+// Page asks for one page of a listing: items after the cursor After (an ID, "" for the first page), at most
+// Limit of them.
+type Page struct {
+	After string
+	Limit int
+}
+
+// Store is the system of record. Every method is safe for concurrent use; a method that returns nil has made its
+// change durable.
+type Store interface {
+	CreateGallery(ctx context.Context, g *Gallery) error
+	Gallery(ctx context.Context, id string) (*Gallery, error)
+	Galleries(ctx context.Context) ([]Gallery, error)
+	UpdateGallery(ctx context.Context, g *Gallery) error
+	// DeleteGallery removes the gallery with all its subjects and faces in one transaction.
+	DeleteGallery(ctx context.Context, id string) error
+
+	CreateSubject(ctx context.Context, s *Subject) error
+	// CreateSubjectWithFaces stores a new subject and its faces in one transaction: all of them or none.
+	CreateSubjectWithFaces(ctx context.Context, s *Subject, faces []*FaceRecord) error
+	Subject(ctx context.Context, galleryID, id string) (*Subject, error)
+	// SubjectByExternalID finds the gallery's subject with the given external ID.
+	SubjectByExternalID(ctx context.Context, galleryID, externalID string) (*Subject, error)
+	// Subjects lists a gallery's subjects in ID order.
+	Subjects(ctx context.Context, galleryID string, p Page) ([]Subject, error)
+	UpdateSubject(ctx context.Context, s *Subject) error
+	// DeleteSubject removes the subject and its faces (templates and thumbnails) in one transaction.
+	DeleteSubject(ctx context.Context, galleryID, id string) error
+
+	// AddFace stores a face of an existing subject.
+	AddFace(ctx context.Context, f *FaceRecord) error
+	Faces(ctx context.Context, galleryID, subjectID string) ([]FaceRecord, error)
+	Face(ctx context.Context, galleryID, subjectID, id string) (*FaceRecord, error)
+	DeleteFace(ctx context.Context, galleryID, subjectID, id string) error
+	// EachTemplate calls fn for every stored face (without thumbnails), for loading the search index.
+	EachTemplate(ctx context.Context, fn func(f *FaceRecord) error) error
+
+	CreateKey(ctx context.Context, k *APIKey) error
+	KeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	Keys(ctx context.Context) ([]APIKey, error)
+	RevokeKey(ctx context.Context, id string) error
+
+	Close() error
+}

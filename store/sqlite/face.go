@@ -1,0 +1,254 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/facegate/facegate"
+)
+
+const (
+	faceCols   = "id, gallery_id, subject_id, created_at, box, quality, source, template, thumbnail"
+	insertFace = "INSERT INTO faces(" + faceCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+// faceRow is a face encoded for its row.
+type faceRow struct {
+	id        string
+	template  []byte
+	box       string
+	quality   string
+	source    string
+	thumbnail []byte // nil: NULL
+}
+
+func encodeFace(f *facegate.FaceRecord) (faceRow, error) {
+	r := faceRow{id: f.ID, source: f.Source}
+	if r.id == "" {
+		r.id = newID("face_")
+	}
+	if len(f.Template) == 0 {
+		return r, errors.New("empty template")
+	}
+	r.template = encodeTemplate(f.Template)
+	b, err := json.Marshal(f.Box)
+	if err != nil {
+		return r, fmt.Errorf("box: %w", err)
+	}
+	r.box = string(b)
+	if b, err = json.Marshal(f.Quality); err != nil {
+		return r, fmt.Errorf("quality: %w", err)
+	}
+	r.quality = string(b)
+	if len(f.Thumbnail) > 0 {
+		r.thumbnail = f.Thumbnail
+	}
+	return r, nil
+}
+
+// insert stores the face for subject sid of gallery gid; a gallery with NoThumbnails keeps no thumbnail.
+func (r *faceRow) insert(ctx context.Context, stmt *sql.Stmt, gid, sid string, noThumbs bool, t time.Time) error {
+	var thumb any // NULL
+	if r.thumbnail != nil && !noThumbs {
+		thumb = r.thumbnail
+	}
+	_, err := stmt.ExecContext(ctx, r.id, gid, sid, t.UnixNano(), r.box, r.quality, r.source, r.template, thumb)
+	switch {
+	case isUnique(err) && r.source != "" && strings.Contains(err.Error(), "source"):
+		return fmt.Errorf("subject %s already has a face from image %s: %w", sid, r.source, facegate.ErrConflict)
+	case isUnique(err):
+		return fmt.Errorf("face %s: %w", r.id, facegate.ErrConflict)
+	case isForeignKey(err):
+		return fmt.Errorf("subject %s: %w", sid, facegate.ErrNotFound)
+	}
+	return err
+}
+
+// apply copies what the store set back into the record once its transaction has committed.
+func (r *faceRow) apply(f *facegate.FaceRecord, gid, sid string, noThumbs bool, t time.Time) {
+	f.ID, f.GalleryID, f.SubjectID, f.CreatedAt = r.id, gid, sid, t
+	if noThumbs {
+		f.Thumbnail = nil
+	}
+}
+
+// encodeTemplate is the template as little-endian float32s.
+func encodeTemplate(t []float32) []byte {
+	b := make([]byte, 4*len(t))
+	for i, v := range t {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
+}
+
+func decodeTemplate(b []byte) ([]float32, error) {
+	if len(b)%4 != 0 {
+		return nil, fmt.Errorf("template of %d bytes is not a whole number of float32s", len(b))
+	}
+	t := make([]float32, len(b)/4)
+	for i := range t {
+		t[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return t, nil
+}
+
+// scanFace reads a row of faceCols, or of faceCols without the thumbnail when withThumb is false.
+func scanFace(r scanner, f *facegate.FaceRecord, withThumb bool) error {
+	var tmpl, box, quality sql.RawBytes
+	var created int64
+	dest := []any{&f.ID, &f.GalleryID, &f.SubjectID, &created, &box, &quality, &f.Source, &tmpl}
+	f.Thumbnail = nil
+	if withThumb {
+		dest = append(dest, &f.Thumbnail)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return err
+	}
+	var err error
+	if f.Template, err = decodeTemplate(tmpl); err != nil {
+		return fmt.Errorf("face %s: %w", f.ID, err)
+	}
+	if err := decodeBox(box, &f.Box); err != nil {
+		return fmt.Errorf("face %s: box: %w", f.ID, err)
+	}
+	if err := decodeQuality(quality, &f.Quality); err != nil {
+		return fmt.Errorf("face %s: quality: %w", f.ID, err)
+	}
+	if len(f.Thumbnail) == 0 {
+		f.Thumbnail = nil
+	}
+	f.CreatedAt = fromNanos(created)
+	return nil
+}
+
+// AddFace stores a face of the existing subject f.SubjectID, generating its ID when empty and setting
+// CreatedAt. f.GalleryID, when set, must be the subject's gallery; when empty it is filled in. A missing subject
+// (or one of another gallery) is ErrNotFound, a taken face ID ErrConflict. A gallery with NoThumbnails keeps no
+// thumbnail: f.Thumbnail is then cleared.
+func (db *DB) AddFace(ctx context.Context, f *facegate.FaceRecord) error {
+	if f.SubjectID == "" {
+		return errors.New("sqlite: add face: empty subject ID")
+	}
+	r, err := encodeFace(f)
+	if err != nil {
+		return fmt.Errorf("sqlite: add face to subject %s: %w", f.SubjectID, err)
+	}
+	t := now()
+	var gid string
+	var noThumbs bool
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT s.gallery_id, g.no_thumbnails FROM subjects s JOIN galleries g ON g.id = s.gallery_id
+	WHERE s.id = ? AND (? = '' OR s.gallery_id = ?)`, f.SubjectID, f.GalleryID, f.GalleryID).Scan(&gid, &noThumbs)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("subject %s: %w", f.SubjectID, facegate.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, insertFace)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		return r.insert(ctx, stmt, gid, f.SubjectID, noThumbs, t)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: add face to subject %s: %w", f.SubjectID, err)
+	}
+	r.apply(f, gid, f.SubjectID, noThumbs, t)
+	return nil
+}
+
+// Faces lists the subject's faces, oldest first, with their thumbnails. A missing subject is ErrNotFound.
+func (db *DB) Faces(ctx context.Context, galleryID, subjectID string) ([]facegate.FaceRecord, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+faceCols+" FROM faces WHERE gallery_id = ? AND subject_id = ? ORDER BY created_at, id",
+		galleryID, subjectID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
+	}
+	defer rows.Close()
+	out := []facegate.FaceRecord{}
+	for rows.Next() {
+		var f facegate.FaceRecord
+		if err := scanFace(rows, &f, true); err != nil {
+			return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
+	}
+	if len(out) == 0 {
+		if err := db.exists(ctx, "SELECT 1 FROM subjects WHERE id = ? AND gallery_id = ?", subjectID, galleryID); err != nil {
+			return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
+		}
+	}
+	return out, nil
+}
+
+// Face returns one face of the subject, with its thumbnail.
+func (db *DB) Face(ctx context.Context, galleryID, subjectID, id string) (*facegate.FaceRecord, error) {
+	// Query rather than QueryRow: scanFace reads into sql.RawBytes, which Row.Scan refuses.
+	rows, err := db.read.QueryContext(ctx, "SELECT "+faceCols+" FROM faces WHERE id = ? AND subject_id = ? AND gallery_id = ?",
+		id, subjectID, galleryID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: face %s: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: face %s: %w", id, err)
+		}
+		return nil, fmt.Errorf("sqlite: face %s: %w", id, facegate.ErrNotFound)
+	}
+	var f facegate.FaceRecord
+	if err := scanFace(rows, &f, true); err != nil {
+		return nil, fmt.Errorf("sqlite: face %s: %w", id, err)
+	}
+	return &f, nil
+}
+
+// DeleteFace removes one face of the subject.
+func (db *DB) DeleteFace(ctx context.Context, galleryID, subjectID, id string) error {
+	res, err := db.write.ExecContext(ctx, "DELETE FROM faces WHERE id = ? AND subject_id = ? AND gallery_id = ?", id, subjectID, galleryID)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete face %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: delete face %s: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlite: delete face %s: %w", id, facegate.ErrNotFound)
+	}
+	return nil
+}
+
+// EachTemplate calls fn for every stored face, without its thumbnail, streaming them from one query (one
+// consistent snapshot). Each call gets a fresh record that fn may keep. An error from fn stops the iteration
+// and is returned as is. fn may call the store's other methods.
+func (db *DB) EachTemplate(ctx context.Context, fn func(f *facegate.FaceRecord) error) error {
+	rows, err := db.read.QueryContext(ctx, "SELECT id, gallery_id, subject_id, created_at, box, quality, source, template FROM faces")
+	if err != nil {
+		return fmt.Errorf("sqlite: templates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		f := new(facegate.FaceRecord)
+		if err := scanFace(rows, f, false); err != nil {
+			return fmt.Errorf("sqlite: templates: %w", err)
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: templates: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/facegate/facegate"
+)
+
+const galleryCols = "id, name, description, threshold, fmr, no_thumbnails, created_at, updated_at"
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanGallery(r scanner, g *facegate.Gallery) error {
+	var noThumbs int
+	var created, updated int64
+	if err := r.Scan(&g.ID, &g.Name, &g.Description, &g.Threshold, &g.FMR, &noThumbs, &created, &updated); err != nil {
+		return err
+	}
+	g.NoThumbnails = noThumbs != 0
+	g.CreatedAt, g.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return nil
+}
+
+// CreateGallery stores a new gallery, generating its ID when empty and setting CreatedAt and UpdatedAt. A
+// taken name or ID is ErrConflict.
+func (db *DB) CreateGallery(ctx context.Context, g *facegate.Gallery) error {
+	if g.Name == "" {
+		return errors.New("sqlite: create gallery: empty name")
+	}
+	id := g.ID
+	if id == "" {
+		id = newID("gal_")
+	}
+	t := now()
+	_, err := db.write.ExecContext(ctx, "INSERT INTO galleries("+galleryCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		id, g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), t.UnixNano(), t.UnixNano())
+	if isUnique(err) {
+		return fmt.Errorf("sqlite: create gallery %q: %w", g.Name, facegate.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create gallery %q: %w", g.Name, err)
+	}
+	g.ID, g.CreatedAt, g.UpdatedAt = id, t, t
+	return nil
+}
+
+// Gallery returns the gallery with the given ID.
+func (db *DB) Gallery(ctx context.Context, id string) (*facegate.Gallery, error) {
+	var g facegate.Gallery
+	err := scanGallery(db.read.QueryRowContext(ctx, "SELECT "+galleryCols+" FROM galleries WHERE id = ?", id), &g)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: gallery %s: %w", id, facegate.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: gallery %s: %w", id, err)
+	}
+	return &g, nil
+}
+
+// Galleries lists every gallery, by name.
+func (db *DB) Galleries(ctx context.Context) ([]facegate.Gallery, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+galleryCols+" FROM galleries ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: galleries: %w", err)
+	}
+	defer rows.Close()
+	out := []facegate.Gallery{}
+	for rows.Next() {
+		var g facegate.Gallery
+		if err := scanGallery(rows, &g); err != nil {
+			return nil, fmt.Errorf("sqlite: galleries: %w", err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: galleries: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateGallery saves the gallery's name, description, threshold, FMR and NoThumbnails, sets UpdatedAt and
+// reloads CreatedAt. Switching NoThumbnails on erases the thumbnails the gallery's faces already have, in the
+// same transaction. A name another gallery has is ErrConflict.
+func (db *DB) UpdateGallery(ctx context.Context, g *facegate.Gallery) error {
+	if g.Name == "" {
+		return errors.New("sqlite: update gallery: empty name")
+	}
+	t := now()
+	var created int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE galleries SET name = ?, description = ?, threshold = ?, fmr = ?,
+	no_thumbnails = ?, updated_at = ? WHERE id = ? RETURNING created_at`,
+			g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), t.UnixNano(), g.ID).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("gallery %s: %w", g.ID, facegate.ErrNotFound)
+		}
+		if isUnique(err) {
+			return fmt.Errorf("gallery %s: name %q: %w", g.ID, g.Name, facegate.ErrConflict)
+		}
+		if err != nil || !g.NoThumbnails {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE faces SET thumbnail = NULL WHERE gallery_id = ? AND thumbnail IS NOT NULL", g.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: update gallery: %w", err)
+	}
+	g.CreatedAt, g.UpdatedAt = fromNanos(created), t
+	return nil
+}
+
+// DeleteGallery removes the gallery with all its subjects and faces in one transaction.
+func (db *DB) DeleteGallery(ctx context.Context, id string) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		// Explicit rather than relying on the cascade alone, so the order (children first) is plain.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM faces WHERE gallery_id = ?", id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM subjects WHERE gallery_id = ?", id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM galleries WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return facegate.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete gallery %s: %w", id, err)
+	}
+	return nil
+}

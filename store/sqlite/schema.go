@@ -1,0 +1,112 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order, each in its own transaction; migration i (1-based) brings the schema to
+// version i. Never edit a released migration: append a new one.
+var migrations = []string{
+	// 1: the initial schema.
+	`
+CREATE TABLE galleries (
+	id            TEXT    NOT NULL PRIMARY KEY,
+	name          TEXT    NOT NULL UNIQUE,
+	description   TEXT    NOT NULL DEFAULT '',
+	threshold     REAL    NOT NULL DEFAULT 0,
+	fmr           REAL    NOT NULL DEFAULT 0,
+	no_thumbnails INTEGER NOT NULL DEFAULT 0,
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE subjects (
+	id           TEXT    NOT NULL PRIMARY KEY,
+	gallery_id   TEXT    NOT NULL REFERENCES galleries(id) ON DELETE CASCADE,
+	external_id  TEXT    NOT NULL DEFAULT '',
+	display_name TEXT    NOT NULL DEFAULT '',
+	metadata     TEXT,
+	created_at   INTEGER NOT NULL,
+	updated_at   INTEGER NOT NULL
+) STRICT;
+-- Keyset pagination within a gallery, the gallery cascade, and the parent key of faces' foreign key.
+CREATE UNIQUE INDEX subjects_gallery_id ON subjects(gallery_id, id);
+CREATE UNIQUE INDEX subjects_external_id ON subjects(gallery_id, external_id) WHERE external_id <> '';
+
+CREATE TABLE faces (
+	id         TEXT    NOT NULL PRIMARY KEY,
+	gallery_id TEXT    NOT NULL,
+	subject_id TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	box        TEXT    NOT NULL, -- JSON facegate.Box
+	quality    TEXT    NOT NULL, -- JSON facegate.Quality
+	source     TEXT    NOT NULL DEFAULT '', -- SHA-256 of the enrolment image, hex; '' when unknown
+	template   BLOB    NOT NULL, -- little-endian float32
+	-- Last, so that reading the other columns never walks the thumbnail's overflow pages.
+	thumbnail  BLOB,
+	-- A face belongs to a subject of the same gallery.
+	FOREIGN KEY (gallery_id, subject_id) REFERENCES subjects(gallery_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX faces_subject ON faces(gallery_id, subject_id);
+-- One face per enrolment image and subject: re-sending an image (a retried request, a resumed bulk import)
+-- cannot enrol it twice.
+CREATE UNIQUE INDEX faces_source ON faces(subject_id, source) WHERE source <> '';
+
+CREATE TABLE api_keys (
+	id         TEXT    NOT NULL PRIMARY KEY,
+	name       TEXT    NOT NULL DEFAULT '',
+	role       TEXT    NOT NULL,
+	hash       BLOB    NOT NULL UNIQUE,
+	revoked    INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+) STRICT;
+`,
+}
+
+// migrate brings the schema up to the latest version.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	applied_at INTEGER NOT NULL
+) STRICT`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	for {
+		done, err := db.migrateOne(ctx)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// migrateOne applies the next migration, if any, reading the version inside the same write transaction so that
+// two processes opening the database at once do not both apply it.
+func (db *DB) migrateOne(ctx context.Context) (done bool, err error) {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&v); err != nil {
+			return err
+		}
+		switch {
+		case v > len(migrations):
+			return fmt.Errorf("schema version %d is newer than this build knows (%d)", v, len(migrations))
+		case v == len(migrations):
+			done = true
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)", v+1, now().UnixNano())
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: migrate %s: %w", db.path, err)
+	}
+	return done, nil
+}
