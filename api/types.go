@@ -1,0 +1,237 @@
+// Package api is facegate's HTTP API as Go: the request and response bodies the server sends and receives, and
+// a Client that speaks them. The server, the CLI and the tests all use these types, so the three cannot drift
+// apart. docs/api.md describes the routes; the server serves the OpenAPI document at /openapi.json.
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/facegate/facegate"
+)
+
+// ErrorBody is the body of every error response: {"error": {...}}.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// Error is an API error: the HTTP status, a machine-readable code, a message for people and, for some codes,
+// details (enrolment rejections list their reasons there).
+type Error struct {
+	Status  int             `json:"-"`
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Details json.RawMessage `json:"details,omitempty"`
+	// RetryAfter is the server's Retry-After on a 429.
+	RetryAfter time.Duration `json:"-"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s (%d %s)", e.Message, e.Status, e.Code)
+}
+
+// Reasons returns the rejection reasons in an enrolment error's details, if any.
+func (e *Error) Reasons() []Rejection {
+	var d struct {
+		Reasons []Rejection `json:"reasons"`
+		Images  []struct {
+			Details struct {
+				Reasons []Rejection `json:"reasons"`
+			} `json:"details"`
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"images"`
+	}
+	if len(e.Details) == 0 || json.Unmarshal(e.Details, &d) != nil {
+		return nil
+	}
+	out := d.Reasons
+	for _, im := range d.Images {
+		if len(im.Details.Reasons) == 0 {
+			out = append(out, Rejection{Code: im.Code, Message: im.Message})
+		}
+		out = append(out, im.Details.Reasons...)
+	}
+	return out
+}
+
+// Rejection is one reason an image was not enrolled (like Rekognition's UnindexedFaces reasons).
+type Rejection struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error codes.
+const (
+	CodeBadRequest      = "bad_request"
+	CodeBadImage        = "bad_image"
+	CodeEmptyImage      = "empty_image"
+	CodeTruncatedImage  = "truncated_image"
+	CodeUnsupported     = "unsupported_media_type"
+	CodeTooLarge        = "too_large"
+	CodeNoFace          = "no_face"
+	CodeMultipleFaces   = "multiple_faces"
+	CodeQualityRejected = "quality_rejected"
+	CodeNotFound        = "not_found"
+	CodeConflict        = "conflict"
+	CodeUnauthorized    = "unauthorized"
+	CodeForbidden       = "forbidden"
+	CodeRateLimited     = "rate_limited"
+	CodeTimeout         = "timeout"
+	CodeInternal        = "internal"
+)
+
+// GalleryRequest creates or changes a gallery; nil fields are left as they are (or defaulted on creation).
+// Threshold and FMR are alternatives: a target false-match rate picks the calibrated threshold for it.
+type GalleryRequest struct {
+	Name         *string  `json:"name,omitempty"`
+	Description  *string  `json:"description,omitempty"`
+	Threshold    *float64 `json:"threshold,omitempty"`
+	FMR          *float64 `json:"fmr,omitempty"`
+	NoThumbnails *bool    `json:"no_thumbnails,omitempty"`
+}
+
+// GalleryInfo is a gallery with its current size.
+type GalleryInfo struct {
+	facegate.Gallery
+	Subjects  int `json:"subjects"`
+	Templates int `json:"templates"`
+}
+
+// GalleryList is the response of GET /v1/galleries.
+type GalleryList struct {
+	Galleries []GalleryInfo `json:"galleries"`
+}
+
+// SubjectRequest changes a subject; nil fields are left as they are.
+type SubjectRequest struct {
+	ExternalID  *string            `json:"external_id,omitempty"`
+	DisplayName *string            `json:"display_name,omitempty"`
+	Metadata    *map[string]string `json:"metadata,omitempty"`
+}
+
+// SubjectInfo is a subject with the number of its enrolled faces.
+type SubjectInfo struct {
+	Subject facegate.Subject `json:"subject"`
+	Faces   int              `json:"faces"`
+}
+
+// SubjectCreated is the response of POST .../subjects: the subject and the faces enrolled with it.
+type SubjectCreated struct {
+	Subject facegate.Subject      `json:"subject"`
+	Faces   []facegate.FaceRecord `json:"faces"`
+}
+
+// SubjectList is one page of a gallery's subjects; Next is the cursor for the next page ("" at the end).
+type SubjectList struct {
+	Subjects []facegate.Subject `json:"subjects"`
+	Next     string             `json:"next"`
+}
+
+// EnrolOptions is the enrolment quality gate. The zero value asks for the server's defaults: exactly one face,
+// at least 60 px high, quality score at least 0.4, |yaw| <= 30, |pitch| <= 25, eyes open, liveness not checked.
+type EnrolOptions struct {
+	TakeLargest     bool     `json:"take_largest,omitempty"`
+	MinSize         *float32 `json:"min_size,omitempty"`
+	MinQuality      *float32 `json:"min_quality,omitempty"`
+	MaxYaw          *float32 `json:"max_yaw,omitempty"`
+	MaxPitch        *float32 `json:"max_pitch,omitempty"`
+	AllowEyesClosed bool     `json:"allow_eyes_closed,omitempty"`
+	RequireLive     bool     `json:"require_live,omitempty"`
+}
+
+// Enrolled is the response of POST .../faces. Duplicate is true (and the status 200) when the subject already
+// had a face from the same image; Face is then that face.
+type Enrolled struct {
+	Face         facegate.FaceRecord `json:"face"`
+	Duplicate    bool                `json:"duplicate,omitempty"`
+	FacesInImage int                 `json:"faces_in_image,omitempty"`
+}
+
+// FaceList is the response of GET .../faces.
+type FaceList struct {
+	Faces []facegate.FaceRecord `json:"faces"`
+}
+
+// Candidate is one subject a probe face may be.
+type Candidate struct {
+	SubjectID   string  `json:"subject_id"`
+	ExternalID  string  `json:"external_id,omitempty"`
+	DisplayName string  `json:"display_name,omitempty"`
+	FaceID      string  `json:"face_id"` // the subject's best-matching enrolled face
+	Score       float32 `json:"score"`   // the best similarity over the subject's faces
+	Match       bool    `json:"match"`   // Score reaches the gallery's threshold
+}
+
+// Result values of a searched face.
+const (
+	ResultMatch   = "match"
+	ResultUnknown = "unknown"
+)
+
+// SearchFace is one face found in a probe image with its candidates, best first.
+type SearchFace struct {
+	facegate.Face
+	Result     string      `json:"result"` // ResultMatch or ResultUnknown
+	Candidates []Candidate `json:"candidates"`
+}
+
+// SearchResponse is the response of POST /v1/galleries/{g}/search.
+type SearchResponse struct {
+	Gallery   string       `json:"gallery"`
+	Threshold float64      `json:"threshold"`
+	Faces     []SearchFace `json:"faces"`
+}
+
+// VerifyResponse is the response of POST .../subjects/{s}/verify.
+type VerifyResponse struct {
+	SubjectID    string        `json:"subject_id"`
+	Score        float32       `json:"score"`
+	FaceID       string        `json:"face_id"`
+	Match        bool          `json:"match"`
+	Threshold    float64       `json:"threshold"`
+	Face         facegate.Face `json:"face"`
+	FacesInImage int           `json:"faces_in_image"`
+}
+
+// DetectResponse is the response of POST /v1/detect.
+type DetectResponse struct {
+	Width  int             `json:"width"`
+	Height int             `json:"height"`
+	Faces  []facegate.Face `json:"faces"`
+}
+
+// CompareResponse is the response of POST /v1/compare.
+type CompareResponse struct {
+	Similarity float32       `json:"similarity"`
+	Match      bool          `json:"match"`
+	Threshold  float64       `json:"threshold"`
+	FMR        float64       `json:"fmr,omitempty"`
+	FaceA      facegate.Face `json:"face_a"`
+	FaceB      facegate.Face `json:"face_b"`
+	FacesInA   int           `json:"faces_in_a"`
+	FacesInB   int           `json:"faces_in_b"`
+}
+
+// KeyRequest creates an API key.
+type KeyRequest struct {
+	Name string        `json:"name"`
+	Role facegate.Role `json:"role"`
+}
+
+// KeyCreated is the response of POST /v1/keys; Secret is shown this once.
+type KeyCreated struct {
+	Key    facegate.APIKey `json:"key"`
+	Secret string          `json:"secret"`
+}
+
+// KeyList is the response of GET /v1/keys.
+type KeyList struct {
+	Keys []facegate.APIKey `json:"keys"`
+}
+
+// Status is the body of /healthz and /readyz.
+type Status struct {
+	Status string `json:"status"`
+}
