@@ -43,6 +43,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "run the HTTP API on an embedded store (default :8080)", runServe},
 		{"detect", "find faces: boxes, landmarks, quality, optional attributes", runDetect},
 		{"compare", "1:1 — do two images show the same person?", runCompare},
 		{"eval", "measure accuracy: 'eval verify' (pairs) and 'eval identify' (folder per person)", runEval},

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/server"
+	"github.com/facegate/facegate/store/sqlite"
+)
+
+func runServe(env *Env, args []string) error {
+	var c common
+	fs := newFlags(env, "serve", "serve [--addr :8080] [--data DIR] [--tls-cert FILE --tls-key FILE]")
+	c.register(fs)
+	addr := fs.String("addr", envOr("FACEGATE_ADDR", ":8080"), "listen address ($FACEGATE_ADDR)")
+	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory for the embedded store ($FACEGATE_DATA)")
+	cert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
+	key := fs.String("tls-key", "", "TLS private key file (PEM)")
+	rate := fs.Float64("rate", 20, "requests per second allowed per API key (0 = unlimited)")
+	burst := fs.Int("burst", 40, "burst size of the per-key rate limit")
+	maxBody := fs.Int64("max-body", 16<<20, "largest request body in bytes")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if (*cert == "") != (*key == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	log, err := c.logger(env.Stderr)
+	if err != nil {
+		return err
+	}
+	e, paths, err := c.open(env, engine.Config{})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	st, err := sqlite.Open(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
+		MaxBodyBytes: *maxBody, RatePerSecond: *rate, Burst: *burst})
+	if err != nil {
+		return err
+	}
+	secret, err := srv.EnsureAdminKey(env.Ctx, os.Getenv("FACEGATE_ADMIN_KEY"))
+	if err != nil {
+		return err
+	}
+	if secret != "" && os.Getenv("FACEGATE_ADMIN_KEY") == "" {
+		fmt.Fprintf(env.Stdout, "first start: created admin API key (shown once, stored only as a hash):\n  %s\n", secret)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if *cert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(env.Stdout, "facegate %s serving on %s://%s (data %s, models %s)\n", facegate.Version, scheme, ln.Addr(), *data, paths.Models)
+	return srv.Serve(env.Ctx, ln, *cert, *key)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,868 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/internal/imgio"
+	xdraw "golang.org/x/image/draw"
+)
+
+func (s *Server) routeTable() []route {
+	const (
+		admin    = facegate.RoleAdmin
+		operator = facegate.RoleOperator
+		device   = facegate.RoleDevice
+	)
+	return []route{
+		{"GET /healthz", "", s.healthz},
+		{"GET /readyz", "", s.readyz},
+		{"GET /metrics", operator, s.metricsHandler},
+		{"GET /openapi.json", device, s.openapi},
+		{"POST /v1/detect", device, s.detect},
+		{"POST /v1/compare", device, s.compare},
+		{"POST /v1/galleries", admin, s.createGallery},
+		{"GET /v1/galleries", device, s.listGalleries},
+		{"GET /v1/galleries/{g}", device, s.getGallery},
+		{"PATCH /v1/galleries/{g}", admin, s.updateGallery},
+		{"DELETE /v1/galleries/{g}", admin, s.deleteGallery},
+		{"POST /v1/galleries/{g}/subjects", operator, s.createSubject},
+		{"GET /v1/galleries/{g}/subjects", operator, s.listSubjects},
+		{"GET /v1/galleries/{g}/subjects/{s}", operator, s.getSubject},
+		{"PATCH /v1/galleries/{g}/subjects/{s}", operator, s.updateSubject},
+		{"DELETE /v1/galleries/{g}/subjects/{s}", operator, s.deleteSubject},
+		{"POST /v1/galleries/{g}/subjects/{s}/faces", operator, s.enrol},
+		{"GET /v1/galleries/{g}/subjects/{s}/faces", operator, s.listFaces},
+		{"GET /v1/galleries/{g}/subjects/{s}/faces/{f}/thumbnail", operator, s.thumbnail},
+		{"DELETE /v1/galleries/{g}/subjects/{s}/faces/{f}", operator, s.deleteFace},
+		{"POST /v1/galleries/{g}/search", device, s.search},
+		{"POST /v1/galleries/{g}/subjects/{s}/verify", device, s.verify},
+		{"POST /v1/keys", admin, s.createKey},
+		{"GET /v1/keys", admin, s.listKeys},
+		{"DELETE /v1/keys/{id}", admin, s.revokeKey},
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	s.metrics.write(w)
+	return nil
+}
+
+// analyse runs the engine and records per-stage inference time.
+func (s *Server) analyse(img *imgio.Image, opt engine.Options) ([]facegate.Face, error) {
+	var tm engine.Timings
+	opt.Timings = &tm
+	faces, err := s.cfg.Engine.Analyze(img, opt)
+	for stage, d := range map[string]int64{"detect": int64(tm.Detect), "landmarks": int64(tm.Landmarks), "quality": int64(tm.Quality), "embed": int64(tm.Embed), "attributes": int64(tm.Attributes)} {
+		if d > 0 {
+			s.metrics.observe("facegate_inference_seconds", "Model inference time per request by stage.", durationNS(d), "stage", stage)
+		}
+	}
+	return faces, err
+}
+
+type detectOptions struct {
+	Attributes string `json:"attributes"`
+	MinFace    int    `json:"min_face"`
+}
+
+func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
+	in, err := s.readInput(w, r, "image")
+	if err != nil {
+		return err
+	}
+	var o detectOptions
+	if err := in.field("attributes", &o.Attributes); err != nil {
+		return err
+	}
+	if err := in.field("min_face", &o.MinFace); err != nil {
+		return err
+	}
+	if q := r.URL.Query().Get("attributes"); q != "" {
+		o.Attributes = q
+	}
+	attrs, err := engine.ParseAttributes(strings.Split(o.Attributes, ","))
+	if err != nil {
+		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+	}
+	img, err := s.decodeImage(in.images["image"])
+	if err != nil {
+		return err
+	}
+	faces, err := s.analyse(img, engine.Options{Attributes: attrs, MinFaceSize: o.MinFace})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.DetectResponse{Width: img.W, Height: img.H, Faces: nonNil(faces)})
+	return nil
+}
+
+func nonNil(f []facegate.Face) []facegate.Face {
+	if f == nil {
+		return []facegate.Face{}
+	}
+	return f
+}
+
+// primaryTemplate analyses an image and embeds its most prominent face.
+func (s *Server) primaryTemplate(data []byte, name string) (facegate.Face, int, error) {
+	img, err := s.decodeImage(data)
+	if err != nil {
+		return facegate.Face{}, 0, fmt.Errorf("image %q: %w", name, err)
+	}
+	faces, err := s.analyse(img, engine.Options{})
+	if err != nil {
+		return facegate.Face{}, 0, err
+	}
+	if len(faces) == 0 {
+		return facegate.Face{}, 0, errf(http.StatusUnprocessableEntity, codeNoFace, "no face found in image %q", name)
+	}
+	f, err := s.cfg.Engine.Embed(img, faces[engine.Primary(faces, img.W, img.H)])
+	return f, len(faces), err
+}
+
+func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
+	in, err := s.readInput(w, r, "a", "b")
+	if err != nil {
+		return err
+	}
+	thr, fmr := defaultThreshold()
+	if err := in.field("threshold", &thr); err != nil {
+		return err
+	}
+	a, na, err := s.primaryTemplate(in.images["a"], "a")
+	if err != nil {
+		return err
+	}
+	b, nb, err := s.primaryTemplate(in.images["b"], "b")
+	if err != nil {
+		return err
+	}
+	sim := facegate.Similarity(a.Template, b.Template)
+	writeJSON(w, http.StatusOK, api.CompareResponse{Similarity: sim, Match: float64(sim) >= thr, Threshold: thr, FMR: fmr,
+		FaceA: a, FaceB: b, FacesInA: na, FacesInB: nb})
+	return nil
+}
+
+// --- galleries ---
+
+// applyGallery applies a gallery request to g.
+func applyGallery(b *api.GalleryRequest, g *facegate.Gallery) error {
+	if b.Name != nil {
+		n := strings.TrimSpace(*b.Name)
+		if n == "" || len(n) > 200 {
+			return errf(http.StatusBadRequest, codeBadRequest, "name must be 1..200 characters")
+		}
+		g.Name = n
+	}
+	if b.Description != nil {
+		g.Description = *b.Description
+	}
+	if b.NoThumbnails != nil {
+		g.NoThumbnails = *b.NoThumbnails
+	}
+	switch {
+	case b.Threshold != nil:
+		if *b.Threshold < -1 || *b.Threshold > 1 {
+			return errf(http.StatusBadRequest, codeBadRequest, "threshold must be within [-1, 1]")
+		}
+		g.Threshold, g.FMR = *b.Threshold, 0
+	case b.FMR != nil:
+		t, ok := packThreshold(*b.FMR)
+		if !ok {
+			return errf(http.StatusBadRequest, codeBadRequest, "fmr %g is outside the calibrated range", *b.FMR)
+		}
+		g.Threshold, g.FMR = t, *b.FMR
+	}
+	return nil
+}
+
+func (s *Server) createGallery(w http.ResponseWriter, r *http.Request) error {
+	var b api.GalleryRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &b); err != nil {
+		return err
+	}
+	if b.Name == nil {
+		return errf(http.StatusBadRequest, codeBadRequest, "name is required")
+	}
+	g := &facegate.Gallery{}
+	g.Threshold, g.FMR = defaultThreshold()
+	if err := applyGallery(&b, g); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.CreateGallery(r.Context(), g); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, g)
+	return nil
+}
+
+func (s *Server) listGalleries(w http.ResponseWriter, r *http.Request) error {
+	gs, err := s.cfg.Store.Galleries(r.Context())
+	if err != nil {
+		return err
+	}
+	out := api.GalleryList{Galleries: []api.GalleryInfo{}}
+	for _, g := range gs {
+		out.Galleries = append(out.Galleries, s.galleryInfo(&g))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// gallery finds a gallery by id or by name.
+func (s *Server) gallery(ctx context.Context, ref string) (*facegate.Gallery, error) {
+	g, err := s.cfg.Store.Gallery(ctx, ref)
+	if err == nil || !errors.Is(err, facegate.ErrNotFound) {
+		return g, err
+	}
+	gs, lerr := s.cfg.Store.Galleries(ctx)
+	if lerr != nil {
+		return nil, lerr
+	}
+	for i := range gs {
+		if gs[i].Name == ref {
+			return &gs[i], nil
+		}
+	}
+	return nil, errf(http.StatusNotFound, codeNotFound, "gallery %q not found", ref)
+}
+
+func (s *Server) galleryInfo(g *facegate.Gallery) api.GalleryInfo {
+	return api.GalleryInfo{Gallery: *g, Subjects: s.cfg.Index.Subjects(g.ID), Templates: s.cfg.Index.Len(g.ID)}
+}
+
+func (s *Server) getGallery(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.gallery(r.Context(), r.PathValue("g"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.galleryInfo(g))
+	return nil
+}
+
+func (s *Server) updateGallery(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.gallery(r.Context(), r.PathValue("g"))
+	if err != nil {
+		return err
+	}
+	var b api.GalleryRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &b); err != nil {
+		return err
+	}
+	if err := applyGallery(&b, g); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.UpdateGallery(r.Context(), g); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, g)
+	return nil
+}
+
+func (s *Server) deleteGallery(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.gallery(r.Context(), r.PathValue("g"))
+	if err != nil {
+		return err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.cfg.Store.DeleteGallery(r.Context(), g.ID); err != nil {
+		return err
+	}
+	s.cfg.Index.RemoveGallery(g.ID)
+	s.checkpoint(r.Context())
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// --- subjects ---
+
+// applySubject applies a subject request to sub.
+func applySubject(b *api.SubjectRequest, sub *facegate.Subject) {
+	if b.ExternalID != nil {
+		sub.ExternalID = *b.ExternalID
+	}
+	if b.DisplayName != nil {
+		sub.DisplayName = *b.DisplayName
+	}
+	if b.Metadata != nil {
+		sub.Metadata = *b.Metadata
+	}
+}
+
+// subjectFields are the fields subject creation accepts besides images and the enrolment options.
+var subjectFields = map[string]bool{"external_id": true, "display_name": true, "metadata": true}
+
+// createSubject creates a subject from JSON, or from multipart (or JSON with "images") together with its first
+// faces. With images, the subject and all its faces are stored in one transaction: when any image fails the
+// quality gate, nothing is stored and the response lists each image's reasons.
+func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.gallery(r.Context(), r.PathValue("g"))
+	if err != nil {
+		return err
+	}
+	in, err := s.readImages(w, r)
+	if err != nil {
+		return err
+	}
+	for k := range in.fields {
+		if !subjectFields[k] && !enrolFields[k] {
+			return errf(http.StatusBadRequest, codeBadRequest, "unknown field %q", k)
+		}
+	}
+	var b api.SubjectRequest
+	for name, dst := range map[string]any{"external_id": &b.ExternalID, "display_name": &b.DisplayName, "metadata": &b.Metadata} {
+		if err := in.field(name, dst); err != nil {
+			return err
+		}
+	}
+	sub := &facegate.Subject{GalleryID: g.ID}
+	applySubject(&b, sub)
+	o, err := parseEnrolOptions(in)
+	if err != nil {
+		return err
+	}
+	var recs []*facegate.FaceRecord
+	var failures []map[string]any
+	seen := map[string]bool{}
+	for i, data := range in.list {
+		rec, _, err := s.prepareFace(g, data, o)
+		if err != nil {
+			ae := toAPIError(err)
+			failures = append(failures, map[string]any{"image": i, "code": ae.Code, "message": ae.Message, "details": ae.Details})
+			continue
+		}
+		if seen[rec.Source] {
+			continue // the same image twice enrols once
+		}
+		seen[rec.Source] = true
+		recs = append(recs, rec)
+	}
+	if len(failures) > 0 {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeQualityRejected,
+			Message: fmt.Sprintf("%d of %d images were not accepted; nothing was stored", len(failures), len(in.list)),
+			Details: map[string]any{"images": failures}}
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.cfg.Store.CreateSubjectWithFaces(r.Context(), sub, recs); err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := s.cfg.Index.Add(g.ID, sub.ID, rec.ID, rec.Template); err != nil {
+			return fmt.Errorf("server: indexing face %s: %w", rec.ID, err)
+		}
+	}
+	out := api.SubjectCreated{Subject: *sub, Faces: []facegate.FaceRecord{}}
+	for _, rec := range recs {
+		out.Faces = append(out.Faces, *rec)
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) listSubjects(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.gallery(r.Context(), r.PathValue("g"))
+	if err != nil {
+		return err
+	}
+	if ext := r.URL.Query().Get("external_id"); ext != "" {
+		sub, err := s.cfg.Store.SubjectByExternalID(r.Context(), g.ID, ext)
+		subs := []facegate.Subject{}
+		if err == nil {
+			subs = append(subs, *sub)
+		} else if !errors.Is(err, facegate.ErrNotFound) {
+			return err
+		}
+		writeJSON(w, http.StatusOK, api.SubjectList{Subjects: subs})
+		return nil
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errf(http.StatusBadRequest, codeBadRequest, "limit must be 1..1000")
+		}
+		limit = n
+	}
+	subs, err := s.cfg.Store.Subjects(r.Context(), g.ID, facegate.Page{After: r.URL.Query().Get("after"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(subs) == limit {
+		next = subs[len(subs)-1].ID
+	}
+	if subs == nil {
+		subs = []facegate.Subject{}
+	}
+	writeJSON(w, http.StatusOK, api.SubjectList{Subjects: subs, Next: next})
+	return nil
+}
+
+func (s *Server) subject(r *http.Request) (*facegate.Gallery, *facegate.Subject, error) {
+	g, err := s.gallery(r.Context(), r.PathValue("g"))
+	if err != nil {
+		return nil, nil, err
+	}
+	sub, err := s.cfg.Store.Subject(r.Context(), g.ID, r.PathValue("s"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, sub, nil
+}
+
+func (s *Server) getSubject(w http.ResponseWriter, r *http.Request) error {
+	_, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	faces, err := s.cfg.Store.Faces(r.Context(), sub.GalleryID, sub.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.SubjectInfo{Subject: *sub, Faces: len(faces)})
+	return nil
+}
+
+func (s *Server) updateSubject(w http.ResponseWriter, r *http.Request) error {
+	_, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	var b api.SubjectRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &b); err != nil {
+		return err
+	}
+	applySubject(&b, sub)
+	if err := s.cfg.Store.UpdateSubject(r.Context(), sub); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sub)
+	return nil
+}
+
+func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) error {
+	_, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.cfg.Store.DeleteSubject(r.Context(), sub.GalleryID, sub.ID); err != nil {
+		return err
+	}
+	s.cfg.Index.RemoveSubject(sub.GalleryID, sub.ID)
+	s.checkpoint(r.Context())
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// --- faces ---
+
+// enrolOptions is the quality gate. Defaults: exactly one face, face at least 60 px high, quality score at least
+// 0.4, |yaw| <= 30, |pitch| <= 25, eyes open; liveness not required.
+type enrolOptions struct {
+	TakeLargest bool    `json:"take_largest"`
+	MinSize     float32 `json:"min_size"`
+	MinQuality  float32 `json:"min_quality"`
+	MaxYaw      float32 `json:"max_yaw"`
+	MaxPitch    float32 `json:"max_pitch"`
+	AllowClosed bool    `json:"allow_eyes_closed"`
+	RequireLive bool    `json:"require_live"`
+}
+
+var enrolFields = map[string]bool{"take_largest": true, "min_size": true, "min_quality": true, "max_yaw": true,
+	"max_pitch": true, "allow_eyes_closed": true, "require_live": true}
+
+func parseEnrolOptions(in *input) (enrolOptions, error) {
+	o := enrolOptions{MinSize: 60, MinQuality: 0.4, MaxYaw: 30, MaxPitch: 25}
+	for name, dst := range map[string]any{"take_largest": &o.TakeLargest, "min_size": &o.MinSize, "min_quality": &o.MinQuality,
+		"max_yaw": &o.MaxYaw, "max_pitch": &o.MaxPitch, "allow_eyes_closed": &o.AllowClosed, "require_live": &o.RequireLive} {
+		if err := in.field(name, dst); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// sourceOf is how an enrolment image is recognised when sent again: the SHA-256 of its bytes.
+func sourceOf(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+// prepareFace decodes and analyses an enrolment image and applies the quality gate. It returns the face record
+// to store (not yet stored) and the number of faces in the image.
+func (s *Server) prepareFace(g *facegate.Gallery, data []byte, o enrolOptions) (*facegate.FaceRecord, int, error) {
+	img, err := s.decodeImage(data)
+	if err != nil {
+		return nil, 0, err
+	}
+	opt := engine.Options{Embed: true}
+	if o.RequireLive {
+		opt.Attributes = []engine.Attribute{engine.AttrLiveness}
+	}
+	faces, err := s.analyse(img, opt)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(faces) == 0 {
+		return nil, 0, &apiError{Status: http.StatusUnprocessableEntity, Code: codeNoFace, Message: "no face found",
+			Details: map[string]any{"reasons": []api.Rejection{{Code: "no_face", Message: "no face was found in the image"}}}}
+	}
+	if len(faces) > 1 && !o.TakeLargest {
+		return nil, len(faces), &apiError{Status: http.StatusUnprocessableEntity, Code: codeMultipleFaces, Message: fmt.Sprintf("%d faces found; send one face or set take_largest", len(faces)),
+			Details: map[string]any{"reasons": []api.Rejection{{Code: "multiple_faces", Message: fmt.Sprintf("%d faces in the image", len(faces))}}, "faces": faces}}
+	}
+	f := faces[0] // Analyze sorts by box area, largest first
+	if reasons := gate(f, o); len(reasons) > 0 {
+		return nil, len(faces), &apiError{Status: http.StatusUnprocessableEntity, Code: codeQualityRejected, Message: "the face did not pass the enrolment quality gate",
+			Details: map[string]any{"reasons": reasons, "quality": f.Quality}}
+	}
+	rec := &facegate.FaceRecord{GalleryID: g.ID, Template: f.Template, Box: f.Box, Quality: finiteQuality(f.Quality), Source: sourceOf(data)}
+	if !g.NoThumbnails {
+		rec.Thumbnail = thumbnail(img, f.Box)
+	}
+	return rec, len(faces), nil
+}
+
+// finiteQuality replaces NaN and infinite measures (which JSON cannot carry) with zero.
+func finiteQuality(q facegate.Quality) facegate.Quality {
+	for _, p := range []*float32{&q.Score, &q.Size, &q.InterEye, &q.Sharpness, &q.Brightness, &q.Contrast, &q.Pose.Yaw, &q.Pose.Pitch, &q.Pose.Roll, &q.LeftEyeOpen, &q.RightEyeOpen} {
+		if f := float64(*p); math.IsNaN(f) || math.IsInf(f, 0) {
+			*p = 0
+		}
+	}
+	return q
+}
+
+// enrol adds a face to a subject. Sending an image the subject was already enrolled from returns the existing
+// face with "duplicate": true and status 200, so retries and resumed bulk imports never enrol an image twice.
+func (s *Server) enrol(w http.ResponseWriter, r *http.Request) error {
+	g, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	in, err := s.readInput(w, r, "image")
+	if err != nil {
+		return err
+	}
+	o, err := parseEnrolOptions(in)
+	if err != nil {
+		return err
+	}
+	data := in.images["image"]
+	if f, ok, err := s.faceFromSource(r.Context(), g.ID, sub.ID, sourceOf(data)); err != nil || ok {
+		if err == nil {
+			writeJSON(w, http.StatusOK, api.Enrolled{Face: *f, Duplicate: true})
+		}
+		return err
+	}
+	rec, n, err := s.prepareFace(g, data, o)
+	if err != nil {
+		return err
+	}
+	rec.SubjectID = sub.ID
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.cfg.Store.AddFace(r.Context(), rec); err != nil {
+		if errors.Is(err, facegate.ErrConflict) {
+			if f, ok, ferr := s.faceFromSource(r.Context(), g.ID, sub.ID, rec.Source); ferr == nil && ok {
+				writeJSON(w, http.StatusOK, api.Enrolled{Face: *f, Duplicate: true})
+				return nil
+			}
+		}
+		return err
+	}
+	if err := s.cfg.Index.Add(g.ID, sub.ID, rec.ID, rec.Template); err != nil {
+		return fmt.Errorf("server: indexing face %s: %w", rec.ID, err)
+	}
+	writeJSON(w, http.StatusCreated, api.Enrolled{Face: *rec, FacesInImage: n})
+	return nil
+}
+
+// faceFromSource finds the subject's face enrolled from the image with the given hash.
+func (s *Server) faceFromSource(ctx context.Context, gid, sid, source string) (*facegate.FaceRecord, bool, error) {
+	faces, err := s.cfg.Store.Faces(ctx, gid, sid)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range faces {
+		if faces[i].Source == source {
+			return &faces[i], true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// checkpoint moves the WAL into the database after a deletion, so erased templates and thumbnails do not
+// linger in old WAL frames (the database pages themselves are zeroed by secure_delete). Best effort: a busy
+// checkpoint is retried by the next deletion.
+func (s *Server) checkpoint(ctx context.Context) {
+	c, ok := s.cfg.Store.(interface{ Checkpoint(context.Context) error })
+	if !ok {
+		return
+	}
+	if err := c.Checkpoint(ctx); err != nil {
+		s.log.Warn("checkpoint after deletion", "err", err)
+	}
+}
+
+// gate applies the enrolment quality gate and returns the reasons for rejection, if any.
+func gate(f facegate.Face, o enrolOptions) []api.Rejection {
+	var out []api.Rejection
+	q := f.Quality
+	if q.Size < o.MinSize {
+		out = append(out, api.Rejection{Code: "too_small", Message: fmt.Sprintf("face is %.0f px high, minimum %.0f", q.Size, o.MinSize)})
+	}
+	if q.Score < o.MinQuality {
+		out = append(out, api.Rejection{Code: "low_quality", Message: fmt.Sprintf("quality %.2f, minimum %.2f (issues: %s)", q.Score, o.MinQuality, strings.Join(q.Issues, ", "))})
+		// The image problems behind a low score are reasons of their own, so a client can tell the user what
+		// to fix. They do not reject a face whose score passes.
+		for _, iss := range q.Issues {
+			if iss == "blurred" || iss == "dark" || iss == "overexposed" {
+				out = append(out, api.Rejection{Code: iss, Message: "image quality issue: " + iss})
+			}
+		}
+	}
+	if abs32(q.Pose.Yaw) > o.MaxYaw {
+		out = append(out, api.Rejection{Code: "pose_yaw", Message: fmt.Sprintf("yaw %.0f degrees, maximum %.0f", q.Pose.Yaw, o.MaxYaw)})
+	}
+	if abs32(q.Pose.Pitch) > o.MaxPitch {
+		out = append(out, api.Rejection{Code: "pose_pitch", Message: fmt.Sprintf("pitch %.0f degrees, maximum %.0f", q.Pose.Pitch, o.MaxPitch)})
+	}
+	if !o.AllowClosed && min(q.LeftEyeOpen, q.RightEyeOpen) < 0.5 {
+		out = append(out, api.Rejection{Code: "eyes_closed", Message: "an eye appears closed"})
+	}
+	if o.RequireLive && f.Attributes != nil && f.Attributes.Live != nil && !*f.Attributes.Live {
+		out = append(out, api.Rejection{Code: "not_live", Message: fmt.Sprintf("liveness score %.2f: looks like a print or a screen", *f.Attributes.LiveScore)})
+	}
+	return out
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// thumbnail is a 112x112 JPEG of the face box widened by 30%.
+func thumbnail(img *imgio.Image, b facegate.Box) []byte {
+	cx, cy := (b.X1+b.X2)/2, (b.Y1+b.Y2)/2
+	side := max(b.W(), b.H()) * 1.3
+	r := image.Rect(int(cx-side/2), int(cy-side/2), int(cx+side/2), int(cy+side/2)).Intersect(image.Rect(0, 0, img.W, img.H))
+	if r.Empty() {
+		return nil
+	}
+	src := imgio.NewImage(r.Dx(), r.Dy())
+	for y := 0; y < r.Dy(); y++ {
+		copy(src.Pix[y*r.Dx()*3:(y+1)*r.Dx()*3], img.Pix[((r.Min.Y+y)*img.W+r.Min.X)*3:((r.Min.Y+y)*img.W+r.Max.X)*3])
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, 112, 112))
+	xdraw.CatmullRom.Scale(dst, dst.Rect, src.ToStd(), image.Rect(0, 0, src.W, src.H), xdraw.Src, nil)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 85}); err != nil {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+func (s *Server) listFaces(w http.ResponseWriter, r *http.Request) error {
+	_, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	faces, err := s.cfg.Store.Faces(r.Context(), sub.GalleryID, sub.ID)
+	if err != nil {
+		return err
+	}
+	if faces == nil {
+		faces = []facegate.FaceRecord{}
+	}
+	writeJSON(w, http.StatusOK, api.FaceList{Faces: faces})
+	return nil
+}
+
+func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) error {
+	_, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.cfg.Store.Face(r.Context(), sub.GalleryID, sub.ID, r.PathValue("f"))
+	if err != nil {
+		return err
+	}
+	if len(f.Thumbnail) == 0 {
+		return errf(http.StatusNotFound, codeNotFound, "face %s has no thumbnail", f.ID)
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Write(f.Thumbnail)
+	return nil
+}
+
+func (s *Server) deleteFace(w http.ResponseWriter, r *http.Request) error {
+	_, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("f")
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.cfg.Store.DeleteFace(r.Context(), sub.GalleryID, sub.ID, id); err != nil {
+		return err
+	}
+	s.cfg.Index.Remove(id)
+	s.checkpoint(r.Context())
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// --- search and verify ---
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.gallery(r.Context(), r.PathValue("g"))
+	if err != nil {
+		return err
+	}
+	in, err := s.readInput(w, r, "image")
+	if err != nil {
+		return err
+	}
+	k := 5
+	if err := in.field("top_k", &k); err != nil {
+		return err
+	}
+	if v := r.URL.Query().Get("top_k"); v != "" {
+		k, _ = strconv.Atoi(v)
+	}
+	if k < 1 || k > 100 {
+		return errf(http.StatusBadRequest, codeBadRequest, "top_k must be 1..100")
+	}
+	img, err := s.decodeImage(in.images["image"])
+	if err != nil {
+		return err
+	}
+	faces, err := s.analyse(img, engine.Options{Embed: true})
+	if err != nil {
+		return err
+	}
+	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Faces: make([]api.SearchFace, 0, len(faces))}
+	for _, f := range faces {
+		sf := api.SearchFace{Face: f, Result: api.ResultUnknown, Candidates: []api.Candidate{}}
+		for _, h := range s.cfg.Index.Search(g.ID, f.Template, k) {
+			c := api.Candidate{SubjectID: h.Subject, FaceID: h.Face, Score: h.Score, Match: float64(h.Score) >= g.Threshold}
+			if sub, err := s.cfg.Store.Subject(r.Context(), g.ID, h.Subject); err == nil {
+				c.ExternalID, c.DisplayName = sub.ExternalID, sub.DisplayName
+			}
+			sf.Candidates = append(sf.Candidates, c)
+		}
+		if len(sf.Candidates) > 0 && sf.Candidates[0].Match {
+			sf.Result = api.ResultMatch
+		}
+		out.Faces = append(out.Faces, sf)
+	}
+	// The probe image is analysed in memory and never stored.
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
+	g, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	in, err := s.readInput(w, r, "image")
+	if err != nil {
+		return err
+	}
+	stored, err := s.cfg.Store.Faces(r.Context(), g.ID, sub.ID)
+	if err != nil {
+		return err
+	}
+	if len(stored) == 0 {
+		return errf(http.StatusUnprocessableEntity, codeNoFace, "subject %s has no enrolled faces", sub.ID)
+	}
+	probe, n, err := s.primaryTemplate(in.images["image"], "image")
+	if err != nil {
+		return err
+	}
+	best, bestFace := float32(-2), ""
+	for _, f := range stored {
+		if sc := facegate.Similarity(probe.Template, f.Template); sc > best {
+			best, bestFace = sc, f.ID
+		}
+	}
+	writeJSON(w, http.StatusOK, api.VerifyResponse{SubjectID: sub.ID, Score: best, FaceID: bestFace,
+		Match: float64(best) >= g.Threshold, Threshold: g.Threshold, Face: probe, FacesInImage: n})
+	return nil
+}
+
+// --- keys ---
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
+	var b api.KeyRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &b); err != nil {
+		return err
+	}
+	if !allowed(b.Role, b.Role) {
+		return errf(http.StatusBadRequest, codeBadRequest, "role must be admin, operator or device")
+	}
+	secret := newSecret()
+	k := &facegate.APIKey{Name: b.Name, Role: b.Role, Hash: hashKey(secret)}
+	if err := s.cfg.Store.CreateKey(r.Context(), k); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, api.KeyCreated{Key: *k, Secret: secret})
+	return nil
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
+	ks, err := s.cfg.Store.Keys(r.Context())
+	if err != nil {
+		return err
+	}
+	if ks == nil {
+		ks = []facegate.APIKey{}
+	}
+	writeJSON(w, http.StatusOK, api.KeyList{Keys: ks})
+	return nil
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cfg.Store.RevokeKey(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

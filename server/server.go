@@ -1,0 +1,317 @@
+// Package server is facegate's HTTP API: detection and comparison of uploaded images, galleries of enrolled
+// subjects, 1:N search and 1:1 verification, API keys with roles, limits, health checks and Prometheus metrics.
+// The store (system of record) and the in-memory index are passed in; the server keeps them in step.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/internal/modelpack"
+)
+
+// Config configures a Server.
+type Config struct {
+	Store  facegate.Store
+	Engine *engine.Engine
+	Index  *index.Index
+	Logger *slog.Logger
+
+	MaxBodyBytes   int64         // default 16 MiB
+	MaxPixels      int64         // default 40 megapixels
+	RequestTimeout time.Duration // default 30 s
+	// RatePerSecond and Burst set each API key's token bucket (default 20/s, burst 40). Zero rate: unlimited.
+	RatePerSecond float64
+	Burst         int
+}
+
+// Server serves the API. Create it with New.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	limits  *rateLimiter
+	ready   atomic.Bool
+	mux     *http.ServeMux
+	reqID   atomic.Uint64
+	// writeMu orders writes that change both the store and the index, so the two never disagree (a face
+	// indexed after its subject was deleted, say). SQLite serialises writers anyway.
+	writeMu sync.Mutex
+}
+
+// New builds a server and loads every stored template into the index.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Engine == nil || cfg.Index == nil {
+		return nil, errors.New("server: Store, Engine and Index are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 16 << 20
+	}
+	if cfg.MaxPixels <= 0 {
+		cfg.MaxPixels = 40_000_000
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.RatePerSecond == 0 && cfg.Burst == 0 {
+		cfg.RatePerSecond, cfg.Burst = 20, 40
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), limits: newRateLimiter(cfg.RatePerSecond, cfg.Burst)}
+	start := time.Now()
+	n := 0
+	err := cfg.Store.EachTemplate(ctx, func(f *facegate.FaceRecord) error {
+		n++
+		return cfg.Index.Add(f.GalleryID, f.SubjectID, f.ID, f.Template)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: loading templates: %w", err)
+	}
+	s.log.Info("index loaded", "templates", n, "took", time.Since(start))
+	s.metrics.gauge("facegate_gallery_templates", "Templates in each gallery's search index.", s.galleryGauge)
+	s.routes()
+	s.ready.Store(true)
+	return s, nil
+}
+
+func (s *Server) galleryGauge() map[string]float64 {
+	out := map[string]float64{}
+	gs, err := s.cfg.Store.Galleries(context.Background())
+	if err != nil {
+		return out
+	}
+	for _, g := range gs {
+		out[labels("gallery", g.Name)] = float64(s.cfg.Index.Len(g.ID))
+	}
+	return out
+}
+
+// Handler is the server's root handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// EnsureAdminKey creates the first admin key when the store has none: the given secret (from the environment)
+// if not empty, else a new random one, which is returned so the caller can print it once. It returns "" when
+// keys already exist.
+func (s *Server) EnsureAdminKey(ctx context.Context, secret string) (string, error) {
+	keys, err := s.cfg.Store.Keys(ctx)
+	if err != nil {
+		return "", fmt.Errorf("server: %w", err)
+	}
+	if len(keys) > 0 {
+		return "", nil
+	}
+	if secret == "" {
+		secret = newSecret()
+	}
+	k := &facegate.APIKey{Name: "initial admin", Role: facegate.RoleAdmin, Hash: hashKey(secret)}
+	if err := s.cfg.Store.CreateKey(ctx, k); err != nil {
+		return "", fmt.Errorf("server: creating the first admin key: %w", err)
+	}
+	return secret, nil
+}
+
+// newSecret returns a new API key: "fg_" and 32 random bytes in URL-safe base64.
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "fg_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashKey is how keys are stored: SHA-256 of the secret. Keys are 256-bit random values, so a fast hash is as
+// strong as a slow one here and keeps every request's lookup cheap.
+func hashKey(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully, letting in-flight requests finish (up to 30 s).
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.RequestTimeout + 10*time.Second,
+		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if tlsCert != "" {
+			errc <- hs.ServeTLS(ln, tlsCert, tlsKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	return nil
+}
+
+// route describes one endpoint: who may call it.
+type route struct {
+	pattern string
+	role    facegate.Role // "" = no key needed
+	handler func(w http.ResponseWriter, r *http.Request) error
+}
+
+func (s *Server) routes() {
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routeTable() {
+		s.mux.Handle(rt.pattern, s.wrap(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errf(http.StatusNotFound, codeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+}
+
+type ctxKey int
+
+const keyCtx ctxKey = 1
+
+// wrap adds request ids, logging, metrics, authentication, authorisation, rate limiting and the request timeout.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := strconv.FormatUint(s.reqID.Add(1), 36)
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		err := s.serve(rec, r, rt)
+		if err != nil {
+			ae := toAPIError(err)
+			if ae.Status >= 500 {
+				s.log.Error("request failed", "id", id, "route", rt.pattern, "err", err)
+			}
+			writeError(rec, ae)
+		}
+		d := time.Since(start)
+		s.metrics.inc("facegate_http_requests_total", "HTTP requests by route and status.", "route", rt.pattern, "status", strconv.Itoa(rec.status))
+		s.metrics.observe("facegate_http_request_duration_seconds", "HTTP request latency by route.", d, "route", rt.pattern)
+		s.log.Debug("request", "id", id, "route", rt.pattern, "status", rec.status, "took", d)
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
+	if rt.role != "" {
+		key, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		if !allowed(key.Role, rt.role) {
+			return errf(http.StatusForbidden, codeForbidden, "key %q has role %s; this route needs %s", key.Name, key.Role, rt.role)
+		}
+		if ok, wait := s.limits.allow(key.ID); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+			return errf(http.StatusTooManyRequests, codeRateLimited, "rate limit exceeded; retry in %s", wait.Round(time.Millisecond))
+		}
+		r = r.WithContext(context.WithValue(r.Context(), keyCtx, key))
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	return rt.handler(w, r.WithContext(ctx))
+}
+
+func (s *Server) authenticate(r *http.Request) (*facegate.APIKey, error) {
+	secret := r.Header.Get("X-API-Key")
+	if a := r.Header.Get("Authorization"); secret == "" && strings.HasPrefix(a, "Bearer ") {
+		secret = strings.TrimPrefix(a, "Bearer ")
+	}
+	if secret == "" {
+		return nil, errf(http.StatusUnauthorized, codeUnauthorized, "an API key is required (Authorization: Bearer KEY or X-API-Key)")
+	}
+	key, err := s.cfg.Store.KeyByHash(r.Context(), hashKey(secret))
+	if errors.Is(err, facegate.ErrNotFound) || (err == nil && key.Revoked) {
+		return nil, errf(http.StatusUnauthorized, codeUnauthorized, "unknown or revoked API key")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// allowed reports whether a key of role have may use a route that needs role need.
+func allowed(have, need facegate.Role) bool {
+	rank := map[facegate.Role]int{facegate.RoleDevice: 1, facegate.RoleOperator: 2, facegate.RoleAdmin: 3}
+	return rank[have] >= rank[need] && rank[have] > 0
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// rateLimiter is a token bucket per API key.
+type rateLimiter struct {
+	rate  float64
+	burst float64
+	mu    sync.Mutex
+	b     map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(rate float64, burst int) *rateLimiter {
+	return &rateLimiter{rate: rate, burst: float64(max(burst, 1)), b: map[string]*bucket{}}
+}
+
+func (l *rateLimiter) allow(id string) (bool, time.Duration) {
+	if l.rate <= 0 {
+		return true, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	b := l.b[id]
+	if b == nil {
+		b = &bucket{tokens: l.burst, last: now}
+		l.b[id] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// defaultThreshold is the model pack's calibrated default.
+func defaultThreshold() (float64, float64) {
+	t := modelpack.Manifest().Threshold
+	return t.Value, t.FMR
+}
