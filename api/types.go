@@ -129,7 +129,9 @@ type SubjectList struct {
 	Next     string             `json:"next"`
 }
 
-// EnrolOptions is the enrolment quality gate. The zero value asks for the server's defaults: exactly one face,
+// EnrolOptions is the enrolment quality gate. TakeLargest enrols the most prominent face of an image with
+// several (the largest, discounted by its distance from the centre) instead of rejecting it. The zero value
+// asks for the server's defaults: exactly one face,
 // at least 60 px high, quality score at least 0.4, |yaw| <= 30, |pitch| <= 25, eyes open, liveness not checked.
 type EnrolOptions struct {
 	TakeLargest     bool     `json:"take_largest,omitempty"`
@@ -179,9 +181,12 @@ type SearchFace struct {
 
 // SearchResponse is the response of POST /v1/galleries/{g}/search.
 type SearchResponse struct {
-	Gallery   string       `json:"gallery"`
-	Threshold float64      `json:"threshold"`
-	Faces     []SearchFace `json:"faces"`
+	Gallery   string  `json:"gallery"`
+	Threshold float64 `json:"threshold"`
+	// Width and Height are the probe image's size after EXIF orientation.
+	Width  int          `json:"width"`
+	Height int          `json:"height"`
+	Faces  []SearchFace `json:"faces"`
 }
 
 // VerifyResponse is the response of POST .../subjects/{s}/verify.

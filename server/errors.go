@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,8 @@ func toAPIError(err error) *apiError {
 		return errf(http.StatusNotFound, codeNotFound, "%v", err)
 	case errors.Is(err, facegate.ErrConflict):
 		return errf(http.StatusConflict, codeConflict, "%v", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return errf(http.StatusServiceUnavailable, codeTimeout, "the request took longer than the server's request timeout")
 	}
 	return errf(http.StatusInternalServerError, codeInternal, "internal error")
 }

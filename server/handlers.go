@@ -113,6 +113,11 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
 	}
+	release, err := s.acquire(r.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	img, err := s.decodeImage(in.images["image"])
 	if err != nil {
 		return err
@@ -133,7 +138,12 @@ func nonNil(f []facegate.Face) []facegate.Face {
 }
 
 // primaryTemplate analyses an image and embeds its most prominent face.
-func (s *Server) primaryTemplate(data []byte, name string) (facegate.Face, int, error) {
+func (s *Server) primaryTemplate(ctx context.Context, data []byte, name string) (facegate.Face, int, error) {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return facegate.Face{}, 0, err
+	}
+	defer release()
 	img, err := s.decodeImage(data)
 	if err != nil {
 		return facegate.Face{}, 0, fmt.Errorf("image %q: %w", name, err)
@@ -158,11 +168,11 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 	if err := in.field("threshold", &thr); err != nil {
 		return err
 	}
-	a, na, err := s.primaryTemplate(in.images["a"], "a")
+	a, na, err := s.primaryTemplate(r.Context(), in.images["a"], "a")
 	if err != nil {
 		return err
 	}
-	b, nb, err := s.primaryTemplate(in.images["b"], "b")
+	b, nb, err := s.primaryTemplate(r.Context(), in.images["b"], "b")
 	if err != nil {
 		return err
 	}
@@ -355,7 +365,7 @@ func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
 	var failures []map[string]any
 	seen := map[string]bool{}
 	for i, data := range in.list {
-		rec, _, err := s.prepareFace(g, data, o)
+		rec, _, err := s.prepareFace(r.Context(), g, data, o)
 		if err != nil {
 			ae := toAPIError(err)
 			failures = append(failures, map[string]any{"image": i, "code": ae.Code, "message": ae.Message, "details": ae.Details})
@@ -523,7 +533,12 @@ func sourceOf(data []byte) string {
 
 // prepareFace decodes and analyses an enrolment image and applies the quality gate. It returns the face record
 // to store (not yet stored) and the number of faces in the image.
-func (s *Server) prepareFace(g *facegate.Gallery, data []byte, o enrolOptions) (*facegate.FaceRecord, int, error) {
+func (s *Server) prepareFace(ctx context.Context, g *facegate.Gallery, data []byte, o enrolOptions) (*facegate.FaceRecord, int, error) {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer release()
 	img, err := s.decodeImage(data)
 	if err != nil {
 		return nil, 0, err
@@ -544,7 +559,9 @@ func (s *Server) prepareFace(g *facegate.Gallery, data []byte, o enrolOptions) (
 		return nil, len(faces), &apiError{Status: http.StatusUnprocessableEntity, Code: codeMultipleFaces, Message: fmt.Sprintf("%d faces found; send one face or set take_largest", len(faces)),
 			Details: map[string]any{"reasons": []api.Rejection{{Code: "multiple_faces", Message: fmt.Sprintf("%d faces in the image", len(faces))}}, "faces": faces}}
 	}
-	f := faces[0] // Analyze sorts by box area, largest first
+	// With several faces, take_largest enrols the most prominent one: the largest, discounted by its distance
+	// from the centre, so a portrait's subject wins over a bystander cut by the frame edge.
+	f := faces[engine.Primary(faces, img.W, img.H)]
 	if reasons := gate(f, o); len(reasons) > 0 {
 		return nil, len(faces), &apiError{Status: http.StatusUnprocessableEntity, Code: codeQualityRejected, Message: "the face did not pass the enrolment quality gate",
 			Details: map[string]any{"reasons": reasons, "quality": f.Quality}}
@@ -588,7 +605,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	rec, n, err := s.prepareFace(g, data, o)
+	rec, n, err := s.prepareFace(r.Context(), g, data, o)
 	if err != nil {
 		return err
 	}
@@ -769,15 +786,21 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if k < 1 || k > 100 {
 		return errf(http.StatusBadRequest, codeBadRequest, "top_k must be 1..100")
 	}
+	release, err := s.acquire(r.Context())
+	if err != nil {
+		return err
+	}
 	img, err := s.decodeImage(in.images["image"])
 	if err != nil {
+		release()
 		return err
 	}
 	faces, err := s.analyse(img, engine.Options{Embed: true})
+	release()
 	if err != nil {
 		return err
 	}
-	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Faces: make([]api.SearchFace, 0, len(faces))}
+	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Width: img.W, Height: img.H, Faces: make([]api.SearchFace, 0, len(faces))}
 	for _, f := range faces {
 		sf := api.SearchFace{Face: f, Result: api.ResultUnknown, Candidates: []api.Candidate{}}
 		for _, h := range s.cfg.Index.Search(g.ID, f.Template, k) {
@@ -813,7 +836,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if len(stored) == 0 {
 		return errf(http.StatusUnprocessableEntity, codeNoFace, "subject %s has no enrolled faces", sub.ID)
 	}
-	probe, n, err := s.primaryTemplate(in.images["image"], "image")
+	probe, n, err := s.primaryTemplate(r.Context(), in.images["image"], "image")
 	if err != nil {
 		return err
 	}

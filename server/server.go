@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,9 @@ type Config struct {
 	// RatePerSecond and Burst set each API key's token bucket (default 20/s, burst 40). Zero rate: unlimited.
 	RatePerSecond float64
 	Burst         int
+	// MaxAnalyses bounds the images decoded and analysed at once (default 2 per CPU). Requests beyond it wait
+	// their turn (within the request timeout), which keeps memory bounded and latency fair under load.
+	MaxAnalyses int
 }
 
 // Server serves the API. Create it with New.
@@ -52,6 +56,8 @@ type Server struct {
 	// writeMu orders writes that change both the store and the index, so the two never disagree (a face
 	// indexed after its subject was deleted, say). SQLite serialises writers anyway.
 	writeMu sync.Mutex
+	// analyses is the semaphore of Config.MaxAnalyses.
+	analyses chan struct{}
 }
 
 // New builds a server and loads every stored template into the index.
@@ -74,7 +80,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.RatePerSecond == 0 && cfg.Burst == 0 {
 		cfg.RatePerSecond, cfg.Burst = 20, 40
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), limits: newRateLimiter(cfg.RatePerSecond, cfg.Burst)}
+	if cfg.MaxAnalyses <= 0 {
+		cfg.MaxAnalyses = 2 * runtime.NumCPU()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), limits: newRateLimiter(cfg.RatePerSecond, cfg.Burst),
+		analyses: make(chan struct{}, cfg.MaxAnalyses)}
 	start := time.Now()
 	n := 0
 	err := cfg.Store.EachTemplate(ctx, func(f *facegate.FaceRecord) error {
@@ -86,6 +96,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.log.Info("index loaded", "templates", n, "took", time.Since(start))
 	s.metrics.gauge("facegate_gallery_templates", "Templates in each gallery's search index.", s.galleryGauge)
+	s.metrics.gauge("facegate_analyses_in_progress", "Images being decoded and analysed now (at most max_analyses).", func() map[string]float64 {
+		return map[string]float64{"": float64(len(s.analyses))}
+	})
 	s.routes()
 	s.ready.Store(true)
 	return s, nil
@@ -308,6 +321,18 @@ func (l *rateLimiter) allow(id string) (bool, time.Duration) {
 		return true, 0
 	}
 	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// acquire waits for a free analysis slot; the caller must call the returned release.
+func (s *Server) acquire(ctx context.Context) (func(), error) {
+	start := time.Now()
+	select {
+	case s.analyses <- struct{}{}:
+	case <-ctx.Done():
+		return nil, errf(http.StatusServiceUnavailable, codeTimeout, "server busy: no analysis slot within the request timeout")
+	}
+	s.metrics.observe("facegate_analysis_wait_seconds", "Time requests waited for an analysis slot.", time.Since(start))
+	return func() { <-s.analyses }, nil
 }
 
 // defaultThreshold is the model pack's calibrated default.

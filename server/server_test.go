@@ -426,7 +426,7 @@ func TestEnrolIdempotentAndAtomic(t *testing.T) {
 	e := newEnv(t, server.Config{})
 	ctx := context.Background()
 	c := e.client(e.admin)
-	a, b := readNPM(t, "sample1.jpg"), readNPM(t, "sample6.jpg")
+	a, b := readNPM(t, "sample6.jpg"), readNPM(t, "sample3.jpg")
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("g")}); err != nil {
 		t.Fatal(err)
 	}
