@@ -425,15 +425,21 @@ type IdentifyReport struct {
 	ThrAtFPIR     map[string]float64 `json:"threshold_at_fpir"`
 	Method        string             `json:"open_set_method"`
 	Seconds       float64            `json:"seconds"`
+	Server        string             `json:"server,omitempty"`
+	ServerGallery string             `json:"server_gallery,omitempty"`
 }
 
 func runEvalIdentify(env *Env, args []string) error {
 	var f evalFlags
-	fs := newFlags(env, "eval identify", "eval identify --root DIR [--gallery N] [--json]")
+	fs := newFlags(env, "eval identify", "eval identify --root DIR [--gallery N] [--json] [--server URL --key KEY]")
 	f.register(fs)
 	root := fs.String("root", "", "folder with one subfolder of images per person")
 	gallery := fs.Int("gallery", 1, "images per person enrolled in the gallery (the first N by name); the rest are probes")
 	maxPeople := fs.Int("max-people", 0, "use at most this many people (0 = all)")
+	var so serverEval
+	fs.StringVar(&so.server, "server", "", "run through a facegate server at this URL (enrol and search over HTTP) instead of the local engine")
+	fs.StringVar(&so.key, "key", "", "API key for --server, operator or admin role (default $FACEGATE_KEY)")
+	fs.BoolVar(&so.keep, "keep", false, "with --server: keep the evaluation gallery instead of deleting it afterwards")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -442,6 +448,9 @@ func runEvalIdentify(env *Env, args []string) error {
 	}
 	if *gallery < 1 {
 		return usagef("--gallery must be at least 1")
+	}
+	if so.server != "" {
+		return so.run(env, &f, *root, *gallery, *maxPeople)
 	}
 	people, results, took, err := embedTree(env, &f, *root, 0, *maxPeople)
 	if err != nil {
@@ -497,9 +506,14 @@ func runEvalIdentify(env *Env, args []string) error {
 		}
 		ps = append(ps, eval.Probe{Truth: pr.who, Scores: scores})
 	}
+	return finishIdentify(env, &f, rep, ps, *gallery)
+}
+
+// finishIdentify scores the searches and prints the report.
+func finishIdentify(env *Env, f *evalFlags, rep IdentifyReport, ps []eval.Probe, gallery int) error {
 	rep.Probes = len(ps)
 	if len(ps) == 0 {
-		return fmt.Errorf("no probes: every person needs more than --gallery %d images with a face", *gallery)
+		return fmt.Errorf("no probes: every person needs more than --gallery %d images with a face", gallery)
 	}
 	ir := eval.Identify(ps, []float64{1e-2, 1e-1})
 	rep.Rank1, rep.Rank5 = ir.Rank1, ir.Rank5
@@ -509,6 +523,9 @@ func runEvalIdentify(env *Env, args []string) error {
 	}
 	return f.emit(env, rep, func() {
 		w := env.Stdout
+		if rep.Server != "" {
+			fmt.Fprintf(w, "through the server at %s (gallery %s)\n", rep.Server, rep.ServerGallery)
+		}
 		fmt.Fprintf(w, "people %d, gallery %d people / %d templates, probes %d, no face %d, failed %d (%.1fs)\n",
 			rep.People, rep.GalleryPeople, rep.GalleryFaces, rep.Probes, rep.NoFace, rep.Failed, rep.Seconds)
 		fmt.Fprintf(w, "rank-1 %.2f%%  rank-5 %.2f%%\n", 100*rep.Rank1, 100*rep.Rank5)
