@@ -3,6 +3,7 @@ GO      ?= go
 BIN     := bin/facegate
 DATA    ?= ../shared/datasets
 ADDR    ?= :8080
+STORE   ?= data
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/facegate/facegate.Version=$(VERSION)
 # JPEG is decoded with the system's libjpeg-turbo through cgo when its headers are present (Debian's
@@ -11,7 +12,7 @@ LDFLAGS := -X github.com/facegate/facegate.Version=$(VERSION)
 TAGS     = $(shell test -f /usr/include/jpeglib.h && echo libjpeg)
 GOFLAGS_TAGS = -tags '$(TAGS)'
 
-.PHONY: all deps build run test test-race test-accuracy vet fmt-check bench fuzz eval-lfw eval-deepface eval-identify calibrate clean
+.PHONY: all deps build run test vet fmt-check bench fuzz loadtest eval-lfw eval-deepface eval-identify eval-identify-server calibrate clean
 
 all: build
 
@@ -21,18 +22,11 @@ deps:
 build: deps
 	$(GO) build $(GOFLAGS_TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/facegate
 
-# 'make run' builds and starts facegate on http://localhost:8080. Until the HTTP server lands (issue 3) it
-# checks the installation and analyses a bundled group photo, so the command already proves the pipeline works.
+# 'make run' builds and starts the server on http://localhost:8080 with the embedded store in $(STORE). On the
+# first start it prints the admin API key once (or takes $FACEGATE_ADMIN_KEY).
 run: build
 	@$(BIN) version
-	@if $(BIN) serve --help >/dev/null 2>&1; then \
-		$(BIN) serve --addr $(ADDR); \
-	else \
-		echo; echo "facegate serve is not built yet (issue 3); analysing .deps/testimages/sample1.jpg instead:"; \
-		mkdir -p out; \
-		$(BIN) detect --draw out/sample1-annotated.jpg .deps/testimages/sample1.jpg && \
-		echo "annotated image: out/sample1-annotated.jpg"; \
-	fi
+	$(BIN) serve --addr $(ADDR) --data $(STORE)
 
 vet:
 	$(GO) vet $(GOFLAGS_TAGS) ./...
@@ -56,6 +50,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./internal/imgio
 	$(GO) test -run '^$$' -fuzz FuzzParseLFWPairs -fuzztime 30s ./eval
 	$(GO) test -run '^$$' -fuzz FuzzParsePairsCSV -fuzztime 30s ./eval
+	$(GO) test -run '^$$' -fuzz FuzzReadInput -fuzztime 60s ./server
+
+# The bounded load test of docs/performance.md: 16 clients searching a 10,000-subject gallery over loopback.
+loadtest: deps
+	mkdir -p out
+	FACEGATE_LOAD=1 FACEGATE_LOAD_OUT=$(CURDIR)/out/loadtest.json $(GO) test $(GOFLAGS_TAGS) -count=1 -v -timeout 30m -run '^TestLoad$$' ./server
 
 eval-lfw: build
 	mkdir -p out
@@ -68,6 +68,15 @@ eval-deepface: build
 eval-identify: build
 	mkdir -p out
 	$(BIN) eval identify --root $(DATA)/lfw/images_deepfunneled --gallery 1 --out out/lfw-identify.json
+
+# The same 1:N evaluation through a server: a throwaway server on a temporary store, enrolment and search over HTTP.
+eval-identify-server: build
+	mkdir -p out
+	@dir=$$(mktemp -d); key=fg_eval_$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); \
+	FACEGATE_ADMIN_KEY=$$key $(BIN) serve --addr 127.0.0.1:18089 --data $$dir --rate 0 >$$dir/serve.log 2>&1 & pid=$$!; \
+	for i in $$(seq 100); do grep -q "serving on" $$dir/serve.log && break; sleep 0.2; done; \
+	$(BIN) eval identify --server http://127.0.0.1:18089 --key $$key --workers 4 --root $(DATA)/lfw/images_deepfunneled --gallery 1 --out out/lfw-identify-server.json; \
+	rc=$$?; kill $$pid; wait $$pid; rm -rf $$dir; exit $$rc
 
 calibrate: build
 	$(BIN) eval calibrate --root $(DATA)/lfw/images_deepfunneled --per-person 4
