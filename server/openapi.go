@@ -1,12 +1,118 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/api"
 )
+
+// routeDoc is what the OpenAPI document says about a route beyond its path and role: the success status and
+// body, the JSON request body, and query parameters.
+type routeDoc struct {
+	status int
+	resp   any // a value of the response type; nil: no body
+	req    any // a value of the JSON request type; nil: none or an image body
+	query  map[string]string
+}
+
+var routeDocs = map[string]routeDoc{
+	"GET /healthz":                                           {200, api.Status{}, nil, nil},
+	"GET /readyz":                                            {200, api.Status{}, nil, nil},
+	"GET /metrics":                                           {200, nil, nil, nil},
+	"GET /openapi.json":                                      {200, nil, nil, nil},
+	"POST /v1/detect":                                        {200, api.DetectResponse{}, nil, map[string]string{"attributes": "comma-separated: age, gender, expression, liveness, all"}},
+	"POST /v1/compare":                                       {200, api.CompareResponse{}, nil, nil},
+	"POST /v1/galleries":                                     {201, facegate.Gallery{}, api.GalleryRequest{}, nil},
+	"GET /v1/galleries":                                      {200, api.GalleryList{}, nil, nil},
+	"GET /v1/galleries/{g}":                                  {200, api.GalleryInfo{}, nil, nil},
+	"PATCH /v1/galleries/{g}":                                {200, facegate.Gallery{}, api.GalleryRequest{}, nil},
+	"DELETE /v1/galleries/{g}":                               {204, nil, nil, nil},
+	"POST /v1/galleries/{g}/subjects":                        {201, api.SubjectCreated{}, api.SubjectRequest{}, nil},
+	"GET /v1/galleries/{g}/subjects":                         {200, api.SubjectList{}, nil, map[string]string{"limit": "page size, 1..1000 (default 100)", "after": "the previous page's next cursor", "external_id": "find the subject with this external id"}},
+	"GET /v1/galleries/{g}/subjects/{s}":                     {200, api.SubjectInfo{}, nil, nil},
+	"PATCH /v1/galleries/{g}/subjects/{s}":                   {200, facegate.Subject{}, api.SubjectRequest{}, nil},
+	"DELETE /v1/galleries/{g}/subjects/{s}":                  {204, nil, nil, nil},
+	"POST /v1/galleries/{g}/subjects/{s}/faces":              {201, api.Enrolled{}, nil, nil},
+	"GET /v1/galleries/{g}/subjects/{s}/faces":               {200, api.FaceList{}, nil, nil},
+	"GET /v1/galleries/{g}/subjects/{s}/faces/{f}/thumbnail": {200, nil, nil, nil},
+	"DELETE /v1/galleries/{g}/subjects/{s}/faces/{f}":        {204, nil, nil, nil},
+	"POST /v1/galleries/{g}/search":                          {200, api.SearchResponse{}, nil, map[string]string{"top_k": "candidates per face, 1..100 (default 5)"}},
+	"POST /v1/galleries/{g}/subjects/{s}/verify":             {200, api.VerifyResponse{}, nil, nil},
+	"POST /v1/keys":                                          {201, api.KeyCreated{}, api.KeyRequest{}, nil},
+	"GET /v1/keys":                                           {200, api.KeyList{}, nil, nil},
+	"DELETE /v1/keys/{id}":                                   {204, nil, nil, nil},
+}
+
+// schemas turns Go types into OpenAPI schemas by their JSON encoding, collecting named structs as components.
+type schemas map[string]any
+
+var timeType = reflect.TypeOf(time.Time{})
+
+func (sc schemas) of(t reflect.Type) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t == reflect.TypeOf(json.RawMessage{}):
+		return map[string]any{}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return map[string]any{"type": "string", "format": "byte"}
+		}
+		return map[string]any{"type": "array", "items": sc.of(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": sc.of(t.Elem())}
+	case reflect.Struct:
+		name := t.Name()
+		if _, ok := sc[name]; !ok {
+			sc[name] = map[string]any{} // placeholder against recursion
+			props := map[string]any{}
+			sc.fields(t, props)
+			sc[name] = map[string]any{"type": "object", "properties": props}
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + name}
+	}
+	return map[string]any{}
+}
+
+// fields adds t's JSON fields to props, flattening embedded structs as encoding/json does.
+func (sc schemas) fields(t reflect.Type, props map[string]any) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			sc.fields(f.Type, props)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = sc.of(f.Type)
+	}
+}
 
 var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
@@ -35,15 +141,25 @@ func (s *Server) openapiDoc() map[string]any {
 	jsonBody := map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
 	errResp := func(desc string) map[string]any {
 		return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{
-			"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
+			"schema": map[string]any{"type": "object", "properties": map[string]any{"error": map[string]any{"$ref": "#/components/schemas/Error"}}}}}}
 	}
 	paths := map[string]any{}
+	sc := schemas{}
+	sc.of(reflect.TypeOf(api.Error{}))
 	for _, rt := range s.routeTable() {
 		method, path, _ := strings.Cut(rt.pattern, " ")
+		doc := routeDocs[rt.pattern]
+		ok := map[string]any{"description": "success"}
+		if doc.resp != nil {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": sc.of(reflect.TypeOf(doc.resp))}}
+		}
+		if doc.status == 0 {
+			doc.status = 200
+		}
 		op := map[string]any{
 			"operationId": opID(method, path),
 			"responses": map[string]any{
-				"200": map[string]any{"description": "success"},
+				strconv.Itoa(doc.status): ok, "503": errResp("no analysis slot within the request timeout"),
 				"400": errResp("bad request or bad image"), "401": errResp("missing or unknown API key"),
 				"403": errResp("the key's role may not use this route"), "404": errResp("unknown gallery, subject or face"),
 				"409": errResp("conflict"), "413": errResp("too large"), "415": errResp("unsupported media type"),
@@ -59,6 +175,9 @@ func (s *Server) openapiDoc() map[string]any {
 		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
+		for _, q := range sortedKeys(doc.query) {
+			params = append(params, map[string]any{"name": q, "in": "query", "description": doc.query[q], "schema": map[string]any{"type": "string"}})
+		}
 		if params != nil {
 			op["parameters"] = params
 		}
@@ -68,6 +187,8 @@ func (s *Server) openapiDoc() map[string]any {
 		case strings.HasSuffix(path, "/detect"), strings.HasSuffix(path, "/search"), strings.HasSuffix(path, "/verify"),
 			method == "POST" && strings.HasSuffix(path, "/faces"):
 			op["requestBody"] = imageBody
+		case doc.req != nil:
+			op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": sc.of(reflect.TypeOf(doc.req))}}}
 		case method == "POST" || method == "PATCH":
 			op["requestBody"] = jsonBody
 		}
@@ -87,11 +208,7 @@ func (s *Server) openapiDoc() map[string]any {
 				"bearer": map[string]any{"type": "http", "scheme": "bearer"},
 				"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
 			},
-			"schemas": map[string]any{
-				"Error": map[string]any{"type": "object", "properties": map[string]any{
-					"error": map[string]any{"type": "object", "properties": map[string]any{
-						"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}, "details": map[string]any{}}}}},
-			},
+			"schemas": map[string]any(sc),
 		},
 		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"apiKey": []any{}}},
 	}
