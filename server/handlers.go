@@ -368,6 +368,10 @@ func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
 		rec, _, err := s.prepareFace(r.Context(), g, data, o)
 		if err != nil {
 			ae := toAPIError(err)
+			if ae.Status != http.StatusUnprocessableEntity {
+				// An unreadable, unsupported or oversized image is an error in the request itself.
+				return &apiError{Status: ae.Status, Code: ae.Code, Message: fmt.Sprintf("image %d: %s", i, ae.Message), Details: ae.Details}
+			}
 			failures = append(failures, map[string]any{"image": i, "code": ae.Code, "message": ae.Message, "details": ae.Details})
 			continue
 		}

@@ -302,6 +302,102 @@ func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 	}
 }
 
+// TestBadInputEveryImageRoute sends each kind of bad input to every route that takes an image and checks the
+// status, the error code, and that the store and the index are unchanged.
+func TestBadInputEveryImageRoute(t *testing.T) {
+	e := newEnv(t, server.Config{MaxBodyBytes: 1 << 20})
+	ctx := context.Background()
+	c := e.client(e.admin)
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("staff")}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := c.CreateSubject(ctx, "staff", api.SubjectRequest{ExternalID: ptr("e1")}, api.EnrolOptions{TakeLargest: true}, readNPM(t, "sample6.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := created.Subject.ID
+	routes := map[string]string{ // route -> image part name
+		"/v1/detect":                 "image",
+		"/v1/galleries/staff/search": "image",
+		"/v1/galleries/staff/subjects/" + sid + "/verify": "image",
+		"/v1/galleries/staff/subjects/" + sid + "/faces":  "image",
+		"/v1/galleries/staff/subjects":                    "image",
+	}
+	black := pngBlack(t)
+	huge := bytes.Repeat([]byte{0xFF}, 2<<20)
+	bodies := []struct {
+		name   string
+		data   []byte
+		status int
+		code   string
+	}{
+		{"corrupt", []byte("\x89PNG\r\n\x1a\nbut not really a PNG"), 400, ""},
+		{"text", []byte("hello, this is text"), 415, "unsupported_media_type"},
+		{"empty", []byte{}, 400, "empty_image"},
+		{"huge", huge, 413, "too_large"},
+		{"no face", black, 422, "no_face"},
+	}
+	multipartOf := func(part string, data []byte) (string, []byte) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		fw, _ := mw.CreateFormFile(part, "x")
+		fw.Write(data)
+		mw.Close()
+		return mw.FormDataContentType(), b.Bytes()
+	}
+	for route, part := range routes {
+		for _, bd := range bodies {
+			status, code := bd.status, bd.code
+			if bd.name == "no face" && (strings.HasSuffix(route, "/detect") || strings.HasSuffix(route, "/search")) {
+				status, code = 200, "" // no face is an answer there: an empty list
+			}
+			if bd.name == "no face" && strings.HasSuffix(route, "/subjects") {
+				code = "quality_rejected" // subject creation reports each image's failure
+			}
+			ct, body := multipartOf(part, bd.data)
+			var ae apiErr
+			st := e.do("POST", route, e.admin, ct, body, &ae)
+			if st != status || (code != "" && ae.Error.Code != code) || (status >= 400 && ae.Error.Message == "") {
+				t.Errorf("%s %s: %d %q, want %d %q (%s)", route, bd.name, st, ae.Error.Code, status, code, ae.Error.Message)
+			}
+		}
+		ct, body := multipartOf(part, black)
+		if st := e.do("POST", route, "", ct, body, nil); st != 401 {
+			t.Errorf("%s without a key: %d", route, st)
+		}
+		wrong := strings.Replace(route, "/staff/", "/nope/", 1)
+		if wrong != route {
+			var ae apiErr
+			if st := e.do("POST", wrong, e.admin, ct, body, &ae); st != 404 || ae.Error.Code != "not_found" {
+				t.Errorf("%s: %d %q, want 404 not_found", wrong, st, ae.Error.Code)
+			}
+		}
+	}
+	// compare takes two images.
+	for _, bd := range bodies {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		fw, _ := mw.CreateFormFile("a", "a")
+		fw.Write(bd.data)
+		fw, _ = mw.CreateFormFile("b", "b")
+		fw.Write(readNPM(t, "sample6.jpg")[:min(len(bd.data)+1, 10)])
+		mw.Close()
+		var ae apiErr
+		if st := e.do("POST", "/v1/compare", e.admin, mw.FormDataContentType(), b.Bytes(), &ae); st < 400 || st >= 500 || ae.Error.Code == "" {
+			t.Errorf("compare %s: %d %+v", bd.name, st, ae)
+		}
+	}
+	if n := count(t, e.store, "faces"); n != 1 {
+		t.Errorf("bad requests changed the store: %d faces, want 1", n)
+	}
+	if n := count(t, e.store, "subjects"); n != 1 {
+		t.Errorf("bad requests changed the store: %d subjects, want 1", n)
+	}
+	if info, err := c.Gallery(ctx, "staff"); err != nil || info.Templates != 1 || info.Subjects != 1 {
+		t.Errorf("bad requests changed the index: %+v %v", info, err)
+	}
+}
+
 // pngBlack is a valid 64x64 black PNG: it decodes and has no face.
 func pngBlack(t *testing.T) []byte {
 	t.Helper()
