@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -113,7 +114,8 @@ func TestLoad(t *testing.T) {
 	rep.SeedSeconds = time.Since(start).Seconds()
 
 	start = time.Now()
-	srv, err := server.New(ctx, server.Config{Store: st, Engine: eng, Index: index.New(facegate.TemplateDim), RatePerSecond: -1})
+	srv, err := server.New(ctx, server.Config{Store: st, Engine: eng, Index: index.New(facegate.TemplateDim), RatePerSecond: -1,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

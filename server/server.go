@@ -227,7 +227,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		d := time.Since(start)
 		s.metrics.inc("facegate_http_requests_total", "HTTP requests by route and status.", "route", rt.pattern, "status", strconv.Itoa(rec.status))
 		s.metrics.observe("facegate_http_request_duration_seconds", "HTTP request latency by route.", d, "route", rt.pattern)
-		s.log.Debug("request", "id", id, "route", rt.pattern, "status", rec.status, "took", d)
+		s.log.Info("request", "id", id, "route", rt.pattern, "status", rec.status, "took", d)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +67,9 @@ func newEnv(t *testing.T, cfg server.Config) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	cfg.Store, cfg.Engine, cfg.Index = st, testEngine(t), index.New(facegate.TemplateDim)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
+	"time"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
@@ -16,6 +18,11 @@ func runServe(env *Env, args []string) error {
 	var c common
 	fs := newFlags(env, "serve", "serve [--addr :8080] [--data DIR] [--tls-cert FILE --tls-key FILE]")
 	c.register(fs)
+	// A server logs its requests: info by default.
+	if f := fs.Lookup("log-level"); f != nil {
+		f.DefValue = "info"
+		_ = f.Value.Set("info")
+	}
 	addr := fs.String("addr", envOr("FACEGATE_ADDR", ":8080"), "listen address ($FACEGATE_ADDR)")
 	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory for the embedded store ($FACEGATE_DATA)")
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
@@ -23,8 +30,17 @@ func runServe(env *Env, args []string) error {
 	rate := fs.Float64("rate", 20, "requests per second allowed per API key (0 = unlimited)")
 	burst := fs.Int("burst", 40, "burst size of the per-key rate limit")
 	maxBody := fs.Int64("max-body", 16<<20, "largest request body in bytes")
+	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
+	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
+	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *maxBody <= 0 || *maxPixels <= 0 || *timeout <= 0 || *analyses <= 0 {
+		return usagef("--max-body, --max-pixels, --timeout and --max-analyses must be positive")
+	}
+	if *rate < 0 || *burst < 1 {
+		return usagef("--rate must be >= 0 and --burst >= 1")
 	}
 	if (*cert == "") != (*key == "") {
 		return usagef("--tls-cert and --tls-key go together")
@@ -44,7 +60,7 @@ func runServe(env *Env, args []string) error {
 	}
 	defer st.Close()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
-		MaxBodyBytes: *maxBody, RatePerSecond: *rate, Burst: *burst})
+		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst})
 	if err != nil {
 		return err
 	}
