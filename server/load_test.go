@@ -19,6 +19,7 @@ import (
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/server"
 	"github.com/facegate/facegate/store/sqlite"
 )
@@ -73,10 +74,7 @@ func TestLoad(t *testing.T) {
 	subjects := envInt("FACEGATE_LOAD_SUBJECTS", 10000)
 	clients := envInt("FACEGATE_LOAD_CLIENTS", 16)
 	dur := time.Duration(envInt("FACEGATE_LOAD_SECONDS", 30)) * time.Second
-	root := filepath.Join("..", "..", "shared", "datasets", "face_recognition_examples", "identity")
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("load test needs the shared datasets (%s): %v", root, err)
-	}
+	root := testutil.Shared(t, "face_recognition_examples/identity")
 	eng := testEngine(t)
 	ctx := context.Background()
 	dir := t.TempDir()

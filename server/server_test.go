@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/facegate/facegate"
@@ -23,31 +22,12 @@ import (
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/modelpack"
+	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/server"
 	"github.com/facegate/facegate/store/sqlite"
 )
 
-var (
-	engOnce sync.Once
-	eng     *engine.Engine
-	engErr  error
-)
-
-func testEngine(t testing.TB) *engine.Engine {
-	t.Helper()
-	engOnce.Do(func() {
-		paths, err := modelpack.Locate("")
-		if err != nil {
-			engErr = err
-			return
-		}
-		eng, engErr = engine.New(engine.Config{RuntimePath: paths.Runtime, ModelsDir: paths.Models})
-	})
-	if engErr != nil {
-		t.Skipf("model pack unavailable (run 'make deps'): %v", engErr)
-	}
-	return eng
-}
+func testEngine(t testing.TB) *engine.Engine { return testutil.Engine(t) }
 
 // env is a running test server with an admin key.
 type env struct {
@@ -150,24 +130,9 @@ type apiErr struct {
 	} `json:"error"`
 }
 
-func readShared(t *testing.T, rel string) []byte {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "datasets", rel)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Skipf("shared dataset file %s absent: %v", p, err)
-	}
-	return data
-}
+func readShared(t *testing.T, rel string) []byte { return testutil.ReadShared(t, rel) }
 
-func readNPM(t *testing.T, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", ".deps", "testimages", name))
-	if err != nil {
-		t.Skipf("test image %s unavailable (run 'make deps'): %v", name, err)
-	}
-	return data
-}
+func readNPM(t *testing.T, name string) []byte { return testutil.ReadNPMImage(t, name) }
 
 func TestAuthAndRoles(t *testing.T) {
 	e := newEnv(t, server.Config{})
