@@ -46,6 +46,10 @@ func commands() []command {
 		{"serve", "run the HTTP API on an embedded store (default :8080)", runServe},
 		{"detect", "find faces: boxes, landmarks, quality, optional attributes", runDetect},
 		{"compare", "1:1 — do two images show the same person?", runCompare},
+		{"enroll", "add photos of a person to a gallery on a server", runEnroll},
+		{"search", "1:N — who is in this photo? (against a gallery on a server)", runSearch},
+		{"verify", "1:1 — is this photo this enrolled person? (on a server)", runVerify},
+		{"index", "bulk-enrol a folder-per-person tree into a gallery; resumable", runIndex},
 		{"eval", "measure accuracy: 'eval verify' (pairs) and 'eval identify' (folder per person)", runEval},
 		{"bench", "latency per stage and end to end", runBench},
 		{"version", "facegate, ONNX Runtime and model pack versions with checksums", runVersion},
@@ -65,6 +69,10 @@ Common flags (every command that runs models):
   --threads N      threads per model run (default 1; independent model calls already run side by side)
   --log-level L    debug, info, warn or error (default warn)
   --precise        average landmarks over 7 crops and fuse mirror-image templates (about 2x slower per face)
+
+Server commands (enroll, search, verify, index):
+  --server URL     the server (default $FACEGATE_SERVER, else http://localhost:8080)
+  --key KEY        API key (default $FACEGATE_KEY)
 
 Run 'facegate <command> --help' for a command's flags.
 Exit status: 0 success, 1 failure (bad image, no face, missing models), 2 bad command line.

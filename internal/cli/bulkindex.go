@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/eval"
+)
+
+// IndexReport is the report of 'facegate index'.
+type IndexReport struct {
+	Root            string         `json:"root"`
+	Gallery         string         `json:"gallery"`
+	People          int            `json:"people"`
+	SubjectsCreated int            `json:"subjects_created"`
+	Images          int            `json:"images"`
+	Enrolled        int            `json:"enrolled"`
+	Skipped         int            `json:"skipped_already_enrolled"`
+	Rejected        int            `json:"rejected"`
+	NotImages       int            `json:"not_images"`
+	Reasons         map[string]int `json:"rejected_by_reason"`
+	Rejects         []IndexReject  `json:"rejects"`
+	Interrupted     bool           `json:"interrupted,omitempty"`
+	Seconds         float64        `json:"seconds"`
+}
+
+// IndexReject is one image the server did not enrol, with its reasons.
+type IndexReject struct {
+	File    string          `json:"file"`
+	Subject string          `json:"subject"`
+	Reasons []api.Rejection `json:"reasons"`
+}
+
+// indexPerson is one folder of the tree.
+type indexPerson struct {
+	name   string
+	images []string
+}
+
+// listPeople reads a folder-per-person tree, counting files that are not images.
+func listPeople(root string) ([]indexPerson, int, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading %s: %w", root, err)
+	}
+	var people []indexPerson
+	notImages := 0
+	for _, d := range entries {
+		if strings.HasPrefix(d.Name(), ".") {
+			continue
+		}
+		dir := filepath.Join(root, d.Name())
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			notImages++ // a loose file at the top level belongs to nobody
+			continue
+		}
+		files, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading %s: %w", dir, err)
+		}
+		p := indexPerson{name: d.Name()}
+		for _, f := range files {
+			if strings.HasPrefix(f.Name(), ".") || f.IsDir() {
+				continue
+			}
+			if isImageName(f.Name()) {
+				p.images = append(p.images, filepath.Join(dir, f.Name()))
+			} else {
+				notImages++
+			}
+		}
+		sort.Strings(p.images)
+		if len(p.images) > 0 {
+			people = append(people, p)
+		}
+	}
+	if len(people) == 0 {
+		return nil, notImages, fmt.Errorf("%s has no person folders with images", root)
+	}
+	return people, notImages, nil
+}
+
+func runIndex(env *Env, args []string) error {
+	var rf remoteFlags
+	var ef enrolFlags
+	fs := newFlags(env, "index", "index DIR --gallery G [--create-gallery] [--take-largest] [--workers N] [--report FILE] [--json]")
+	rf.register(fs)
+	ef.register(fs)
+	gallery := fs.String("gallery", "", "gallery id or name (required)")
+	create := fs.Bool("create-gallery", false, "create the gallery when it does not exist")
+	workers := fs.Int("workers", 2, "people enrolled in parallel")
+	reportFile := fs.String("report", "", "also write the JSON report to this file")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *gallery == "" {
+		return usagef("one folder and --gallery are required")
+	}
+	if *workers < 1 {
+		return usagef("--workers must be at least 1")
+	}
+	root := pos[0]
+	people, notImages, err := listPeople(root)
+	if err != nil {
+		return err
+	}
+	c, err := rf.client()
+	if err != nil {
+		return err
+	}
+	ctx := env.Ctx
+	if _, err := c.Gallery(ctx, *gallery); err != nil {
+		if !api.IsCode(err, api.CodeNotFound) || !*create {
+			if api.IsCode(err, api.CodeNotFound) {
+				return fmt.Errorf("gallery %q does not exist (add --create-gallery to create it)", *gallery)
+			}
+			return remoteErr(&rf, err)
+		}
+		if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: gallery}); err != nil {
+			return remoteErr(&rf, err)
+		}
+	}
+	rep := IndexReport{Root: root, Gallery: *gallery, People: len(people), NotImages: notImages, Reasons: map[string]int{}, Rejects: []IndexReject{}}
+	for _, p := range people {
+		rep.Images += len(p.images)
+	}
+	start := time.Now()
+	prog := eval.NewProgress(env.Stderr, "indexing", rep.Images)
+	var mu sync.Mutex
+	var fatal error
+	stop := func(err error) {
+		mu.Lock()
+		if fatal == nil {
+			fatal = err
+		}
+		mu.Unlock()
+	}
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return fatal != nil || ctx.Err() != nil
+	}
+	enrolPerson := func(p indexPerson) {
+		display := strings.ReplaceAll(p.name, "_", " ")
+		sub, created, err := findOrCreateSubject(ctx, c, *gallery, p.name, display)
+		if err != nil {
+			stop(fmt.Errorf("subject %s: %w", p.name, err))
+			return
+		}
+		// What the subject already has, by image hash: a rerun skips those without uploading them.
+		have := map[string]bool{}
+		faces, err := c.Faces(ctx, *gallery, sub.ID)
+		if err != nil {
+			stop(fmt.Errorf("faces of %s: %w", p.name, err))
+			return
+		}
+		for _, f := range faces {
+			have[f.Source] = true
+		}
+		mu.Lock()
+		if created {
+			rep.SubjectsCreated++
+		}
+		mu.Unlock()
+		for _, path := range p.images {
+			if stopped() {
+				return
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				stop(err)
+				return
+			}
+			sum := sha256.Sum256(data)
+			if have[hex.EncodeToString(sum[:])] {
+				mu.Lock()
+				rep.Skipped++
+				mu.Unlock()
+				prog.Add(1)
+				continue
+			}
+			res, err := c.Enrol(ctx, *gallery, sub.ID, data, ef.options())
+			var ae *api.Error
+			mu.Lock()
+			switch {
+			case err == nil && res.Duplicate:
+				rep.Skipped++
+			case err == nil:
+				rep.Enrolled++
+			case errors.As(err, &ae) && (ae.Status == 422 || ae.Status == 400 || ae.Status == 413 || ae.Status == 415):
+				rep.Rejected++
+				reasons := ae.Reasons()
+				if len(reasons) == 0 {
+					reasons = []api.Rejection{{Code: ae.Code, Message: ae.Message}}
+				}
+				for _, r := range reasons {
+					rep.Reasons[r.Code]++
+				}
+				rep.Rejects = append(rep.Rejects, IndexReject{File: path, Subject: p.name, Reasons: reasons})
+			default:
+				mu.Unlock()
+				if ctx.Err() == nil {
+					stop(fmt.Errorf("%s: %w", path, err))
+				}
+				return
+			}
+			mu.Unlock()
+			prog.Add(1)
+		}
+	}
+	evalParallel(env, *workers, len(people), func(i int) {
+		if !stopped() {
+			enrolPerson(people[i])
+		}
+	})
+	prog.Done()
+	rep.Seconds = time.Since(start).Seconds()
+	rep.Interrupted = ctx.Err() != nil
+	sort.Slice(rep.Rejects, func(i, j int) bool { return rep.Rejects[i].File < rep.Rejects[j].File })
+	if fatal != nil {
+		printIndexReport(env, &rep)
+		return remoteErr(&rf, fatal)
+	}
+	if *reportFile != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(*reportFile, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		if err := writeJSONTo(env.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printIndexReport(env, &rep)
+	}
+	if rep.Interrupted {
+		return fmt.Errorf("interrupted; run the same command again to resume (enrolled images are skipped)")
+	}
+	return nil
+}
+
+func printIndexReport(env *Env, rep *IndexReport) {
+	w := env.Stdout
+	fmt.Fprintf(w, "%s -> gallery %s: %d people (%d new subjects), %d images: %d enrolled, %d already enrolled, %d rejected; %d files not images (%.1fs)\n",
+		rep.Root, rep.Gallery, rep.People, rep.SubjectsCreated, rep.Images, rep.Enrolled, rep.Skipped, rep.Rejected, rep.NotImages, rep.Seconds)
+	if len(rep.Reasons) > 0 {
+		codes := make([]string, 0, len(rep.Reasons))
+		for c := range rep.Reasons {
+			codes = append(codes, c)
+		}
+		sort.Strings(codes)
+		parts := make([]string, len(codes))
+		for i, c := range codes {
+			parts[i] = fmt.Sprintf("%s %d", c, rep.Reasons[c])
+		}
+		fmt.Fprintf(w, "rejected by reason: %s\n", strings.Join(parts, ", "))
+	}
+	for _, r := range rep.Rejects {
+		msgs := make([]string, len(r.Reasons))
+		for i, x := range r.Reasons {
+			msgs[i] = x.Code + ": " + x.Message
+		}
+		fmt.Fprintf(w, "  %s: %s\n", r.File, strings.Join(msgs, "; "))
+	}
+}
