@@ -342,7 +342,7 @@ func enrolFields(o EnrolOptions) map[string]any {
 	if o.RequireLive {
 		f["require_live"] = true
 	}
-	for k, v := range map[string]*float32{"min_size": o.MinSize, "min_quality": o.MinQuality, "max_yaw": o.MaxYaw, "max_pitch": o.MaxPitch} {
+	for k, v := range map[string]*float32{"min_size": o.MinSize, "min_quality": o.MinQuality, "min_sharpness": o.MinSharpness, "max_yaw": o.MaxYaw, "max_pitch": o.MaxPitch} {
 		if v != nil {
 			f[k] = *v
 		}

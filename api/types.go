@@ -131,12 +131,13 @@ type SubjectList struct {
 
 // EnrolOptions is the enrolment quality gate. TakeLargest enrols the most prominent face of an image with
 // several (the largest, discounted by its distance from the centre) instead of rejecting it. The zero value
-// asks for the server's defaults: exactly one face,
-// at least 60 px high, quality score at least 0.4, |yaw| <= 30, |pitch| <= 25, eyes open, liveness not checked.
+// asks for the server's defaults: exactly one face, at least 60 px high, quality score at least 0.4,
+// sharpness at least 0.2, |yaw| <= 30, |pitch| <= 25, eyes open, liveness not checked.
 type EnrolOptions struct {
 	TakeLargest     bool     `json:"take_largest,omitempty"`
 	MinSize         *float32 `json:"min_size,omitempty"`
 	MinQuality      *float32 `json:"min_quality,omitempty"`
+	MinSharpness    *float32 `json:"min_sharpness,omitempty"`
 	MaxYaw          *float32 `json:"max_yaw,omitempty"`
 	MaxPitch        *float32 `json:"max_pitch,omitempty"`
 	AllowEyesClosed bool     `json:"allow_eyes_closed,omitempty"`

@@ -504,23 +504,24 @@ func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) error {
 // --- faces ---
 
 // enrolOptions is the quality gate. Defaults: exactly one face, face at least 60 px high, quality score at least
-// 0.4, |yaw| <= 30, |pitch| <= 25, eyes open; liveness not required.
+// 0.4, sharpness at least 0.2, |yaw| <= 30, |pitch| <= 25, eyes open; liveness not required.
 type enrolOptions struct {
-	TakeLargest bool    `json:"take_largest"`
-	MinSize     float32 `json:"min_size"`
-	MinQuality  float32 `json:"min_quality"`
-	MaxYaw      float32 `json:"max_yaw"`
-	MaxPitch    float32 `json:"max_pitch"`
-	AllowClosed bool    `json:"allow_eyes_closed"`
-	RequireLive bool    `json:"require_live"`
+	TakeLargest  bool    `json:"take_largest"`
+	MinSize      float32 `json:"min_size"`
+	MinQuality   float32 `json:"min_quality"`
+	MinSharpness float32 `json:"min_sharpness"`
+	MaxYaw       float32 `json:"max_yaw"`
+	MaxPitch     float32 `json:"max_pitch"`
+	AllowClosed  bool    `json:"allow_eyes_closed"`
+	RequireLive  bool    `json:"require_live"`
 }
 
-var enrolFields = map[string]bool{"take_largest": true, "min_size": true, "min_quality": true, "max_yaw": true,
+var enrolFields = map[string]bool{"take_largest": true, "min_size": true, "min_quality": true, "min_sharpness": true, "max_yaw": true,
 	"max_pitch": true, "allow_eyes_closed": true, "require_live": true}
 
 func parseEnrolOptions(in *input) (enrolOptions, error) {
-	o := enrolOptions{MinSize: 60, MinQuality: 0.4, MaxYaw: 30, MaxPitch: 25}
-	for name, dst := range map[string]any{"take_largest": &o.TakeLargest, "min_size": &o.MinSize, "min_quality": &o.MinQuality,
+	o := enrolOptions{MinSize: 60, MinQuality: 0.4, MinSharpness: 0.2, MaxYaw: 30, MaxPitch: 25}
+	for name, dst := range map[string]any{"take_largest": &o.TakeLargest, "min_size": &o.MinSize, "min_quality": &o.MinQuality, "min_sharpness": &o.MinSharpness,
 		"max_yaw": &o.MaxYaw, "max_pitch": &o.MaxPitch, "allow_eyes_closed": &o.AllowClosed, "require_live": &o.RequireLive} {
 		if err := in.field(name, dst); err != nil {
 			return o, err
@@ -666,12 +667,15 @@ func gate(f facegate.Face, o enrolOptions) []api.Rejection {
 	if q.Size < o.MinSize {
 		out = append(out, api.Rejection{Code: "too_small", Message: fmt.Sprintf("face is %.0f px high, minimum %.0f", q.Size, o.MinSize)})
 	}
+	if q.Sharpness < o.MinSharpness {
+		out = append(out, api.Rejection{Code: "blurred", Message: fmt.Sprintf("sharpness %.2f, minimum %.2f", q.Sharpness, o.MinSharpness)})
+	}
 	if q.Score < o.MinQuality {
 		out = append(out, api.Rejection{Code: "low_quality", Message: fmt.Sprintf("quality %.2f, minimum %.2f (issues: %s)", q.Score, o.MinQuality, strings.Join(q.Issues, ", "))})
 		// The image problems behind a low score are reasons of their own, so a client can tell the user what
 		// to fix. They do not reject a face whose score passes.
 		for _, iss := range q.Issues {
-			if iss == "blurred" || iss == "dark" || iss == "overexposed" {
+			if (iss == "blurred" && q.Sharpness >= o.MinSharpness) || iss == "dark" || iss == "overexposed" {
 				out = append(out, api.Rejection{Code: iss, Message: "image quality issue: " + iss})
 			}
 		}

@@ -59,8 +59,8 @@ func FuzzReadInput(f *testing.F) {
 }
 
 func TestGate(t *testing.T) {
-	good := facegate.Face{Quality: facegate.Quality{Size: 120, Score: 0.8, LeftEyeOpen: 0.9, RightEyeOpen: 0.95}}
-	def := enrolOptions{MinSize: 60, MinQuality: 0.4, MaxYaw: 30, MaxPitch: 25}
+	good := facegate.Face{Quality: facegate.Quality{Size: 120, Score: 0.8, Sharpness: 0.5, LeftEyeOpen: 0.9, RightEyeOpen: 0.95}}
+	def := enrolOptions{MinSize: 60, MinQuality: 0.4, MinSharpness: 0.2, MaxYaw: 30, MaxPitch: 25}
 	live, notLive, score := true, false, float32(0.1)
 	tests := []struct {
 		name string
@@ -72,6 +72,10 @@ func TestGate(t *testing.T) {
 		{"low score with causes", func(f *facegate.Face, _ *enrolOptions) {
 			f.Quality.Score, f.Quality.Issues = 0.2, []string{"blurred", "dark", "pose_roll"}
 		}, []string{"low_quality", "blurred", "dark"}},
+		{"below min sharpness", func(f *facegate.Face, _ *enrolOptions) { f.Quality.Sharpness = 0.1 }, []string{"blurred"}},
+		{"blurry and low score", func(f *facegate.Face, _ *enrolOptions) {
+			f.Quality.Sharpness, f.Quality.Score, f.Quality.Issues = 0.1, 0.2, []string{"blurred"}
+		}, []string{"blurred", "low_quality"}},
 		{"blur flag alone passes", func(f *facegate.Face, _ *enrolOptions) { f.Quality.Issues = []string{"blurred"} }, nil},
 		{"min_quality 0", func(f *facegate.Face, o *enrolOptions) { f.Quality.Score, o.MinQuality = 0.05, 0 }, nil},
 		{"yaw", func(f *facegate.Face, _ *enrolOptions) { f.Quality.Pose.Yaw = -45 }, []string{"pose_yaw"}},
