@@ -56,6 +56,8 @@ type Server struct {
 	// writeMu orders writes that change both the store and the index, so the two never disagree (a face
 	// indexed after its subject was deleted, say). SQLite serialises writers anyway.
 	writeMu sync.Mutex
+	// inflight counts running handlers, so Serve returns only when none is left.
+	inflight sync.WaitGroup
 	// analyses is the semaphore of Config.MaxAnalyses.
 	analyses chan struct{}
 }
@@ -182,7 +184,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey str
 	s.ready.Store(false)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
+	err := hs.Shutdown(shutdownCtx)
+	// Shutdown gives up on connections after 30 s, but their handlers may still be using the engine and the
+	// store, which the caller closes next: wait for every handler to return first.
+	s.inflight.Wait()
+	if err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	return nil
@@ -212,6 +218,8 @@ const keyCtx ctxKey = 1
 // wrap adds request ids, logging, metrics, authentication, authorisation, rate limiting and the request timeout.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		defer s.inflight.Done()
 		start := time.Now()
 		id := strconv.FormatUint(s.reqID.Add(1), 36)
 		w.Header().Set("X-Request-Id", id)
