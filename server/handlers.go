@@ -671,7 +671,11 @@ func gate(f facegate.Face, o enrolOptions) []api.Rejection {
 		out = append(out, api.Rejection{Code: "blurred", Message: fmt.Sprintf("sharpness %.2f, minimum %.2f", q.Sharpness, o.MinSharpness)})
 	}
 	if q.Score < o.MinQuality {
-		out = append(out, api.Rejection{Code: "low_quality", Message: fmt.Sprintf("quality %.2f, minimum %.2f (issues: %s)", q.Score, o.MinQuality, strings.Join(q.Issues, ", "))})
+		msg := fmt.Sprintf("quality %.2f, minimum %.2f", q.Score, o.MinQuality)
+		if len(q.Issues) > 0 {
+			msg += " (issues: " + strings.Join(q.Issues, ", ") + ")"
+		}
+		out = append(out, api.Rejection{Code: "low_quality", Message: msg})
 		// The image problems behind a low score are reasons of their own, so a client can tell the user what
 		// to fix. They do not reject a face whose score passes.
 		for _, iss := range q.Issues {

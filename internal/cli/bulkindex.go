@@ -93,7 +93,14 @@ func listPeople(root string) ([]indexPerson, int, error) {
 func runIndex(env *Env, args []string) error {
 	var rf remoteFlags
 	var ef enrolFlags
-	fs := newFlags(env, "index", "index DIR --gallery G [--create-gallery] [--take-largest] [--workers N] [--report FILE] [--json]")
+	fs := newFlags(env, "index", `index DIR --gallery G [--create-gallery] [--take-largest] [--min-quality Q] [--workers N] [--report FILE] [--json]
+
+Enrols a folder-per-person tree: each subfolder of DIR is a subject (external id: the folder's name, display
+name: the same with _ as spaces), each image in it one face. Files that are not images are skipped and counted.
+Resumable: a photo whose SHA-256 is the source of one of the subject's faces is skipped without uploading, so
+after Ctrl-C or a failure the same command carries on where it stopped. Ends with a report: subjects created,
+faces enrolled, skipped, and rejected photos with their reasons. Exit status 1 on interruption or when the
+server fails; rejected photos alone do not fail the run.`)
 	rf.register(fs)
 	ef.register(fs)
 	gallery := fs.String("gallery", "", "gallery id or name (required)")
@@ -126,10 +133,10 @@ func runIndex(env *Env, args []string) error {
 			if api.IsCode(err, api.CodeNotFound) {
 				return fmt.Errorf("gallery %q does not exist (add --create-gallery to create it)", *gallery)
 			}
-			return remoteErr(&rf, err)
+			return remoteErr(ctx, &rf, err)
 		}
 		if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: gallery}); err != nil {
-			return remoteErr(&rf, err)
+			return remoteErr(ctx, &rf, err)
 		}
 	}
 	rep := IndexReport{Root: root, Gallery: *gallery, People: len(people), NotImages: notImages, Reasons: map[string]int{}, Rejects: []IndexReject{}}
@@ -156,14 +163,18 @@ func runIndex(env *Env, args []string) error {
 		display := strings.ReplaceAll(p.name, "_", " ")
 		sub, created, err := findOrCreateSubject(ctx, c, *gallery, p.name, display)
 		if err != nil {
-			stop(fmt.Errorf("subject %s: %w", p.name, err))
+			if ctx.Err() == nil {
+				stop(fmt.Errorf("subject %s: %w", p.name, err))
+			}
 			return
 		}
 		// What the subject already has, by image hash: a rerun skips those without uploading them.
 		have := map[string]bool{}
 		faces, err := c.Faces(ctx, *gallery, sub.ID)
 		if err != nil {
-			stop(fmt.Errorf("faces of %s: %w", p.name, err))
+			if ctx.Err() == nil {
+				stop(fmt.Errorf("faces of %s: %w", p.name, err))
+			}
 			return
 		}
 		for _, f := range faces {
@@ -184,7 +195,8 @@ func runIndex(env *Env, args []string) error {
 				return
 			}
 			sum := sha256.Sum256(data)
-			if have[hex.EncodeToString(sum[:])] {
+			source := hex.EncodeToString(sum[:])
+			if have[source] {
 				mu.Lock()
 				rep.Skipped++
 				mu.Unlock()
@@ -192,19 +204,17 @@ func runIndex(env *Env, args []string) error {
 				continue
 			}
 			res, err := c.Enrol(ctx, *gallery, sub.ID, data, ef.options())
-			var ae *api.Error
+			reasons, rejected := rejection(err)
 			mu.Lock()
 			switch {
-			case err == nil && res.Duplicate:
+			case err == nil && res.Duplicate: // the server's dedup: a face from these bytes got in meanwhile
 				rep.Skipped++
+				have[source] = true
 			case err == nil:
 				rep.Enrolled++
-			case errors.As(err, &ae) && (ae.Status == 422 || ae.Status == 400 || ae.Status == 413 || ae.Status == 415):
+				have[source] = true // a copy of the photo later in the folder is skipped
+			case rejected:
 				rep.Rejected++
-				reasons := ae.Reasons()
-				if len(reasons) == 0 {
-					reasons = []api.Rejection{{Code: ae.Code, Message: ae.Message}}
-				}
 				for _, r := range reasons {
 					rep.Reasons[r.Code]++
 				}
@@ -229,10 +239,7 @@ func runIndex(env *Env, args []string) error {
 	rep.Seconds = time.Since(start).Seconds()
 	rep.Interrupted = ctx.Err() != nil
 	sort.Slice(rep.Rejects, func(i, j int) bool { return rep.Rejects[i].File < rep.Rejects[j].File })
-	if fatal != nil {
-		printIndexReport(env, &rep)
-		return remoteErr(&rf, fatal)
-	}
+	// The report goes out however the run ended: after an interruption or a failure it says what got in.
 	if *reportFile != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		if err := os.WriteFile(*reportFile, append(b, '\n'), 0o644); err != nil {
@@ -246,8 +253,11 @@ func runIndex(env *Env, args []string) error {
 	} else {
 		printIndexReport(env, &rep)
 	}
-	if rep.Interrupted {
-		return fmt.Errorf("interrupted; run the same command again to resume (enrolled images are skipped)")
+	switch {
+	case rep.Interrupted:
+		return errors.New("interrupted; run the same command again to resume (photos already enrolled are skipped)")
+	case fatal != nil:
+		return remoteErr(ctx, &rf, fatal)
 	}
 	return nil
 }

@@ -75,7 +75,8 @@ Server commands (enroll, search, verify, index):
   --key KEY        API key (default $FACEGATE_KEY)
 
 Run 'facegate <command> --help' for a command's flags.
-Exit status: 0 success, 1 failure (bad image, no face, missing models), 2 bad command line.
+Exit status: 0 success, 1 failure (bad image, no face, missing models, server error), 2 bad command line.
+'compare' and 'verify' exit 0 for "no match" too: the decision is in their output.
 `
 
 // Usage returns the overview help text.

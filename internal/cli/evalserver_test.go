@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -18,6 +19,13 @@ import (
 
 // evalTestServer starts a real server on loopback with a temporary store and returns its URL and admin key.
 func evalTestServer(t *testing.T) (string, string) {
+	t.Helper()
+	return testServer(t, nil)
+}
+
+// testServer is evalTestServer with the server's handler wrapped by wrap (when not nil), so that a test can
+// watch the requests.
+func testServer(t *testing.T, wrap func(http.Handler) http.Handler) (string, string) {
 	t.Helper()
 	st, err := sqlite.Open(t.TempDir())
 	if err != nil {
@@ -33,7 +41,11 @@ func evalTestServer(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	h := srv.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	return hs.URL, key
 }

@@ -7,7 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -34,21 +34,57 @@ func (r *remoteFlags) client() (*api.Client, error) {
 	return c, nil
 }
 
-// remoteErr turns a client error into the one-line message the CLI prints.
-func remoteErr(r *remoteFlags, err error) error {
-	var ne net.Error
+// remoteErr turns a client error into the one-line message the CLI prints: "interrupted" once ctx is done
+// (Ctrl-C), a hint to start the server when it cannot be reached, else the server's own message.
+func remoteErr(ctx context.Context, r *remoteFlags, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && !isAPIError(err) {
+		return errors.New("interrupted")
+	}
+	// Only transport failures are *url.Error: the server answered nothing (refused, unknown host, reset, timed
+	// out). An answer, even an error status, is an *api.Error.
 	var ue *url.Error
-	if errors.As(err, &ue) && (errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused")) {
-		addr := r.server
-		if addr == "" {
-			addr = os.Getenv(api.EnvServer)
-		}
-		if addr == "" {
-			addr = api.DefaultServer
-		}
-		return fmt.Errorf("cannot reach the server at %s (is 'facegate serve' running?): %w", addr, errors.Unwrap(ue))
+	if errors.As(err, &ue) {
+		return fmt.Errorf("cannot reach the server at %s (is 'facegate serve' running?): %w", r.address(), errors.Unwrap(ue))
 	}
 	return err
+}
+
+// address is the server the client talks to, for messages.
+func (r *remoteFlags) address() string {
+	for _, a := range []string{r.server, os.Getenv(api.EnvServer)} {
+		if a != "" {
+			return a
+		}
+	}
+	return api.DefaultServer
+}
+
+func isAPIError(err error) bool {
+	var ae *api.Error
+	return errors.As(err, &ae)
+}
+
+// rejection returns the reasons when err is the server refusing one image (not a face it can enrol, not an
+// image at all, too large...), and false for every other failure (unknown gallery or subject, bad key, server
+// down), which stops enroll and index rather than being counted against the image.
+func rejection(err error) ([]api.Rejection, bool) {
+	var ae *api.Error
+	if !errors.As(err, &ae) {
+		return nil, false
+	}
+	switch ae.Status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+	default:
+		return nil, false
+	}
+	reasons := ae.Reasons()
+	if len(reasons) == 0 {
+		reasons = []api.Rejection{{Code: ae.Code, Message: ae.Message}}
+	}
+	return reasons, true
 }
 
 // enrolOptions are the quality-gate flags of enroll and index.
@@ -77,20 +113,13 @@ func (e *enrolFlags) options() api.EnrolOptions {
 	return o
 }
 
-// reasonsOf renders an enrolment error's reasons, or the error itself.
-func reasonsOf(err error) string {
-	var ae *api.Error
-	if errors.As(err, &ae) {
-		if rs := ae.Reasons(); len(rs) > 0 {
-			parts := make([]string, len(rs))
-			for i, r := range rs {
-				parts[i] = r.Code + " (" + r.Message + ")"
-			}
-			return strings.Join(parts, "; ")
-		}
-		return ae.Code + ": " + ae.Message
+// reasonsText renders rejection reasons on one line.
+func reasonsText(reasons []api.Rejection) string {
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = r.Code + ": " + r.Message
 	}
-	return err.Error()
+	return strings.Join(parts, "; ")
 }
 
 // findOrCreateSubject returns the gallery's subject with the external ID, creating it when absent.
@@ -120,7 +149,11 @@ func findOrCreateSubject(ctx context.Context, c *api.Client, gallery, external, 
 func runEnroll(env *Env, args []string) error {
 	var rf remoteFlags
 	var ef enrolFlags
-	fs := newFlags(env, "enroll", "enroll --gallery G --subject EXTERNAL_ID [--name NAME] [--take-largest] IMAGE...")
+	fs := newFlags(env, "enroll", `enroll --gallery G --subject EXTERNAL_ID [--name NAME] [--take-largest] [--min-quality Q] IMAGE...
+
+Adds a face from each image to the gallery's subject with that external id, creating the subject when the
+gallery has none. Prints per image: enrolled, already enrolled (the subject has a face from the same image), or
+rejected with the server's reasons. Exit status 1 when any image was rejected.`)
 	rf.register(fs)
 	ef.register(fs)
 	gallery := fs.String("gallery", "", "gallery id or name (required)")
@@ -133,6 +166,13 @@ func runEnroll(env *Env, args []string) error {
 	if *gallery == "" || *subject == "" || len(images) == 0 {
 		return usagef("--gallery, --subject and at least one image are required")
 	}
+	for _, path := range images { // a typo in the last path should not leave the first ones enrolled
+		if st, err := os.Stat(path); err != nil {
+			return err
+		} else if st.IsDir() {
+			return fmt.Errorf("%s is a folder (use 'facegate index' for a folder per person)", path)
+		}
+	}
 	c, err := rf.client()
 	if err != nil {
 		return err
@@ -140,7 +180,7 @@ func runEnroll(env *Env, args []string) error {
 	ctx := env.Ctx
 	sub, created, err := findOrCreateSubject(ctx, c, *gallery, *subject, *name)
 	if err != nil {
-		return remoteErr(&rf, err)
+		return remoteErr(ctx, &rf, err)
 	}
 	if created {
 		fmt.Fprintf(env.Stdout, "created subject %s (%s)\n", sub.ExternalID, sub.ID)
@@ -152,18 +192,19 @@ func runEnroll(env *Env, args []string) error {
 			return err
 		}
 		res, err := c.Enrol(ctx, *gallery, sub.ID, data, ef.options())
-		switch {
-		case err == nil && res.Duplicate:
-			fmt.Fprintf(env.Stdout, "%s: already enrolled (face %s)\n", path, res.Face.ID)
-		case err == nil:
-			fmt.Fprintf(env.Stdout, "%s: enrolled face %s (quality %.2f)\n", path, res.Face.ID, res.Face.Quality.Score)
-		default:
-			var ae *api.Error
-			if !errors.As(err, &ae) || ae.Status == 401 || ae.Status == 403 || ae.Status == 404 {
-				return remoteErr(&rf, err)
+		if err != nil {
+			reasons, ok := rejection(err)
+			if !ok {
+				return remoteErr(ctx, &rf, err)
 			}
 			rejected++
-			fmt.Fprintf(env.Stdout, "%s: rejected: %s\n", path, reasonsOf(err))
+			fmt.Fprintf(env.Stdout, "%s: rejected: %s\n", path, reasonsText(reasons))
+			continue
+		}
+		if res.Duplicate {
+			fmt.Fprintf(env.Stdout, "%s: already enrolled (face %s)\n", path, res.Face.ID)
+		} else {
+			fmt.Fprintf(env.Stdout, "%s: enrolled face %s (quality %.2f)\n", path, res.Face.ID, res.Face.Quality.Score)
 		}
 	}
 	if rejected > 0 {
@@ -174,7 +215,10 @@ func runEnroll(env *Env, args []string) error {
 
 func runSearch(env *Env, args []string) error {
 	var rf remoteFlags
-	fs := newFlags(env, "search", "search --gallery G [--top-k K] [--json] IMAGE")
+	fs := newFlags(env, "search", `search --gallery G [--top-k K] [--json] IMAGE
+
+Identifies every face of the image against the gallery: its box, match or unknown (no candidate reaches the
+gallery's threshold), and its candidates best first (* marks those at or above the threshold).`)
 	rf.register(fs)
 	gallery := fs.String("gallery", "", "gallery id or name (required)")
 	topK := fs.Int("top-k", 5, "candidates per face (1..100)")
@@ -186,6 +230,9 @@ func runSearch(env *Env, args []string) error {
 	if *gallery == "" || len(images) != 1 {
 		return usagef("--gallery and exactly one image are required")
 	}
+	if *topK < 1 || *topK > 100 {
+		return usagef("--top-k must be between 1 and 100")
+	}
 	c, err := rf.client()
 	if err != nil {
 		return err
@@ -196,12 +243,12 @@ func runSearch(env *Env, args []string) error {
 	}
 	sr, err := c.Search(env.Ctx, *gallery, data, *topK)
 	if err != nil {
-		return remoteErr(&rf, err)
+		return remoteErr(env.Ctx, &rf, err)
 	}
 	if *asJSON {
 		return writeJSONTo(env.Stdout, sr)
 	}
-	fmt.Fprintf(env.Stdout, "%s: %d faces (threshold %.4f)\n", images[0], len(sr.Faces), sr.Threshold)
+	fmt.Fprintf(env.Stdout, "%s: %s (threshold %.4f)\n", images[0], plural(len(sr.Faces), "face"), sr.Threshold)
 	for i, f := range sr.Faces {
 		b := f.Box
 		fmt.Fprintf(env.Stdout, "face %d at (%.0f,%.0f)-(%.0f,%.0f): %s\n", i+1, b.X1, b.Y1, b.X2, b.Y2, f.Result)
@@ -218,10 +265,14 @@ func runSearch(env *Env, args []string) error {
 
 func runVerify(env *Env, args []string) error {
 	var rf remoteFlags
-	fs := newFlags(env, "verify", "verify --gallery G --subject ID_OR_EXTERNAL_ID [--json] IMAGE")
+	fs := newFlags(env, "verify", `verify --gallery G --subject EXTERNAL_ID_OR_ID [--json] IMAGE
+
+Compares the image's most prominent face with the subject's enrolled faces and prints match or no match with
+the score and the gallery's threshold. Exit status 0 for match and no match alike (read the output, or the
+"match" field of --json); 1 when the request failed (no face, unknown subject, server unreachable).`)
 	rf.register(fs)
 	gallery := fs.String("gallery", "", "gallery id or name (required)")
-	subject := fs.String("subject", "", "subject id or external id (required)")
+	subject := fs.String("subject", "", "the subject's external id, or its id (sub_...) (required)")
 	asJSON := fs.Bool("json", false, "print the server's response as JSON")
 	images, err := parse(fs, args)
 	if err != nil {
@@ -238,17 +289,23 @@ func runVerify(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The external id first: it is what people know a subject by, and it may look like an id.
 	id := *subject
-	if !strings.HasPrefix(id, "sub_") {
-		sub, err := c.SubjectByExternalID(env.Ctx, *gallery, id)
-		if err != nil {
-			return remoteErr(&rf, err)
-		}
+	sub, err := c.SubjectByExternalID(env.Ctx, *gallery, id)
+	switch {
+	case err == nil:
 		id = sub.ID
+	case !api.IsCode(err, api.CodeNotFound):
+		return remoteErr(env.Ctx, &rf, err)
 	}
 	vr, err := c.Verify(env.Ctx, *gallery, id, data)
 	if err != nil {
-		return remoteErr(&rf, err)
+		if api.IsCode(err, api.CodeNotFound) && sub == nil {
+			if _, gerr := c.Gallery(env.Ctx, *gallery); gerr == nil {
+				return fmt.Errorf("gallery %s has no subject with external id or id %q", *gallery, *subject)
+			}
+		}
+		return remoteErr(env.Ctx, &rf, err)
 	}
 	if *asJSON {
 		return writeJSONTo(env.Stdout, vr)
@@ -257,8 +314,16 @@ func runVerify(env *Env, args []string) error {
 	if vr.Match {
 		verdict = "match"
 	}
-	fmt.Fprintf(env.Stdout, "%s: %s (score %.4f, threshold %.4f, %d faces in the image)\n", images[0], verdict, vr.Score, vr.Threshold, vr.FacesInImage)
+	fmt.Fprintf(env.Stdout, "%s: %s (score %.4f, threshold %.4f, %s in the image)\n", images[0], verdict, vr.Score, vr.Threshold, plural(vr.FacesInImage, "face"))
 	return nil
+}
+
+// plural is "1 face", "2 faces".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func writeJSONTo(w io.Writer, v any) error {

@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/internal/testutil"
 )
 
 // linkTree builds a folder-per-person tree of symbolic links to the shared photos of the named people (all
-// when none are named) and puts a text file beside the photos of the first person.
+// when none are named) and puts two text files beside the photos of the first person: notes.txt, which index
+// skips, and scan.jpg, which the server rejects.
 func linkTree(t *testing.T, people ...string) string {
 	t.Helper()
 	src := testutil.Shared(t, "face_recognition_examples/identity")
@@ -37,6 +41,7 @@ func linkTree(t *testing.T, people ...string) string {
 		}
 		if i == 0 {
 			os.WriteFile(filepath.Join(root, p, "notes.txt"), []byte("not a photo"), 0o644)
+			os.WriteFile(filepath.Join(root, p, "scan.jpg"), []byte("not a photo either"), 0o644)
 		}
 	}
 	return root
@@ -57,8 +62,10 @@ func indexReport(t *testing.T, out string) IndexReport {
 	return rep
 }
 
-// checkGallery checks that the gallery holds want templates and no subject has two faces from one image.
-func checkGallery(t *testing.T, c *api.Client, gallery string, want int) {
+// gallerySources returns the sources (image hashes) of each subject's faces by external ID, failing the test
+// when a subject has two faces from one image, and checks that the index holds as many templates as the store
+// has faces.
+func gallerySources(t *testing.T, c *api.Client, gallery string) (map[string][]string, int) {
 	t.Helper()
 	ctx := context.Background()
 	info, err := c.Gallery(ctx, gallery)
@@ -69,6 +76,7 @@ func checkGallery(t *testing.T, c *api.Client, gallery string, want int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := map[string][]string{}
 	n := 0
 	for _, s := range subs.Subjects {
 		faces, err := c.Faces(ctx, gallery, s.ID)
@@ -78,37 +86,63 @@ func checkGallery(t *testing.T, c *api.Client, gallery string, want int) {
 		seen := map[string]bool{}
 		for _, f := range faces {
 			if seen[f.Source] {
-				t.Errorf("subject %s has two faces from image %s", s.ExternalID, f.Source)
+				t.Errorf("gallery %s: subject %s has two faces from image %s", gallery, s.ExternalID, f.Source)
 			}
 			seen[f.Source] = true
+			out[s.ExternalID] = append(out[s.ExternalID], f.Source)
 		}
+		sort.Strings(out[s.ExternalID])
 		n += len(faces)
 	}
-	if n != want || info.Templates != want {
-		t.Errorf("gallery %s: %d faces in the store, %d in the index, want %d", gallery, n, info.Templates, want)
+	if info.Templates != n {
+		t.Errorf("gallery %s: %d faces in the store, %d templates in the index", gallery, n, info.Templates)
 	}
+	return out, n
 }
 
 // TestIndexResumable bulk-enrols the shared identity tree: part of it first, then all of it, then all of it
-// again, and once more after an interruption into a second gallery; the counts must add up and no image may be
-// enrolled twice.
+// again; then into a second gallery, interrupted after a few photos and resumed. The reports must agree with
+// what the server holds, a rerun must upload nothing already enrolled, and the resumed gallery must end up
+// exactly like the first.
 func TestIndexResumable(t *testing.T) {
-	url, key := evalTestServer(t)
+	var (
+		mu        sync.Mutex
+		uploads   int                // POST .../faces requests seen
+		cancelAt  int                // cancel cancelRun once uploads reaches this
+		cancelRun context.CancelFunc // the interrupted run's "Ctrl-C"
+	)
+	url, key := testServer(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/faces") {
+				mu.Lock()
+				uploads++
+				if cancelRun != nil && uploads == cancelAt {
+					cancelRun()
+				}
+				mu.Unlock()
+			}
+		})
+	})
+	uploadCount := func() int { mu.Lock(); defer mu.Unlock(); return uploads }
 	c, _ := api.NewClient(url, key, nil)
 	common := []string{"--server", url, "--key", key, "--take-largest", "--json"}
 
-	code, out, errs := run(t, append([]string{"index", linkTree(t, "biden", "rose_leslie"), "--gallery", "g1"}, common...)...)
+	subset := linkTree(t, "biden", "rose_leslie")
+	code, _, errs := run(t, append([]string{"index", subset, "--gallery", "g1"}, common...)...)
 	if code != ExitError || !strings.Contains(errs, "--create-gallery") {
 		t.Fatalf("missing gallery: exit %d, %q", code, errs)
 	}
-	code, out, errs = run(t, append([]string{"index", linkTree(t, "biden", "rose_leslie"), "--gallery", "g1", "--create-gallery"}, common...)...)
+	code, out, errs := run(t, append([]string{"index", subset, "--gallery", "g1", "--create-gallery"}, common...)...)
 	if code != ExitOK {
 		t.Fatalf("subset: exit %d: %s", code, errs)
 	}
 	part := indexReport(t, out)
-	if part.People != 2 || part.SubjectsCreated != 2 || part.Images != 4 || part.NotImages != 1 || part.Enrolled+part.Rejected != 4 || part.Enrolled == 0 {
+	if part.People != 2 || part.SubjectsCreated != 2 || part.Images != 5 || part.NotImages != 1 || part.Enrolled == 0 ||
+		part.Rejected != 1 || part.Reasons[api.CodeUnsupported] != 1 || part.Enrolled+part.Rejected != 5 {
 		t.Errorf("subset report %+v", part)
 	}
+
 	full := linkTree(t)
 	reportFile := filepath.Join(t.TempDir(), "report.json")
 	code, out, errs = run(t, append([]string{"index", full, "--gallery", "g1", "--report", reportFile}, common...)...)
@@ -116,41 +150,74 @@ func TestIndexResumable(t *testing.T) {
 		t.Fatalf("full: exit %d: %s", code, errs)
 	}
 	all := indexReport(t, out)
-	if all.People != 6 || all.SubjectsCreated != 4 || all.Skipped != part.Enrolled || all.Enrolled+all.Skipped+all.Rejected != all.Images {
+	if all.People != 6 || all.SubjectsCreated != 4 || all.Skipped != part.Enrolled || all.Rejected == 0 ||
+		all.Enrolled+all.Skipped+all.Rejected != all.Images || all.Interrupted {
 		t.Errorf("full report %+v after subset %+v", all, part)
 	}
 	total := part.Enrolled + all.Enrolled
+	byReason := 0
+	for _, n := range all.Reasons {
+		byReason += n
+	}
+	if len(all.Rejects) != all.Rejected || byReason < all.Rejected {
+		t.Errorf("%d rejected, %d listed, %d by reason", all.Rejected, len(all.Rejects), byReason)
+	}
 	for _, r := range all.Rejects {
-		if len(r.Reasons) == 0 || r.Reasons[0].Code == "" {
+		if len(r.Reasons) == 0 || r.Reasons[0].Code == "" || r.File == "" || r.Subject == "" {
 			t.Errorf("reject without a reason: %+v", r)
 		}
 	}
 	if saved, err := os.ReadFile(reportFile); err != nil || indexReport(t, string(saved)).Enrolled != all.Enrolled {
 		t.Errorf("--report file: %v", err)
 	}
-	checkGallery(t, c, "g1", total)
-
-	// Again: nothing new.
-	code, out, _ = run(t, append([]string{"index", full, "--gallery", "g1"}, common...)...)
-	again := indexReport(t, out)
-	if code != ExitOK || again.Enrolled != 0 || again.Skipped != total || again.SubjectsCreated != 0 {
-		t.Errorf("rerun: exit %d, %+v", code, again)
+	clean, n := gallerySources(t, c, "g1")
+	if n != total {
+		t.Errorf("g1 holds %d faces, the reports say %d", n, total)
 	}
-	checkGallery(t, c, "g1", total)
+	if info, err := c.Gallery(context.Background(), "g1"); err != nil || info.Subjects != 6 {
+		t.Errorf("g1: %+v %v", info, err)
+	}
 
-	// Interrupted, then resumed, into a second gallery: the same result as the clean run.
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	// Again: nothing new, and only the rejected photos are uploaded again (the rest are skipped by hash).
+	before := uploadCount()
+	code, out, errs = run(t, append([]string{"index", full, "--gallery", "g1"}, common...)...)
+	again := indexReport(t, out)
+	if code != ExitOK || again.Enrolled != 0 || again.Skipped != total || again.SubjectsCreated != 0 || again.Rejected != all.Rejected {
+		t.Errorf("rerun: exit %d, %+v (%s)", code, again, errs)
+	}
+	if up := uploadCount() - before; up != all.Rejected {
+		t.Errorf("rerun uploaded %d photos, want only the %d rejected ones", up, all.Rejected)
+	}
+	if _, n := gallerySources(t, c, "g1"); n != total {
+		t.Errorf("g1 holds %d faces after the rerun, want %d", n, total)
+	}
+
+	// Interrupted after a few uploads ("Ctrl-C"), then resumed, into a second gallery.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	code, _, errs = runCtx(ctx, append([]string{"index", full, "--gallery", "g2", "--create-gallery"}, common...)...)
-	if code != ExitError || !strings.Contains(errs, "interrupted") {
-		t.Errorf("interrupted run: exit %d, %q", code, errs)
+	mu.Lock()
+	cancelAt, cancelRun = uploads+4, cancel
+	mu.Unlock()
+	code, out, errs = runCtx(ctx, append([]string{"index", full, "--gallery", "g2", "--create-gallery"}, common...)...)
+	mu.Lock()
+	cancelRun = nil
+	mu.Unlock()
+	cut := indexReport(t, out)
+	if code != ExitError || !strings.Contains(errs, "interrupted") || strings.Contains(errs, "cannot reach") || !cut.Interrupted ||
+		cut.Enrolled+cut.Rejected >= all.Images || cut.Enrolled == 0 {
+		t.Errorf("interrupted run: exit %d, %q, %+v", code, errs, cut)
 	}
 	code, out, errs = run(t, append([]string{"index", full, "--gallery", "g2"}, common...)...)
 	resumed := indexReport(t, out)
-	if code != ExitOK || resumed.Enrolled+resumed.Skipped != total {
-		t.Errorf("resumed: exit %d, %+v (%s)", code, resumed, errs)
+	if code != ExitOK || resumed.Enrolled+resumed.Skipped != total || resumed.Rejected != all.Rejected ||
+		cut.SubjectsCreated+resumed.SubjectsCreated != 6 || resumed.Skipped < cut.Enrolled {
+		t.Errorf("resumed: exit %d, %+v after %+v (%s)", code, resumed, cut, errs)
 	}
-	checkGallery(t, c, "g2", total)
+	t.Logf("clean run %d enrolled, %d rejected; interrupted run %d enrolled, %d rejected; resumed %d enrolled, %d skipped",
+		total, all.Rejected, cut.Enrolled, cut.Rejected, resumed.Enrolled, resumed.Skipped)
+	if got, _ := gallerySources(t, c, "g2"); !reflect.DeepEqual(got, clean) {
+		t.Errorf("interrupted and resumed gallery differs from the clean run:\n%v\n%v", got, clean)
+	}
 }
 
 // TestEnrollSearchVerify runs the three client commands against a real server, with bad input.
@@ -189,6 +256,15 @@ func TestEnrollSearchVerify(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "no match") {
 		t.Errorf("verify biden as obama: exit %d %q", code, out)
 	}
+	sub, err := c.SubjectByExternalID(context.Background(), "people", "obama")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, append([]string{"verify", "--gallery", "people", "--subject", sub.ID, "--json", biden2}, srv...)...)
+	var vr api.VerifyResponse
+	if code != ExitOK || json.Unmarshal([]byte(out), &vr) != nil || vr.Match || vr.SubjectID != sub.ID {
+		t.Errorf("verify by id --json: exit %d %q", code, out)
+	}
 
 	notImage := filepath.Join(t.TempDir(), "notes.jpg")
 	os.WriteFile(notImage, []byte("this is text"), 0o644)
@@ -199,9 +275,12 @@ func TestEnrollSearchVerify(t *testing.T) {
 		want string
 	}{
 		{"no gallery", []string{"search", obama2}, ExitUsage, "--gallery"},
-		{"unknown gallery", []string{"search", "--gallery", "nope", obama2}, ExitError, "not found"},
+		{"unknown gallery", []string{"search", "--gallery", "nope", obama2}, ExitError, `gallery "nope" not found`},
+		{"enrol into unknown gallery", []string{"enroll", "--gallery", "nope", "--subject", "x", obama2}, ExitError, `gallery "nope" not found`},
+		{"no subject", []string{"enroll", "--gallery", "people", obama2}, ExitUsage, "--subject"},
+		{"missing file", []string{"enroll", "--gallery", "people", "--subject", "obama", obama2, "nonexistent.jpg"}, ExitError, "nonexistent.jpg"},
 		{"not an image", []string{"enroll", "--gallery", "people", "--subject", "obama", notImage}, ExitError, "rejected"},
-		{"unknown subject", []string{"verify", "--gallery", "people", "--subject", "nobody", obama2}, ExitError, "nobody"},
+		{"unknown subject", []string{"verify", "--gallery", "people", "--subject", "nobody", obama2}, ExitError, `no subject with external id or id "nobody"`},
 		{"wrong key", []string{"search", "--gallery", "people", "--key", "fg_wrong", obama2}, ExitError, "unauthorized"},
 	} {
 		args := append(append([]string{}, tc.args...), "--server", url)
@@ -214,7 +293,21 @@ func TestEnrollSearchVerify(t *testing.T) {
 		}
 	}
 	code, _, errs = run(t, "search", "--gallery", "people", "--server", "http://127.0.0.1:1", obama2)
-	if code != ExitError || !strings.Contains(errs, "cannot reach the server at http://127.0.0.1:1") {
+	if code != ExitError || !strings.Contains(errs, "cannot reach the server at http://127.0.0.1:1 (is 'facegate serve' running?)") {
 		t.Errorf("unreachable server: exit %d, %q", code, errs)
+	}
+	// Ctrl-C is an interruption, not an unreachable server.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code, _, errs = runCtx(ctx, append([]string{"search", "--gallery", "people", obama2}, srv...)...)
+	if code != ExitError || !strings.Contains(errs, "interrupted") || strings.Contains(errs, "cannot reach") {
+		t.Errorf("cancelled search: exit %d, %q", code, errs)
+	}
+	// Nothing above enrolled a second face, and the failed enrolment into "nope" created nothing.
+	if faces, err := c.Faces(context.Background(), "people", sub.ID); err != nil || len(faces) != 1 {
+		t.Errorf("obama's faces: %d, %v", len(faces), err)
+	}
+	if gs, err := c.Galleries(context.Background()); err != nil || len(gs) != 1 {
+		t.Errorf("galleries: %+v, %v", gs, err)
 	}
 }
