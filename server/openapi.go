@@ -187,6 +187,18 @@ func (s *Server) openapiDoc() map[string]any {
 		case strings.HasSuffix(path, "/detect"), strings.HasSuffix(path, "/search"), strings.HasSuffix(path, "/verify"),
 			method == "POST" && strings.HasSuffix(path, "/faces"):
 			op["requestBody"] = imageBody
+		case method == "POST" && strings.HasSuffix(path, "/subjects"):
+			// A subject alone as JSON, or with its first faces: multipart image parts, or "images" in JSON.
+			op["requestBody"] = map[string]any{"content": map[string]any{
+				"application/json": map[string]any{"schema": map[string]any{"allOf": []any{sc.of(reflect.TypeOf(doc.req)),
+					map[string]any{"type": "object", "properties": map[string]any{
+						"images": map[string]any{"type": "array", "items": map[string]any{"type": "string", "format": "byte"}}}}}}},
+				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object", "properties": map[string]any{
+					"image":        map[string]any{"type": "array", "items": map[string]any{"type": "string", "format": "binary"}},
+					"external_id":  map[string]any{"type": "string"},
+					"display_name": map[string]any{"type": "string"},
+					"metadata":     map[string]any{"type": "string", "description": "a JSON object of strings"}}}},
+			}}
 		case doc.req != nil:
 			op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": sc.of(reflect.TypeOf(doc.req))}}}
 		case method == "POST" || method == "PATCH":
