@@ -88,7 +88,7 @@ type Store interface {
 	Gallery(ctx context.Context, id string) (*Gallery, error)
 	Galleries(ctx context.Context) ([]Gallery, error)
 	UpdateGallery(ctx context.Context, g *Gallery) error
-	// DeleteGallery removes the gallery with all its subjects and faces in one transaction.
+	// DeleteGallery removes the gallery with all its subjects, faces and match crops in one transaction.
 	DeleteGallery(ctx context.Context, id string) error
 
 	CreateSubject(ctx context.Context, s *Subject) error
@@ -100,7 +100,7 @@ type Store interface {
 	// Subjects lists a gallery's subjects in ID order.
 	Subjects(ctx context.Context, galleryID string, p Page) ([]Subject, error)
 	UpdateSubject(ctx context.Context, s *Subject) error
-	// DeleteSubject removes the subject and its faces (templates and thumbnails) in one transaction.
+	// DeleteSubject removes the subject, its faces (templates and thumbnails) and its match crops in one transaction.
 	DeleteSubject(ctx context.Context, galleryID, id string) error
 
 	// AddFace stores a face of an existing subject.
@@ -115,6 +115,8 @@ type Store interface {
 	KeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	Keys(ctx context.Context) ([]APIKey, error)
 	RevokeKey(ctx context.Context, id string) error
+
+	StreamStore
 
 	Close() error
 }

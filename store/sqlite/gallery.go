@@ -113,11 +113,14 @@ func (db *DB) UpdateGallery(ctx context.Context, g *facegate.Gallery) error {
 	return nil
 }
 
-// DeleteGallery removes the gallery with all its subjects and faces in one transaction.
+// DeleteGallery removes the gallery with all its subjects, faces and match crops in one transaction.
 func (db *DB) DeleteGallery(ctx context.Context, id string) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		// Explicit rather than relying on the cascade alone, so the order (children first) is plain.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM faces WHERE gallery_id = ?", id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM match_crops WHERE gallery_id = ?", id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM subjects WHERE gallery_id = ?", id); err != nil {

@@ -63,6 +63,31 @@ CREATE TABLE api_keys (
 	created_at INTEGER NOT NULL
 ) STRICT;
 `,
+	// 2: video streams and the face crops of their match events.
+	`
+CREATE TABLE streams (
+	id         TEXT    NOT NULL PRIMARY KEY,
+	name       TEXT    NOT NULL UNIQUE,
+	config     TEXT    NOT NULL, -- JSON facegate.Stream without id, name and times
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+) STRICT;
+
+-- Crops of match events only: faces that match nothing are never written here. Deleted when they expire, with
+-- their stream, and with the subject or gallery they show.
+CREATE TABLE match_crops (
+	event_id   TEXT    NOT NULL PRIMARY KEY,
+	stream_id  TEXT    NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+	gallery_id TEXT    NOT NULL,
+	subject_id TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	jpeg       BLOB    NOT NULL
+) STRICT;
+CREATE INDEX match_crops_expiry ON match_crops(expires_at);
+CREATE INDEX match_crops_stream ON match_crops(stream_id);
+CREATE INDEX match_crops_subject ON match_crops(gallery_id, subject_id);
+`,
 }
 
 // migrate brings the schema up to the latest version.

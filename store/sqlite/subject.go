@@ -211,10 +211,13 @@ func (db *DB) UpdateSubject(ctx context.Context, s *facegate.Subject) error {
 	return nil
 }
 
-// DeleteSubject removes the subject and its faces (templates and thumbnails) in one transaction.
+// DeleteSubject removes the subject, its faces (templates and thumbnails) and its match crops in one transaction.
 func (db *DB) DeleteSubject(ctx context.Context, galleryID, id string) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM faces WHERE gallery_id = ? AND subject_id = ?", galleryID, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM match_crops WHERE gallery_id = ? AND subject_id = ?", galleryID, id); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM subjects WHERE id = ? AND gallery_id = ?", id, galleryID)

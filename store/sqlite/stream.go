@@ -1,0 +1,198 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/facegate/facegate"
+)
+
+const streamCols = "id, name, config, created_at, updated_at"
+
+func scanStream(r scanner, s *facegate.Stream) error {
+	var cfg []byte
+	var created, updated int64
+	if err := r.Scan(&s.ID, &s.Name, &cfg, &created, &updated); err != nil {
+		return err
+	}
+	var c facegate.Stream
+	if err := json.Unmarshal(cfg, &c); err != nil {
+		return fmt.Errorf("stream %s: config: %w", s.ID, err)
+	}
+	c.ID, c.Name = s.ID, s.Name
+	*s = c
+	s.CreatedAt, s.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return nil
+}
+
+// streamConfig is the JSON kept in the config column: the whole stream but its columns.
+func streamConfig(s *facegate.Stream) (string, error) {
+	c := *s
+	c.ID, c.Name, c.CreatedAt, c.UpdatedAt = "", "", time.Time{}, time.Time{}
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+// CreateStream stores a new stream configuration, generating its ID when empty. A taken name or ID is
+// ErrConflict.
+func (db *DB) CreateStream(ctx context.Context, s *facegate.Stream) error {
+	if s.Name == "" || s.Source == "" {
+		return errors.New("sqlite: create stream: empty name or source")
+	}
+	cfg, err := streamConfig(s)
+	if err != nil {
+		return fmt.Errorf("sqlite: create stream: %w", err)
+	}
+	id := s.ID
+	if id == "" {
+		id = newID("str_")
+	}
+	t := now()
+	_, err = db.write.ExecContext(ctx, "INSERT INTO streams("+streamCols+") VALUES (?, ?, ?, ?, ?)",
+		id, s.Name, cfg, t.UnixNano(), t.UnixNano())
+	if isUnique(err) {
+		return fmt.Errorf("sqlite: create stream %q: %w", s.Name, facegate.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create stream %q: %w", s.Name, err)
+	}
+	s.ID, s.CreatedAt, s.UpdatedAt = id, t, t
+	return nil
+}
+
+// Stream returns the stream with the given ID.
+func (db *DB) Stream(ctx context.Context, id string) (*facegate.Stream, error) {
+	var s facegate.Stream
+	err := scanStream(db.read.QueryRowContext(ctx, "SELECT "+streamCols+" FROM streams WHERE id = ?", id), &s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: stream %s: %w", id, facegate.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: stream %s: %w", id, err)
+	}
+	return &s, nil
+}
+
+// Streams lists every stream, by name.
+func (db *DB) Streams(ctx context.Context) ([]facegate.Stream, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+streamCols+" FROM streams ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: streams: %w", err)
+	}
+	defer rows.Close()
+	out := []facegate.Stream{}
+	for rows.Next() {
+		var s facegate.Stream
+		if err := scanStream(rows, &s); err != nil {
+			return nil, fmt.Errorf("sqlite: streams: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: streams: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateStream saves the stream's whole configuration and sets UpdatedAt. A name another stream has is
+// ErrConflict.
+func (db *DB) UpdateStream(ctx context.Context, s *facegate.Stream) error {
+	if s.Name == "" || s.Source == "" {
+		return errors.New("sqlite: update stream: empty name or source")
+	}
+	cfg, err := streamConfig(s)
+	if err != nil {
+		return fmt.Errorf("sqlite: update stream: %w", err)
+	}
+	t := now()
+	var created int64
+	err = db.write.QueryRowContext(ctx, "UPDATE streams SET name = ?, config = ?, updated_at = ? WHERE id = ? RETURNING created_at",
+		s.Name, cfg, t.UnixNano(), s.ID).Scan(&created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlite: update stream %s: %w", s.ID, facegate.ErrNotFound)
+	case isUnique(err):
+		return fmt.Errorf("sqlite: update stream %s: name %q: %w", s.ID, s.Name, facegate.ErrConflict)
+	case err != nil:
+		return fmt.Errorf("sqlite: update stream %s: %w", s.ID, err)
+	}
+	s.CreatedAt, s.UpdatedAt = fromNanos(created), t
+	return nil
+}
+
+// DeleteStream removes the stream and the match crops it kept, in one transaction.
+func (db *DB) DeleteStream(ctx context.Context, id string) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM match_crops WHERE stream_id = ?", id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM streams WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return facegate.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete stream %s: %w", id, err)
+	}
+	return nil
+}
+
+// AddMatchCrop stores the face crop of a match event until c.ExpiresAt. The stream must exist.
+func (db *DB) AddMatchCrop(ctx context.Context, c *facegate.MatchCrop) error {
+	if c.EventID == "" || len(c.JPEG) == 0 {
+		return errors.New("sqlite: add match crop: empty event id or image")
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now()
+	}
+	_, err := db.write.ExecContext(ctx, `INSERT INTO match_crops(event_id, stream_id, gallery_id, subject_id, created_at, expires_at, jpeg)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`, c.EventID, c.StreamID, c.GalleryID, c.SubjectID, c.CreatedAt.UnixNano(), c.ExpiresAt.UnixNano(), c.JPEG)
+	switch {
+	case isUnique(err):
+		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, facegate.ErrConflict)
+	case isForeignKey(err):
+		return fmt.Errorf("sqlite: add match crop %s: stream %s: %w", c.EventID, c.StreamID, facegate.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, err)
+	}
+	return nil
+}
+
+// MatchCrop returns the crop kept for a match event.
+func (db *DB) MatchCrop(ctx context.Context, eventID string) (*facegate.MatchCrop, error) {
+	c := facegate.MatchCrop{EventID: eventID}
+	var created, expires int64
+	err := db.read.QueryRowContext(ctx, `SELECT stream_id, gallery_id, subject_id, created_at, expires_at, jpeg FROM match_crops
+	WHERE event_id = ?`, eventID).Scan(&c.StreamID, &c.GalleryID, &c.SubjectID, &created, &expires, &c.JPEG)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, facegate.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, err)
+	}
+	c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
+	return &c, nil
+}
+
+// DeleteExpiredCrops deletes the crops whose expiry is not after now and returns how many it deleted.
+func (db *DB) DeleteExpiredCrops(ctx context.Context, t time.Time) (int, error) {
+	res, err := db.write.ExecContext(ctx, "DELETE FROM match_crops WHERE expires_at <= ?", t.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete expired crops: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete expired crops: %w", err)
+	}
+	return int(n), nil
+}
