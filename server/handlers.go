@@ -1,14 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"math"
 	"net/http"
 	"strconv"
@@ -17,8 +14,8 @@ import (
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/internal/draw"
 	"github.com/facegate/facegate/internal/imgio"
-	xdraw "golang.org/x/image/draw"
 )
 
 func (s *Server) routeTable() []route {
@@ -573,7 +570,7 @@ func (s *Server) prepareFace(ctx context.Context, g *facegate.Gallery, data []by
 	}
 	rec := &facegate.FaceRecord{GalleryID: g.ID, Template: f.Template, Box: f.Box, Quality: finiteQuality(f.Quality), Source: sourceOf(data)}
 	if !g.NoThumbnails {
-		rec.Thumbnail = thumbnail(img, f.Box)
+		rec.Thumbnail = draw.FaceCrop(img, f.Box, 112)
 	}
 	return rec, len(faces), nil
 }
@@ -704,27 +701,6 @@ func abs32(v float32) float32 {
 		return -v
 	}
 	return v
-}
-
-// thumbnail is a 112x112 JPEG of the face box widened by 30%.
-func thumbnail(img *imgio.Image, b facegate.Box) []byte {
-	cx, cy := (b.X1+b.X2)/2, (b.Y1+b.Y2)/2
-	side := max(b.W(), b.H()) * 1.3
-	r := image.Rect(int(cx-side/2), int(cy-side/2), int(cx+side/2), int(cy+side/2)).Intersect(image.Rect(0, 0, img.W, img.H))
-	if r.Empty() {
-		return nil
-	}
-	src := imgio.NewImage(r.Dx(), r.Dy())
-	for y := 0; y < r.Dy(); y++ {
-		copy(src.Pix[y*r.Dx()*3:(y+1)*r.Dx()*3], img.Pix[((r.Min.Y+y)*img.W+r.Min.X)*3:((r.Min.Y+y)*img.W+r.Max.X)*3])
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, 112, 112))
-	xdraw.CatmullRom.Scale(dst, dst.Rect, src.ToStd(), image.Rect(0, 0, src.W, src.H), xdraw.Src, nil)
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 85}); err != nil {
-		return nil
-	}
-	return buf.Bytes()
 }
 
 func (s *Server) listFaces(w http.ResponseWriter, r *http.Request) error {

@@ -3,6 +3,7 @@
 package draw
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/internal/imgio"
+	xdraw "golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
@@ -148,4 +150,50 @@ func label(dst *image.RGBA, x, y int, s string) {
 	}
 	d := font.Drawer{Dst: dst, Src: image.NewUniform(textFG), Face: face, Dot: fixed.P(x+2, y-3)}
 	d.DrawString(s)
+}
+
+// FaceCrop returns a size×size JPEG of the square around a face box (1.3 times its larger side), or nil when the
+// box lies outside the image. Thumbnails of enrolled faces and the crops of match events are made this way.
+func FaceCrop(img *imgio.Image, b facegate.Box, size int) []byte {
+	cx, cy := (b.X1+b.X2)/2, (b.Y1+b.Y2)/2
+	side := max(b.W(), b.H()) * 1.3
+	r := image.Rect(int(cx-side/2), int(cy-side/2), int(cx+side/2), int(cy+side/2)).Intersect(image.Rect(0, 0, img.W, img.H))
+	if r.Empty() {
+		return nil
+	}
+	src := imgio.NewImage(r.Dx(), r.Dy())
+	for y := 0; y < r.Dy(); y++ {
+		copy(src.Pix[y*r.Dx()*3:(y+1)*r.Dx()*3], img.Pix[((r.Min.Y+y)*img.W+r.Min.X)*3:((r.Min.Y+y)*img.W+r.Max.X)*3])
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, size, size))
+	xdraw.CatmullRom.Scale(dst, dst.Rect, src.ToStd(), image.Rect(0, 0, src.W, src.H), xdraw.Src, nil)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 85}); err != nil {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// Mark is a box to draw with its label; Known marks are drawn green, the others amber.
+type Mark struct {
+	Box   facegate.Box
+	Label string
+	Known bool
+}
+
+// Marks returns a copy of img with the marks drawn on it (the annotated preview of a video stream).
+func Marks(img *imgio.Image, marks []Mark) *image.RGBA {
+	dst := img.ToStd()
+	thick := max(1, int(math.Round(float64(max(img.W, img.H))/640)))
+	for _, m := range marks {
+		col := warnColor
+		if m.Known {
+			col = boxColor
+		}
+		rect(dst, int(m.Box.X1), int(m.Box.Y1), int(m.Box.X2), int(m.Box.Y2), thick, col)
+		if m.Label != "" {
+			label(dst, int(m.Box.X1), int(m.Box.Y1), m.Label)
+		}
+	}
+	return dst
 }
