@@ -12,7 +12,7 @@ LDFLAGS := -X github.com/facegate/facegate.Version=$(VERSION)
 TAGS     = $(shell test -f /usr/include/jpeglib.h && echo libjpeg)
 GOFLAGS_TAGS = -tags '$(TAGS)'
 
-.PHONY: all deps build run test vet fmt-check bench fuzz loadtest eval-lfw eval-deepface eval-identify eval-identify-server calibrate clean
+.PHONY: all deps build run test vet fmt-check bench fuzz loadtest videobench eval-lfw eval-deepface eval-identify eval-identify-server calibrate clean
 
 all: build
 
@@ -51,11 +51,18 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLFWPairs -fuzztime 30s ./eval
 	$(GO) test -run '^$$' -fuzz FuzzParsePairsCSV -fuzztime 30s ./eval
 	$(GO) test -run '^$$' -fuzz FuzzReadInput -fuzztime 60s ./server
+	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 30s ./video/ffmpeg
+	$(GO) test -run '^$$' -fuzz FuzzParseFilter -fuzztime 20s ./events
 
 # The bounded load test of docs/performance.md: 16 clients searching a 10,000-subject gallery over loopback.
 loadtest: deps
 	mkdir -p out
 	FACEGATE_LOAD=1 FACEGATE_LOAD_OUT=$(CURDIR)/out/loadtest.json $(GO) test $(GOFLAGS_TAGS) -count=1 -v -timeout 30m -run '^TestLoad$$' ./server
+
+# The real-time video benchmark of docs/video.md: one 1080p stream analysed at 5 fps for a minute.
+videobench: deps
+	mkdir -p out
+	FACEGATE_VIDEOBENCH=1 FACEGATE_VIDEOBENCH_OUT=$(CURDIR)/out/videobench.json $(GO) test $(GOFLAGS_TAGS) -count=1 -v -timeout 10m -run '^TestRealtime1080p$$' ./video
 
 eval-lfw: build
 	mkdir -p out

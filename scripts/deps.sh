@@ -40,11 +40,16 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # libjpeg-turbo headers make JPEG decoding several times faster (cgo; optional: without them the build uses
 # image/jpeg). Debian's base images usually have them; install them when missing and we may.
-if [ ! -f /usr/include/jpeglib.h ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "deps: installing libjpeg62-turbo-dev (Debian)" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg62-turbo-dev >/dev/null) ||
-    echo "deps: could not install libjpeg62-turbo-dev; JPEG will be decoded by image/jpeg" >&2
+# ffmpeg decodes video streams (files, RTSP, MJPEG, cameras) for facegate's video pipeline.
+apt_missing=()
+[ -f /usr/include/jpeglib.h ] || apt_missing+=(libjpeg62-turbo-dev)
+command -v ffmpeg >/dev/null || apt_missing+=(ffmpeg)
+if [ ${#apt_missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "deps: installing ${apt_missing[*]} (Debian)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null) ||
+    echo "deps: could not install ${apt_missing[*]}; without libjpeg JPEG is decoded by image/jpeg, without ffmpeg video streams cannot run" >&2
 fi
+command -v ffmpeg >/dev/null || echo "deps: ffmpeg not found: video streams and their tests will not run" >&2
 
 tarball_for() { # package@version -> cached tarball path (downloaded and verified on first use)
   local spec="$1" want="" line name

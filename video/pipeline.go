@@ -1,0 +1,569 @@
+// Package video watches a stream: it takes frames from an ffmpeg source (video/ffmpeg), finds the faces in each
+// analysed frame, follows them with a tracker (video/track), identifies each track once it has a good enough view
+// against a gallery's index, and publishes events: tracks started and ended, matches, unknown faces, stream
+// status and crowd figures.
+//
+// Identification is per track, not per frame. A track keeps its best few views (by the quality score, which
+// folds in pose, sharpness, size and open eyes); a view is embedded only when it beats the worst one kept, so a
+// face that stays in view costs one embedding now and then rather than one per frame. The kept templates are
+// fused (quality-weighted mean, renormalised) and searched; the track is "matched" as soon as the fused template
+// clears the gallery's threshold, and "unknown" once it has enough views without doing so. A better view later
+// can still turn an unknown track into a match, or move a match to another subject; each change is an event.
+//
+// Privacy: frames and face crops live in memory only. A match event carries a crop of the best view, which is
+// also stored for the stream's crop retention; faces that match nothing are never written anywhere and their
+// views are dropped when their track ends.
+package video
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/internal/draw"
+	"github.com/facegate/facegate/video/ffmpeg"
+	"github.com/facegate/facegate/video/track"
+)
+
+// Config configures a Pipeline.
+type Config struct {
+	Stream facegate.Stream
+	Engine *engine.Engine
+	// Index holds the gallery's templates; Store resolves the gallery's threshold and subjects' names and keeps
+	// match crops. Both may be nil when the stream has no gallery (detect, track and count only).
+	Index *index.Index
+	Store facegate.Store
+	// Publish delivers an event and returns it with its ID set (events.Bus.Publish, say). Required.
+	Publish func(facegate.Event) facegate.Event
+	// NoCropStore delivers match crops in events without storing them (facegate watch, which has no stored
+	// stream).
+	NoCropStore bool
+	// FFmpeg is the ffmpeg binary (default: from PATH).
+	FFmpeg string
+	Logger *slog.Logger
+
+	// OnFrame, when set, is called after each analysed frame with what it cost (for metrics and benchmarks).
+	OnFrame func(FrameStats)
+
+	// Views is the number of best views fused per track (default 3). MinViewQuality is the quality score a
+	// view needs to be embedded at all (default 0.25). UnknownAfter is the number of views after which a track
+	// that matched nothing is declared unknown (default 3).
+	Views          int
+	MinViewQuality float32
+	UnknownAfter   int
+}
+
+// FrameStats describes the analysis of one frame.
+type FrameStats struct {
+	Seq     uint64
+	Arrived time.Time     // when the frame was read from the decoder
+	Latency time.Duration // from Arrived to the end of its analysis, events included
+	Faces   int
+	Embeds  int // faces embedded (new or better views)
+}
+
+// Pipeline runs one stream. Create it with New, run it with Run.
+type Pipeline struct {
+	cfg   Config
+	st    facegate.Stream
+	log   *slog.Logger
+	src   *ffmpeg.Source
+	track *track.Tracker
+
+	mu          sync.Mutex
+	status      facegate.StreamStatus
+	analysedWin []time.Time // analysis times over the last few seconds, for FPSAnalysed
+	states      map[string]*trackState
+	gallery     *facegate.Gallery
+	galleryAt   time.Time
+	previews    map[chan []byte]struct{}
+
+	start time.Time // wall time of the first frame; media time is start + Seq/FPS
+	crowd crowdAcc
+}
+
+// trackState is what the pipeline knows about a track beyond its geometry.
+type trackState struct {
+	views    []view
+	best     view
+	frames   int
+	decision facegate.EventType // "", EventMatch or EventUnknown
+	match    *facegate.Match
+	changed  bool // views changed since the last decision
+}
+
+type view struct {
+	q    float32
+	tmpl []float32
+	box  facegate.Box
+	crop []byte
+}
+
+// New checks the configuration and opens the source (ffmpeg is not started until Run).
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.Engine == nil || cfg.Publish == nil {
+		return nil, errors.New("video: Engine and Publish are required")
+	}
+	if cfg.Stream.Gallery != "" && (cfg.Index == nil || cfg.Store == nil) {
+		return nil, errors.New("video: a stream with a gallery needs Index and Store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Views <= 0 {
+		cfg.Views = 3
+	}
+	if cfg.MinViewQuality <= 0 {
+		cfg.MinViewQuality = 0.25
+	}
+	if cfg.UnknownAfter <= 0 {
+		cfg.UnknownAfter = 3
+	}
+	st := cfg.Stream
+	if st.FPS <= 0 {
+		st.FPS = facegate.DefaultStreamFPS
+	}
+	if st.MaxWidth <= 0 {
+		st.MaxWidth = facegate.DefaultStreamMaxWidth
+	}
+	if st.MinFace <= 0 {
+		st.MinFace = engine.DefaultMinFace
+	}
+	if st.CrowdIntervalSeconds <= 0 {
+		st.CrowdIntervalSeconds = int(facegate.DefaultCrowdInterval / time.Second)
+	}
+	src, err := ffmpeg.Open(ffmpeg.Options{
+		Source: st.Source, FPS: st.FPS, MaxWidth: st.MaxWidth, Loop: st.Loop,
+		Realtime: !st.NoRealtime, DropFrames: !st.NoRealtime, FFmpeg: cfg.FFmpeg,
+		Logger: cfg.Logger.With("stream", st.ID),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("video: stream %q: %w", st.Name, err)
+	}
+	p := &Pipeline{cfg: cfg, st: st, log: cfg.Logger.With("stream", st.ID), src: src, track: track.New(),
+		states: map[string]*trackState{}, previews: map[chan []byte]struct{}{}}
+	p.status = facegate.StreamStatus{State: facegate.StreamStarting, Since: time.Now()}
+	src.OnState(func(s facegate.StreamStatus) {
+		p.publish(facegate.Event{Type: facegate.EventStreamStatus, Status: p.merge(s)})
+	})
+	return p, nil
+}
+
+// Stream is the configuration the pipeline runs with (defaults applied).
+func (p *Pipeline) Stream() facegate.Stream { return p.st }
+
+// Status is the stream's state and counters now.
+func (p *Pipeline) Status() facegate.StreamStatus { return *p.merge(p.src.Status()) }
+
+// merge combines the source's status with the pipeline's counters.
+func (p *Pipeline) merge(s facegate.StreamStatus) *facegate.StreamStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.FramesAnalysed = p.status.FramesAnalysed
+	s.FacesInView = p.status.FacesInView
+	s.Tracks = p.status.Tracks
+	cut := time.Now().Add(-5 * time.Second)
+	n := 0
+	for _, t := range p.analysedWin {
+		if t.After(cut) {
+			n++
+		}
+	}
+	if n > 1 {
+		s.FPSAnalysed = float64(n) / 5
+	}
+	return &s
+}
+
+func (p *Pipeline) publish(e facegate.Event) facegate.Event {
+	e.Stream = p.st.ID
+	return p.cfg.Publish(e)
+}
+
+// Run analyses frames until ctx ends or a file source ends (without Loop). It ends every open track before it
+// returns.
+func (p *Pipeline) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runErr = p.src.Run(ctx)
+	}()
+	var err error
+	for {
+		var fr ffmpeg.Frame
+		fr, err = p.src.Next(ctx)
+		if err != nil {
+			break
+		}
+		if err = p.analyse(ctx, fr); err != nil {
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+	p.finish()
+	if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return errors.Join(err, runErr)
+}
+
+// media is the stream time of frame seq: frames come out of ffmpeg at st.FPS, so frame n is n/FPS seconds in.
+// Tracking and dwell use it, so a file read faster than real time is tracked as if it played.
+func (p *Pipeline) media(seq uint64) time.Time {
+	return p.start.Add(time.Duration(float64(seq) / p.st.FPS * float64(time.Second)))
+}
+
+func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
+	if p.start.IsZero() {
+		p.start = fr.At.Add(-time.Duration(float64(fr.Seq) / p.st.FPS * float64(time.Second)))
+		p.crowd.reset(p.media(fr.Seq))
+	}
+	at := p.media(fr.Seq)
+	faces, err := p.cfg.Engine.Analyze(fr.Img, engine.Options{MinFaceSize: p.st.MinFace})
+	if err != nil {
+		// One bad frame is not the end of the stream.
+		p.log.Warn("frame analysis failed", "seq", fr.Seq, "err", err)
+		return nil
+	}
+	boxes := make([]facegate.Box, len(faces))
+	for i, f := range faces {
+		boxes[i] = f.Box
+	}
+	res := p.track.Step(at, boxes)
+	for _, t := range res.Started {
+		p.crowd.newTracks++
+		b := t.Box // events own their data: the track moves on
+		p.publish(facegate.Event{Type: facegate.EventTrackStarted, Track: t.ID, Box: &b})
+	}
+	embeds := 0
+	if p.st.Gallery != "" {
+		var err error
+		if embeds, err = p.collectViews(ctx, fr, faces, res.Assigned); err != nil {
+			return err
+		}
+		p.decide(ctx, fr, res.Assigned)
+	}
+	for _, t := range res.Assigned {
+		if t.Confirmed {
+			st := p.state(t.ID)
+			st.frames++
+			p.crowd.seen(t.ID, st.match)
+		}
+	}
+	for _, t := range res.Ended {
+		p.endTrack(t)
+	}
+	p.crowd.frame(at, len(faces))
+	p.mu.Lock()
+	p.status.FramesAnalysed++
+	p.status.FacesInView = len(faces)
+	p.status.Tracks = len(p.track.Live())
+	now := time.Now()
+	p.analysedWin = append(p.analysedWin, now)
+	if len(p.analysedWin) > 256 || (len(p.analysedWin) > 0 && now.Sub(p.analysedWin[0]) > 10*time.Second) {
+		cut := 0
+		for cut < len(p.analysedWin) && now.Sub(p.analysedWin[cut]) > 5*time.Second {
+			cut++
+		}
+		p.analysedWin = append(p.analysedWin[:0], p.analysedWin[cut:]...)
+	}
+	watching := len(p.previews) > 0
+	p.mu.Unlock()
+	if watching {
+		p.sendPreview(fr, faces, res.Assigned)
+	}
+	if at.Sub(p.crowd.from) >= time.Duration(p.st.CrowdIntervalSeconds)*time.Second {
+		p.emitCrowd(at)
+	}
+	if p.cfg.OnFrame != nil {
+		p.cfg.OnFrame(FrameStats{Seq: fr.Seq, Arrived: fr.At, Latency: time.Since(fr.At), Faces: len(faces), Embeds: embeds})
+	}
+	return nil
+}
+
+func (p *Pipeline) state(id string) *trackState {
+	st := p.states[id]
+	if st == nil {
+		st = &trackState{}
+		p.states[id] = st
+	}
+	return st
+}
+
+// collectViews embeds the faces that improve their track's best views, several at a time.
+func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []facegate.Face, tracks []*track.Track) (int, error) {
+	type job struct {
+		st *trackState
+		f  facegate.Face
+	}
+	var jobs []job
+	for i, f := range faces {
+		q := f.Quality.Score
+		if q < p.cfg.MinViewQuality || math.IsNaN(float64(q)) {
+			continue
+		}
+		st := p.state(tracks[i].ID)
+		if len(st.views) >= p.cfg.Views && q <= st.views[len(st.views)-1].q+0.02 {
+			continue
+		}
+		jobs = append(jobs, job{st, f})
+	}
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	out := make([]view, len(jobs))
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, max(1, runtime.NumCPU()/2))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f, err := p.cfg.Engine.Embed(fr.Img, j.f)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			out[i] = view{q: j.f.Quality.Score, tmpl: f.Template, box: j.f.Box, crop: draw.FaceCrop(fr.Img, j.f.Box, 160)}
+		}()
+	}
+	wg.Wait()
+	for i, j := range jobs {
+		if errs[i] != nil {
+			p.log.Warn("embedding failed", "err", errs[i])
+			continue
+		}
+		st := j.st
+		st.views = append(st.views, out[i])
+		sort.SliceStable(st.views, func(a, b int) bool { return st.views[a].q > st.views[b].q })
+		if len(st.views) > p.cfg.Views {
+			st.views = st.views[:p.cfg.Views]
+		}
+		st.best = st.views[0]
+		st.changed = true
+	}
+	return len(jobs), ctx.Err()
+}
+
+// galleryNow returns the stream's gallery, re-read at most every 5 s (its threshold may change).
+func (p *Pipeline) galleryNow(ctx context.Context) *facegate.Gallery {
+	if p.gallery != nil && time.Since(p.galleryAt) < 5*time.Second {
+		return p.gallery
+	}
+	g, err := p.cfg.Store.Gallery(ctx, p.st.Gallery)
+	if err != nil {
+		if p.gallery == nil {
+			p.log.Warn("stream gallery unavailable", "gallery", p.st.Gallery, "err", err)
+		}
+		p.gallery = nil
+		return nil
+	}
+	p.gallery, p.galleryAt = g, time.Now()
+	return g
+}
+
+// decide identifies the confirmed tracks whose views changed in this frame.
+func (p *Pipeline) decide(ctx context.Context, fr ffmpeg.Frame, tracks []*track.Track) {
+	g := p.galleryNow(ctx)
+	if g == nil {
+		return
+	}
+	for _, t := range tracks {
+		if !t.Confirmed {
+			continue
+		}
+		st := p.states[t.ID]
+		if st == nil || !st.changed || len(st.views) == 0 {
+			continue
+		}
+		st.changed = false
+		fused := fuse(st.views)
+		hits := p.cfg.Index.Search(g.ID, fused, 1)
+		if len(hits) > 0 && float64(hits[0].Score) >= g.Threshold {
+			h := hits[0]
+			if st.decision == facegate.EventMatch && st.match.Subject == h.Subject {
+				st.match.Score = max(st.match.Score, h.Score)
+				continue
+			}
+			m := &facegate.Match{Gallery: g.ID, Subject: h.Subject, Score: h.Score, Threshold: g.Threshold}
+			if sub, err := p.cfg.Store.Subject(ctx, g.ID, h.Subject); err == nil {
+				m.ExternalID, m.DisplayName = sub.ExternalID, sub.DisplayName
+			}
+			st.decision, st.match = facegate.EventMatch, m
+			p.emitDecision(ctx, fr, t, st)
+			continue
+		}
+		if st.decision == "" && (len(st.views) >= p.cfg.UnknownAfter || t.Dwell() >= unknownAfterDwell) {
+			st.decision = facegate.EventUnknown
+			p.emitDecision(ctx, fr, t, st)
+		}
+	}
+}
+
+func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.Track, st *trackState) {
+	best := st.best
+	q := best.q
+	e := facegate.Event{Type: st.decision, Track: t.ID, DwellSeconds: t.Dwell().Seconds(), Box: &best.box, Quality: &q}
+	retention := p.st.CropRetention()
+	if st.decision == facegate.EventMatch {
+		m := *st.match // a copy: the track's match is updated later
+		e.Match = &m
+		if retention > 0 {
+			e.Crop = best.crop
+		}
+	} else if p.st.UnknownCrops {
+		e.Crop = best.crop
+	}
+	e.LatencyMS = float64(time.Since(fr.At).Microseconds()) / 1000
+	e = p.publish(e)
+	if st.decision == facegate.EventMatch && retention > 0 && len(best.crop) > 0 && !p.cfg.NoCropStore {
+		c := &facegate.MatchCrop{EventID: e.ID, StreamID: p.st.ID, GalleryID: st.match.Gallery, SubjectID: st.match.Subject,
+			JPEG: best.crop, CreatedAt: e.Time, ExpiresAt: e.Time.Add(retention)}
+		if err := p.cfg.Store.AddMatchCrop(ctx, c); err != nil && !errors.Is(err, context.Canceled) {
+			p.log.Warn("storing the match crop failed", "event", e.ID, "err", err)
+		}
+	}
+}
+
+// unknownAfterDwell declares a track unknown once it has been in view this long with at least one view that
+// matched nothing, even with fewer than UnknownAfter views.
+const unknownAfterDwell = 2 * time.Second
+
+// fuse is the quality-weighted mean of the views' templates, renormalised.
+func fuse(vs []view) []float32 {
+	out := make([]float32, len(vs[0].tmpl))
+	for _, v := range vs {
+		for i, x := range v.tmpl {
+			out[i] += v.q * x
+		}
+	}
+	var n float64
+	for _, x := range out {
+		n += float64(x) * float64(x)
+	}
+	if n > 0 {
+		inv := float32(1 / math.Sqrt(n))
+		for i := range out {
+			out[i] *= inv
+		}
+	}
+	return out
+}
+
+// endTrack publishes a track's end and forgets its views and crops.
+func (p *Pipeline) endTrack(t *track.Track) {
+	// A track that ends undecided is unknown: every track gets an answer.
+	if st := p.states[t.ID]; p.st.Gallery != "" && st != nil && st.decision == "" {
+		st.decision = facegate.EventUnknown
+		b := t.Box
+		e := facegate.Event{Type: facegate.EventUnknown, Track: t.ID, DwellSeconds: t.Dwell().Seconds(), Box: &b}
+		if len(st.views) > 0 {
+			q := st.best.q
+			bb := st.best.box
+			e.Box, e.Quality = &bb, &q
+			if p.st.UnknownCrops {
+				e.Crop = st.best.crop
+			}
+		}
+		p.publish(e)
+	}
+	p.crowd.ended(t.Dwell())
+	p.publish(facegate.Event{Type: facegate.EventTrackEnded, Track: t.ID, DwellSeconds: t.Dwell().Seconds()})
+	delete(p.states, t.ID)
+}
+
+// finish ends the open tracks and publishes the last crowd figures.
+func (p *Pipeline) finish() {
+	for _, t := range p.track.EndAll() {
+		p.endTrack(t)
+	}
+	clear(p.states)
+	if !p.start.IsZero() && p.crowd.frames > 0 {
+		p.emitCrowd(p.crowd.last)
+	}
+	p.mu.Lock()
+	for ch := range p.previews {
+		close(ch)
+		delete(p.previews, ch)
+	}
+	p.mu.Unlock()
+}
+
+func (p *Pipeline) emitCrowd(to time.Time) {
+	c := p.crowd.figures(to)
+	p.publish(facegate.Event{Type: facegate.EventCrowd, Crowd: &c})
+	p.crowd.reset(to)
+}
+
+// crowdAcc accumulates one interval's crowd figures.
+type crowdAcc struct {
+	from, last time.Time
+	frames     int
+	faces      int
+	facesMax   int
+	newTracks  int
+	tracks     map[string]string // track id -> subject id ("" when not matched)
+	dwells     []time.Duration
+}
+
+func (c *crowdAcc) reset(at time.Time) {
+	*c = crowdAcc{from: at, last: at, tracks: map[string]string{}}
+}
+
+func (c *crowdAcc) frame(at time.Time, faces int) {
+	c.last = at
+	c.frames++
+	c.faces += faces
+	c.facesMax = max(c.facesMax, faces)
+}
+
+func (c *crowdAcc) seen(id string, m *facegate.Match) {
+	if m != nil {
+		c.tracks[id] = m.Subject
+	} else if _, ok := c.tracks[id]; !ok {
+		c.tracks[id] = ""
+	}
+}
+
+func (c *crowdAcc) ended(d time.Duration) { c.dwells = append(c.dwells, d) }
+
+func (c *crowdAcc) figures(to time.Time) facegate.Crowd {
+	out := facegate.Crowd{From: c.from, To: to, FacesMax: c.facesMax, NewTracks: c.newTracks, EndedTracks: len(c.dwells)}
+	if c.frames > 0 {
+		out.FacesMean = float64(c.faces) / float64(c.frames)
+	}
+	subjects := map[string]bool{}
+	for _, s := range c.tracks {
+		if s == "" {
+			out.UniquePeople++
+		} else if !subjects[s] {
+			subjects[s] = true
+			out.UniquePeople++
+		}
+	}
+	var sum time.Duration
+	for _, d := range c.dwells {
+		sum += d
+		out.DwellMaxSeconds = max(out.DwellMaxSeconds, d.Seconds())
+	}
+	if len(c.dwells) > 0 {
+		out.DwellMeanSeconds = sum.Seconds() / float64(len(c.dwells))
+	}
+	return out
+}
