@@ -166,6 +166,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			}
 			return resp.StatusCode, e
 		}
+		if raw, ok := out.(*[]byte); ok { // a non-JSON body (an image), as it is
+			*raw = data
+			return resp.StatusCode, nil
+		}
 		if out != nil && len(data) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
 				return resp.StatusCode, fmt.Errorf("api: %s %s: decoding response: %w", method, path, err)

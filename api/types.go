@@ -79,6 +79,7 @@ const (
 	CodeForbidden       = "forbidden"
 	CodeRateLimited     = "rate_limited"
 	CodeTimeout         = "timeout"
+	CodeBadSource       = "bad_source"
 	CodeInternal        = "internal"
 )
 
@@ -240,4 +241,37 @@ type KeyList struct {
 // Status is the body of /healthz and /readyz.
 type Status struct {
 	Status string `json:"status"`
+}
+
+// StreamRequest creates a stream: POST /v1/streams. Gallery is a gallery's ID or name. Unset fields take the
+// defaults of facegate.Stream.
+type StreamRequest struct {
+	Name                 string            `json:"name"`
+	Source               string            `json:"source"`
+	Gallery              string            `json:"gallery,omitempty"`
+	FPS                  float64           `json:"fps,omitempty"`
+	MaxWidth             int               `json:"max_width,omitempty"`
+	MinFace              int               `json:"min_face,omitempty"`
+	Loop                 bool              `json:"loop,omitempty"`
+	NoRealtime           bool              `json:"no_realtime,omitempty"`
+	CropRetentionHours   int               `json:"crop_retention_hours,omitempty"`
+	UnknownCrops         bool              `json:"unknown_crops,omitempty"`
+	CrowdIntervalSeconds int               `json:"crowd_interval_seconds,omitempty"`
+	Webhook              *facegate.Webhook `json:"webhook,omitempty"`
+}
+
+// StreamInfo is a stream's configuration (the webhook secret is never returned) with its live status.
+type StreamInfo struct {
+	facegate.Stream
+	Status facegate.StreamStatus `json:"status"`
+}
+
+// StreamList is GET /v1/streams.
+type StreamList struct {
+	Streams []StreamInfo `json:"streams"`
+}
+
+// EventList is GET /v1/events/recent: the newest events the server still holds in memory, oldest first.
+type EventList struct {
+	Events []facegate.Event `json:"events"`
 }

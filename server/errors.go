@@ -45,6 +45,7 @@ const (
 	codeForbidden       = api.CodeForbidden
 	codeRateLimited     = api.CodeRateLimited
 	codeTimeout         = api.CodeTimeout
+	codeBadSource       = api.CodeBadSource
 	codeInternal        = api.CodeInternal
 )
 

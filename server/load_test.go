@@ -124,6 +124,7 @@ func TestLoad(t *testing.T) {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
+	defer srv.Close()
 	c, err := api.NewClient(hs.URL, secret, nil)
 	if err != nil {
 		t.Fatal(err)

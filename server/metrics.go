@@ -56,6 +56,16 @@ func (m *metrics) inc(name, help string, kv ...string) {
 	m.counters[name][labels(kv...)]++
 }
 
+func (m *metrics) add(name, help string, v float64, kv ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.help[name] = help
+	if m.counters[name] == nil {
+		m.counters[name] = map[string]float64{}
+	}
+	m.counters[name][labels(kv...)] += v
+}
+
 func (m *metrics) observe(name, help string, d time.Duration, kv ...string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -48,6 +48,21 @@ var routeDocs = map[string]routeDoc{
 	"POST /v1/keys":                                          {201, api.KeyCreated{}, api.KeyRequest{}, nil},
 	"GET /v1/keys":                                           {200, api.KeyList{}, nil, nil},
 	"DELETE /v1/keys/{id}":                                   {204, nil, nil, nil},
+	"POST /v1/streams":                                       {201, api.StreamInfo{}, api.StreamRequest{}, nil},
+	"GET /v1/streams":                                        {200, api.StreamList{}, nil, nil},
+	"GET /v1/streams/{id}":                                   {200, api.StreamInfo{}, nil, nil},
+	"DELETE /v1/streams/{id}":                                {204, nil, nil, nil},
+	"GET /v1/streams/{id}/preview":                           {200, nil, nil, nil},
+	"GET /v1/events":                                         {200, nil, nil, eventQuery},
+	"GET /v1/events/recent":                                  {200, api.EventList{}, nil, map[string]string{"stream": eventQuery["stream"], "type": eventQuery["type"], "limit": "most events returned, 1..1000 (default 100)"}},
+	"GET /v1/events/{id}/crop":                               {200, nil, nil, nil},
+}
+
+// eventQuery filters the event routes.
+var eventQuery = map[string]string{
+	"stream":        "comma-separated stream ids (default: all)",
+	"type":          "comma-separated event types: track_started, track_ended, match, unknown_face, stream_status, crowd (default: all)",
+	"last_event_id": "resume after this event id (or the Last-Event-ID header)",
 }
 
 // schemas turns Go types into OpenAPI schemas by their JSON encoding, collecting named structs as components.
@@ -199,6 +214,11 @@ func (s *Server) openapiDoc() map[string]any {
 					"display_name": map[string]any{"type": "string"},
 					"metadata":     map[string]any{"type": "string", "description": "a JSON object of strings"}}}},
 			}}
+		case path == "/v1/events":
+			ok["description"] = "Server-Sent Events: one message per event, 'id:' its id, 'event:' its type, 'data:' the Event JSON"
+			ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": sc.of(reflect.TypeOf(facegate.Event{}))}}
+		case strings.HasSuffix(path, "/preview"):
+			ok["description"] = "MJPEG: multipart/x-mixed-replace of annotated JPEG frames, while the client reads"
 		case doc.req != nil:
 			op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": sc.of(reflect.TypeOf(doc.req))}}}
 		case method == "POST" || method == "PATCH":

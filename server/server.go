@@ -22,6 +22,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/events"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/modelpack"
 )
@@ -42,6 +43,12 @@ type Config struct {
 	// MaxAnalyses bounds the images decoded and analysed at once (default 2 per CPU). Requests beyond it wait
 	// their turn (within the request timeout), which keeps memory bounded and latency fair under load.
 	MaxAnalyses int
+	// FFmpeg is the ffmpeg binary streams decode with (default: ffmpeg from PATH).
+	FFmpeg string
+	// CropSweepInterval is how often expired match crops are deleted (default 1 minute).
+	CropSweepInterval time.Duration
+	// Webhooks tunes webhook delivery (tests shorten the backoff).
+	Webhooks events.DelivererOptions
 }
 
 // Server serves the API. Create it with New.
@@ -60,6 +67,16 @@ type Server struct {
 	inflight sync.WaitGroup
 	// analyses is the semaphore of Config.MaxAnalyses.
 	analyses chan struct{}
+
+	// bg lives as long as the server: streams, the crop sweeper and long-lived responses (SSE, previews) end
+	// with it. Close cancels it.
+	bg      context.Context
+	stopBG  context.CancelFunc
+	bgWG    sync.WaitGroup
+	bus     *events.Bus
+	hooks   *events.Deliverer
+	streams streams
+	closed  sync.Once
 }
 
 // New builds a server and loads every stored template into the index.
@@ -85,8 +102,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MaxAnalyses <= 0 {
 		cfg.MaxAnalyses = 2 * runtime.NumCPU()
 	}
+	if cfg.CropSweepInterval <= 0 {
+		cfg.CropSweepInterval = time.Minute
+	}
+	if cfg.Webhooks.Logger == nil {
+		cfg.Webhooks.Logger = cfg.Logger
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), limits: newRateLimiter(cfg.RatePerSecond, cfg.Burst),
-		analyses: make(chan struct{}, cfg.MaxAnalyses)}
+		analyses: make(chan struct{}, cfg.MaxAnalyses), bus: events.NewBus(4096), hooks: events.NewDeliverer(cfg.Webhooks),
+		streams: streams{run: map[string]*runningStream{}}}
+	s.bg, s.stopBG = context.WithCancel(context.Background())
 	start := time.Now()
 	n := 0
 	err := cfg.Store.EachTemplate(ctx, func(f *facegate.FaceRecord) error {
@@ -101,9 +126,35 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.metrics.gauge("facegate_analyses_in_progress", "Images being decoded and analysed now (at most max_analyses).", func() map[string]float64 {
 		return map[string]float64{"": float64(len(s.analyses))}
 	})
+	s.streamGauges()
 	s.routes()
+	if err := s.startStreams(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		s.sweepCrops(s.bg, cfg.CropSweepInterval)
+	}()
 	s.ready.Store(true)
 	return s, nil
+}
+
+// Close stops the streams, the crop sweeper and webhook delivery (events still queued for a webhook are
+// dropped after a 5 s grace period). Serve calls it when it shuts down; it is safe to call more than once.
+func (s *Server) Close() error {
+	var err error
+	s.closed.Do(func() {
+		s.ready.Store(false)
+		s.stopBG()
+		s.streams.wg.Wait()
+		s.bgWG.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = s.hooks.Close(ctx)
+	})
+	return err
 }
 
 func (s *Server) galleryGauge() map[string]float64 {
@@ -184,7 +235,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey str
 	s.ready.Store(false)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Long-lived responses (SSE, previews) end with the background context, so Shutdown does not wait 30 s for
+	// them; ordinary requests finish normally.
+	s.stopBG()
 	err := hs.Shutdown(shutdownCtx)
+	if cerr := s.Close(); err == nil && cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+		err = cerr
+	}
 	// Shutdown gives up on connections after 30 s, but their handlers may still be using the engine and the
 	// store, which the caller closes next: wait for every handler to return first.
 	s.inflight.Wait()
@@ -199,6 +256,9 @@ type route struct {
 	pattern string
 	role    facegate.Role // "" = no key needed
 	handler func(w http.ResponseWriter, r *http.Request) error
+	// long marks a long-lived response (SSE, MJPEG): no request timeout or write deadline; it ends when the
+	// client leaves or the server stops.
+	long bool
 }
 
 func (s *Server) routes() {
@@ -254,6 +314,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), keyCtx, key))
 	}
+	if rt.long {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(s.bg, cancel)
+		defer stop()
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		return rt.handler(w, r.WithContext(ctx))
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	return rt.handler(w, r.WithContext(ctx))
@@ -292,6 +360,16 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Flush lets long-lived responses (SSE, MJPEG) push each message out.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer (for write deadlines).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // rateLimiter is a token bucket per API key.
 type rateLimiter struct {

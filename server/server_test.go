@@ -36,6 +36,7 @@ type env struct {
 	admin string
 	store *sqlite.DB
 	dir   string
+	srv   *server.Server
 }
 
 func newEnv(t *testing.T, cfg server.Config) *env {
@@ -60,7 +61,9 @@ func newEnv(t *testing.T, cfg server.Config) *env {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &env{t: t, url: hs.URL, admin: secret, store: st, dir: dir}
+	// Runs before hs.Close: it ends long-lived responses (SSE) that hs.Close would otherwise wait for.
+	t.Cleanup(func() { srv.Close() })
+	return &env{t: t, url: hs.URL, admin: secret, store: st, dir: dir, srv: srv}
 }
 
 // client is an API client for the test server with the given key.

@@ -47,6 +47,7 @@ func testServer(t *testing.T, wrap func(http.Handler) http.Handler) (string, str
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
+	t.Cleanup(func() { srv.Close() })
 	return hs.URL, key
 }
 

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/internal/modelpack"
+	"github.com/facegate/facegate/internal/testutil"
+	"github.com/facegate/facegate/store/sqlite"
+)
+
+// TestWatch runs 'facegate watch' on the real clip against a store where the performer is enrolled from his
+// still photo: the JSON lines name him in a match event, every started track ends, and crops appear only with
+// --crops.
+func TestWatch(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (scripts/deps.sh installs it): ", err)
+	}
+	clip := testutil.Shared(t, "face_recognition_examples/video/short_hamilton_clip.mp4")
+	dir := t.TempDir()
+	db, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	g := &facegate.Gallery{Name: "stage", Threshold: modelpack.Manifest().Threshold.Value}
+	if err := db.CreateGallery(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := imgio.Decode(testutil.ReadShared(t, "face_recognition_examples/identity/lin_manuel_miranda/lin-manuel-miranda.png"), imgio.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, err := testutil.Engine(t).Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("enrolment photo: %v", err)
+	}
+	sub := &facegate.Subject{GalleryID: g.ID, ExternalID: "lin", DisplayName: "Lin-Manuel Miranda"}
+	if err := db.CreateSubjectWithFaces(ctx, sub, []*facegate.FaceRecord{{Template: faces[0].Template}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	code, out, errs := runCtx(ctx, "watch", clip, "--gallery", "stage", "--data", dir, "--fast", "--crops")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var matched bool
+	started, ended := map[string]bool{}, map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	lines := 0
+	for sc.Scan() {
+		lines++
+		var ev facegate.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("line %d is not an event: %v", lines, err)
+		}
+		switch ev.Type {
+		case facegate.EventMatch:
+			if ev.Match.ExternalID != "lin" || len(ev.Crop) == 0 {
+				t.Errorf("match: %+v, crop %d bytes", ev.Match, len(ev.Crop))
+			}
+			matched = true
+		case facegate.EventTrackStarted:
+			started[ev.Track] = true
+		case facegate.EventTrackEnded:
+			ended[ev.Track] = true
+		}
+	}
+	if !matched {
+		t.Fatalf("no match event in %d lines", lines)
+	}
+	if len(started) == 0 || len(started) != len(ended) {
+		t.Errorf("tracks started %v, ended %v", started, ended)
+	}
+
+	// --types filters; without --crops a match carries no crop.
+	code, out, errs = runCtx(ctx, "watch", clip, "--gallery", "stage", "--data", dir, "--fast", "--types", "match")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev facegate.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Type != facegate.EventMatch || len(ev.Crop) != 0 {
+			t.Fatalf("with --types match and no --crops: %.200s (%v)", line, err)
+		}
+	}
+}
+
+func TestWatchErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no source", []string{"watch"}, ExitUsage, "exactly one SOURCE"},
+		{"bad fps", []string{"watch", "x.mp4", "--fps", "0"}, ExitUsage, "--fps"},
+		{"bad type", []string{"watch", "x.mp4", "--types", "nonsense"}, ExitUsage, "nonsense"},
+		{"no store", []string{"watch", "x.mp4", "--gallery", "g", "--data", t.TempDir()}, ExitError, "no store"},
+		{"missing file", []string{"watch", "/nonexistent/clip.mp4"}, ExitError, "clip.mp4"},
+		{"unknown scheme", []string{"watch", "gopher://cam"}, ExitError, "gopher"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := run(t, tc.args...)
+			if code != tc.code || !strings.Contains(errs, tc.msg) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errs, tc.code, tc.msg)
+			}
+		})
+	}
+}

@@ -1,0 +1,371 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/events"
+	"github.com/facegate/facegate/video"
+)
+
+// streams runs the configured video streams: one pipeline each, started when the server starts or the stream is
+// created, stopped when it is deleted or the server stops.
+type streams struct {
+	mu  sync.Mutex
+	run map[string]*runningStream
+	wg  sync.WaitGroup
+}
+
+type runningStream struct {
+	p      *video.Pipeline
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// startStreams starts every stored stream.
+func (s *Server) startStreams(ctx context.Context) error {
+	all, err := s.cfg.Store.Streams(ctx)
+	if err != nil {
+		return fmt.Errorf("server: loading streams: %w", err)
+	}
+	for i := range all {
+		if err := s.startStream(&all[i]); err != nil {
+			// A stream whose source cannot even be opened (ffmpeg gone, file deleted) must not stop the server:
+			// it is reported in the logs and in its status.
+			s.log.Error("stream not started", "stream", all[i].ID, "name", all[i].Name, "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) startStream(st *facegate.Stream) error {
+	id := st.ID
+	p, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store,
+		Publish: s.publish, FFmpeg: s.cfg.FFmpeg, Logger: s.log,
+		OnFrame: func(f video.FrameStats) {
+			s.metrics.observe("facegate_stream_frame_latency_seconds", "Time from a frame's arrival to the end of its analysis.", f.Latency, "stream", id)
+			s.metrics.add("facegate_stream_faces_total", "Faces detected in analysed frames.", float64(f.Faces), "stream", id)
+			s.metrics.add("facegate_stream_embeddings_total", "Faces embedded for identification (new or better views of a track).", float64(f.Embeds), "stream", id)
+		}})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(s.bg)
+	rs := &runningStream{p: p, cancel: cancel, done: make(chan struct{})}
+	s.streams.mu.Lock()
+	s.streams.run[st.ID] = rs
+	s.streams.mu.Unlock()
+	s.streams.wg.Add(1)
+	go func() {
+		defer s.streams.wg.Done()
+		defer close(rs.done)
+		rs.err = p.Run(ctx)
+		if rs.err != nil {
+			s.log.Error("stream stopped", "stream", st.ID, "err", rs.err)
+		}
+	}()
+	return nil
+}
+
+// stopStream stops a stream's pipeline and waits for it.
+func (s *Server) stopStream(id string) {
+	s.streams.mu.Lock()
+	rs := s.streams.run[id]
+	delete(s.streams.run, id)
+	s.streams.mu.Unlock()
+	if rs != nil {
+		rs.cancel()
+		<-rs.done
+	}
+}
+
+func (s *Server) running(id string) *runningStream {
+	s.streams.mu.Lock()
+	defer s.streams.mu.Unlock()
+	return s.streams.run[id]
+}
+
+// publish is how pipelines deliver events: to the bus (SSE), to the stream's webhook, and to the metrics.
+func (s *Server) publish(e facegate.Event) facegate.Event {
+	e = s.bus.Publish(e)
+	s.metrics.inc("facegate_stream_events_total", "Stream events by stream and type.", "stream", e.Stream, "type", string(e.Type))
+	if e.Type == facegate.EventMatch || e.Type == facegate.EventUnknown {
+		s.metrics.observe("facegate_stream_decision_latency_seconds", "Time from the arrival of the deciding frame to the match or unknown event.",
+			time.Duration(e.LatencyMS*float64(time.Millisecond)), "stream", e.Stream, "type", string(e.Type))
+	}
+	if rs := s.running(e.Stream); rs != nil {
+		if wh := rs.p.Stream().Webhook; wh != nil && wh.URL != "" {
+			s.hooks.Send(*wh, e)
+		}
+	}
+	return e
+}
+
+// streamGauges exports each stream's counters.
+func (s *Server) streamGauges() {
+	each := func(fn func(st facegate.StreamStatus) float64) func() map[string]float64 {
+		return func() map[string]float64 {
+			out := map[string]float64{}
+			s.streams.mu.Lock()
+			defer s.streams.mu.Unlock()
+			for id, rs := range s.streams.run {
+				out[labels("stream", id)] = fn(rs.p.Status())
+			}
+			return out
+		}
+	}
+	s.metrics.gauge("facegate_stream_fps_in", "Frames per second arriving from each stream's decoder.", each(func(st facegate.StreamStatus) float64 { return st.FPSIn }))
+	s.metrics.gauge("facegate_stream_fps_analysed", "Frames per second analysed on each stream.", each(func(st facegate.StreamStatus) float64 { return st.FPSAnalysed }))
+	s.metrics.gauge("facegate_stream_frames_in", "Frames read from each stream since it started.", each(func(st facegate.StreamStatus) float64 { return float64(st.FramesIn) }))
+	s.metrics.gauge("facegate_stream_frames_analysed", "Frames analysed on each stream since it started.", each(func(st facegate.StreamStatus) float64 { return float64(st.FramesAnalysed) }))
+	s.metrics.gauge("facegate_stream_frames_dropped", "Frames dropped on each stream because analysis was busy.", each(func(st facegate.StreamStatus) float64 { return float64(st.FramesDropped) }))
+	s.metrics.gauge("facegate_stream_reconnects", "Reconnections of each stream's source.", each(func(st facegate.StreamStatus) float64 { return float64(st.Reconnects) }))
+	s.metrics.gauge("facegate_stream_faces_in_view", "Faces in the last analysed frame of each stream.", each(func(st facegate.StreamStatus) float64 { return float64(st.FacesInView) }))
+	s.metrics.gauge("facegate_stream_up", "1 when the stream's source delivers frames.", each(func(st facegate.StreamStatus) float64 {
+		if st.State == facegate.StreamRunning {
+			return 1
+		}
+		return 0
+	}))
+}
+
+// sweepCrops deletes expired match crops every interval until ctx ends.
+func (s *Server) sweepCrops(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.cfg.Store.DeleteExpiredCrops(ctx, time.Now()); err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("crop sweep failed", "err", err)
+			}
+		} else if n > 0 {
+			s.log.Info("expired match crops deleted", "count", n)
+			s.metrics.add("facegate_match_crops_expired_total", "Match crops deleted by the retention sweeper.", float64(n))
+			s.checkpoint(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SweepCrops runs one retention sweep now and returns how many crops it deleted (for tests and operators).
+func (s *Server) SweepCrops(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.cfg.Store.DeleteExpiredCrops(ctx, now)
+	if err == nil && n > 0 {
+		s.checkpoint(ctx)
+	}
+	return n, err
+}
+
+func redact(st facegate.Stream) facegate.Stream {
+	if st.Webhook != nil {
+		wh := *st.Webhook
+		if wh.Secret != "" {
+			wh.Secret = "********"
+		}
+		st.Webhook = &wh
+	}
+	return st
+}
+
+func (s *Server) streamInfo(st *facegate.Stream) api.StreamInfo {
+	info := api.StreamInfo{Stream: redact(*st), Status: facegate.StreamStatus{State: facegate.StreamStopped}}
+	if rs := s.running(st.ID); rs != nil {
+		info.Status = rs.p.Status()
+	}
+	return info
+}
+
+func (s *Server) createStream(w http.ResponseWriter, r *http.Request) error {
+	var req api.StreamRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.Name == "" || req.Source == "" {
+		return errf(http.StatusBadRequest, codeBadRequest, "name and source are required")
+	}
+	switch {
+	case req.FPS < 0 || req.FPS > 30:
+		return errf(http.StatusBadRequest, codeBadRequest, "fps must be 0 (default %g) .. 30", facegate.DefaultStreamFPS)
+	case req.MaxWidth < 0 || req.MinFace < 0 || req.CrowdIntervalSeconds < 0:
+		return errf(http.StatusBadRequest, codeBadRequest, "max_width, min_face and crowd_interval_seconds must not be negative")
+	case req.Webhook != nil && !validWebhook(req.Webhook.URL):
+		return errf(http.StatusBadRequest, codeBadRequest, "webhook url must be an http:// or https:// URL")
+	}
+	st := &facegate.Stream{Name: req.Name, Source: req.Source, FPS: req.FPS, MaxWidth: req.MaxWidth, MinFace: req.MinFace,
+		Loop: req.Loop, NoRealtime: req.NoRealtime, CropRetentionHours: req.CropRetentionHours, UnknownCrops: req.UnknownCrops,
+		CrowdIntervalSeconds: req.CrowdIntervalSeconds, Webhook: req.Webhook}
+	if req.Gallery != "" {
+		g, err := s.gallery(r.Context(), req.Gallery)
+		if err != nil {
+			return err
+		}
+		st.Gallery = g.ID
+	}
+	// Check the source before storing anything: a pipeline is opened (not started) to validate it.
+	if _, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store,
+		Publish: func(e facegate.Event) facegate.Event { return e }, FFmpeg: s.cfg.FFmpeg, Logger: s.log}); err != nil {
+		return errf(http.StatusBadRequest, codeBadSource, "%v", err)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.cfg.Store.CreateStream(r.Context(), st); err != nil {
+		if errors.Is(err, facegate.ErrConflict) {
+			return errf(http.StatusConflict, codeConflict, "a stream named %q exists", st.Name)
+		}
+		return err
+	}
+	if err := s.startStream(st); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.streamInfo(st))
+	return nil
+}
+
+func validWebhook(u string) bool {
+	return len(u) > 8 && (u[:7] == "http://" || u[:8] == "https://")
+}
+
+func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) error {
+	all, err := s.cfg.Store.Streams(r.Context())
+	if err != nil {
+		return err
+	}
+	out := api.StreamList{Streams: make([]api.StreamInfo, 0, len(all))}
+	for i := range all {
+		out.Streams = append(out.Streams, s.streamInfo(&all[i]))
+	}
+	sort.Slice(out.Streams, func(i, j int) bool { return out.Streams[i].Name < out.Streams[j].Name })
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) stream(r *http.Request) (*facegate.Stream, error) {
+	id := r.PathValue("id")
+	st, err := s.cfg.Store.Stream(r.Context(), id)
+	if errors.Is(err, facegate.ErrNotFound) {
+		return nil, errf(http.StatusNotFound, codeNotFound, "no stream %q", id)
+	}
+	return st, err
+}
+
+func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.stream(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.streamInfo(st))
+	return nil
+}
+
+func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.stream(r)
+	if err != nil {
+		return err
+	}
+	s.stopStream(st.ID)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.cfg.Store.DeleteStream(r.Context(), st.ID); err != nil && !errors.Is(err, facegate.ErrNotFound) {
+		return err
+	}
+	s.checkpoint(r.Context())
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// events streams events as Server-Sent Events: GET /v1/events?stream=ID&type=match,...
+func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
+	f, err := events.ParseFilter(r.URL.Query())
+	if err != nil {
+		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+	}
+	return events.ServeSSE(w, r, s.bus, f)
+}
+
+// recentEvents returns the newest events kept in memory as JSON: GET /v1/events/recent?limit=N&stream=...
+func (s *Server) recentEvents(w http.ResponseWriter, r *http.Request) error {
+	f, err := events.ParseFilter(r.URL.Query())
+	if err != nil {
+		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+	}
+	n := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1000 {
+			return errf(http.StatusBadRequest, codeBadRequest, "limit must be 1..1000")
+		}
+	}
+	evs := s.bus.Recent(f, n)
+	if evs == nil {
+		evs = []facegate.Event{}
+	}
+	writeJSON(w, http.StatusOK, api.EventList{Events: evs})
+	return nil
+}
+
+// matchCrop serves the stored crop of a match event until it expires: GET /v1/events/{id}/crop.
+func (s *Server) matchCrop(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.cfg.Store.MatchCrop(r.Context(), r.PathValue("id"))
+	if errors.Is(err, facegate.ErrNotFound) {
+		return errf(http.StatusNotFound, codeNotFound, "no stored crop for event %q (none kept, expired or erased)", r.PathValue("id"))
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(c.JPEG)
+	return nil
+}
+
+// preview serves a stream's annotated preview as MJPEG (multipart/x-mixed-replace) until the client leaves.
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.stream(r)
+	if err != nil {
+		return err
+	}
+	rs := s.running(st.ID)
+	if rs == nil {
+		return errf(http.StatusConflict, codeConflict, "stream %q is not running", st.ID)
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return errors.New("server: preview: response cannot stream")
+	}
+	frames, cancel := rs.p.Preview()
+	defer cancel()
+	const boundary = "facegateframe"
+	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case jpg, ok := <-frames:
+			if !ok {
+				return nil
+			}
+			if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", boundary, len(jpg)); err != nil {
+				return nil
+			}
+			if _, err := w.Write(append(jpg, '\r', '\n')); err != nil {
+				return nil
+			}
+			fl.Flush()
+		}
+	}
+}
