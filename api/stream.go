@@ -24,6 +24,18 @@ func (c *Client) CreateStream(ctx context.Context, req StreamRequest) (*StreamIn
 	return &out, err
 }
 
+// ReplaceStream replaces a stream's whole configuration and restarts it. A webhook with the same URL and an
+// empty secret keeps the stored secret.
+func (c *Client) ReplaceStream(ctx context.Context, id string, req StreamRequest) (*StreamInfo, error) {
+	b, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out StreamInfo
+	_, err = c.do(ctx, "PUT", "/v1/streams/"+esc(id), nil, b, &out)
+	return &out, err
+}
+
 // Streams lists the configured streams with their status.
 func (c *Client) Streams(ctx context.Context) ([]StreamInfo, error) {
 	var out StreamList

@@ -53,6 +53,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /v1/streams", role: admin, handler: s.createStream},
 		{pattern: "GET /v1/streams", role: operator, handler: s.listStreams},
 		{pattern: "GET /v1/streams/{id}", role: operator, handler: s.getStream},
+		{pattern: "PUT /v1/streams/{id}", role: admin, handler: s.replaceStream},
 		{pattern: "DELETE /v1/streams/{id}", role: admin, handler: s.deleteStream},
 		{pattern: "GET /v1/streams/{id}/preview", role: operator, handler: s.preview, long: true},
 		{pattern: "GET /v1/events", role: operator, handler: s.events, long: true},

@@ -51,6 +51,7 @@ var routeDocs = map[string]routeDoc{
 	"POST /v1/streams":                                       {201, api.StreamInfo{}, api.StreamRequest{}, nil},
 	"GET /v1/streams":                                        {200, api.StreamList{}, nil, nil},
 	"GET /v1/streams/{id}":                                   {200, api.StreamInfo{}, nil, nil},
+	"PUT /v1/streams/{id}":                                   {200, api.StreamInfo{}, api.StreamRequest{}, nil},
 	"DELETE /v1/streams/{id}":                                {204, nil, nil, nil},
 	"GET /v1/streams/{id}/preview":                           {200, nil, nil, nil},
 	"GET /v1/events":                                         {200, nil, nil, eventQuery},

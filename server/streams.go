@@ -169,11 +169,14 @@ func (s *Server) SweepCrops(ctx context.Context, now time.Time) (int, error) {
 	return n, err
 }
 
+// redacted stands for a webhook secret in responses.
+const redacted = "********"
+
 func redact(st facegate.Stream) facegate.Stream {
 	if st.Webhook != nil {
 		wh := *st.Webhook
 		if wh.Secret != "" {
-			wh.Secret = "********"
+			wh.Secret = redacted
 		}
 		st.Webhook = &wh
 	}
@@ -188,21 +191,18 @@ func (s *Server) streamInfo(st *facegate.Stream) api.StreamInfo {
 	return info
 }
 
-func (s *Server) createStream(w http.ResponseWriter, r *http.Request) error {
-	var req api.StreamRequest
-	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
-		return err
-	}
+// streamFromRequest validates a stream request into a configuration (gallery resolved, source checked).
+func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*facegate.Stream, error) {
 	if req.Name == "" || req.Source == "" {
-		return errf(http.StatusBadRequest, codeBadRequest, "name and source are required")
+		return nil, errf(http.StatusBadRequest, codeBadRequest, "name and source are required")
 	}
 	switch {
 	case req.FPS < 0 || req.FPS > 30:
-		return errf(http.StatusBadRequest, codeBadRequest, "fps must be 0 (default %g) .. 30", facegate.DefaultStreamFPS)
+		return nil, errf(http.StatusBadRequest, codeBadRequest, "fps must be 0 (default %g) .. 30", facegate.DefaultStreamFPS)
 	case req.MaxWidth < 0 || req.MinFace < 0 || req.CrowdIntervalSeconds < 0:
-		return errf(http.StatusBadRequest, codeBadRequest, "max_width, min_face and crowd_interval_seconds must not be negative")
+		return nil, errf(http.StatusBadRequest, codeBadRequest, "max_width, min_face and crowd_interval_seconds must not be negative")
 	case req.Webhook != nil && !validWebhook(req.Webhook.URL):
-		return errf(http.StatusBadRequest, codeBadRequest, "webhook url must be an http:// or https:// URL")
+		return nil, errf(http.StatusBadRequest, codeBadRequest, "webhook url must be an http:// or https:// URL")
 	}
 	st := &facegate.Stream{Name: req.Name, Source: req.Source, FPS: req.FPS, MaxWidth: req.MaxWidth, MinFace: req.MinFace,
 		Loop: req.Loop, NoRealtime: req.NoRealtime, CropRetentionHours: req.CropRetentionHours, UnknownCrops: req.UnknownCrops,
@@ -210,14 +210,26 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request) error {
 	if req.Gallery != "" {
 		g, err := s.gallery(r.Context(), req.Gallery)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		st.Gallery = g.ID
 	}
 	// Check the source before storing anything: a pipeline is opened (not started) to validate it.
 	if _, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store,
 		Publish: func(e facegate.Event) facegate.Event { return e }, FFmpeg: s.cfg.FFmpeg, Logger: s.log}); err != nil {
-		return errf(http.StatusBadRequest, codeBadSource, "%v", err)
+		return nil, errf(http.StatusBadRequest, codeBadSource, "%v", err)
+	}
+	return st, nil
+}
+
+func (s *Server) createStream(w http.ResponseWriter, r *http.Request) error {
+	var req api.StreamRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	st, err := s.streamFromRequest(r, &req)
+	if err != nil {
+		return err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -231,6 +243,44 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, s.streamInfo(st))
+	return nil
+}
+
+// replaceStream is PUT /v1/streams/{id}: the whole configuration is replaced and the stream restarted with it.
+// A webhook with the same URL and an empty or redacted secret keeps its stored secret (GET never returns it).
+func (s *Server) replaceStream(w http.ResponseWriter, r *http.Request) error {
+	old, err := s.stream(r)
+	if err != nil {
+		return err
+	}
+	var req api.StreamRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if wh := req.Webhook; wh != nil && old.Webhook != nil && wh.URL == old.Webhook.URL && (wh.Secret == "" || wh.Secret == redacted) {
+		wh.Secret = old.Webhook.Secret
+	}
+	st, err := s.streamFromRequest(r, &req)
+	if err != nil {
+		return err
+	}
+	st.ID = old.ID
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.cfg.Store.UpdateStream(r.Context(), st); err != nil {
+		if errors.Is(err, facegate.ErrConflict) {
+			return errf(http.StatusConflict, codeConflict, "a stream named %q exists", st.Name)
+		}
+		if errors.Is(err, facegate.ErrNotFound) {
+			return errf(http.StatusNotFound, codeNotFound, "no stream %q", old.ID)
+		}
+		return err
+	}
+	s.stopStream(st.ID)
+	if err := s.startStream(st); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.streamInfo(st))
 	return nil
 }
 

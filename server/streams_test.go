@@ -297,7 +297,35 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 	if !strings.Contains(strings.ToLower(st.Status.LastError), "refused") {
 		t.Errorf("last error %q does not say the connection was refused", st.Status.LastError)
 	}
-	// A second server on the same store (a restart) runs the stored stream again.
+	// Editing replaces the configuration and restarts the stream; an unchanged webhook keeps its secret.
+	if _, err := c.CreateStream(ctx, api.StreamRequest{Name: "other", Source: "http://127.0.0.1:1/b"}); err != nil {
+		t.Fatal(err)
+	}
+	edit := api.StreamRequest{Name: "dead camera", Source: "http://127.0.0.1:1/mjpeg2", FPS: 2,
+		Webhook: &facegate.Webhook{URL: "http://127.0.0.1:1/hook", Secret: "first"}}
+	if _, err := c.ReplaceStream(ctx, info.ID, edit); err != nil {
+		t.Fatal(err)
+	}
+	edit.Webhook = &facegate.Webhook{URL: "http://127.0.0.1:1/hook"} // as a console would send it back
+	edit.FPS = 3
+	got, err := c.ReplaceStream(ctx, info.ID, edit)
+	if err != nil || got.FPS != 3 || got.Source != edit.Source {
+		t.Fatalf("replace: %+v %v", got, err)
+	}
+	stored, err := e.store.Stream(ctx, info.ID)
+	if err != nil || stored.Webhook == nil || stored.Webhook.Secret != "first" {
+		t.Fatalf("stored webhook after an edit without the secret: %+v %v", stored.Webhook, err)
+	}
+	edit.Name = "other"
+	if _, err := c.ReplaceStream(ctx, info.ID, edit); !api.IsCode(err, api.CodeConflict) {
+		t.Fatalf("rename onto another stream: %v", err)
+	}
+	if _, err := c.ReplaceStream(ctx, "nope", edit); !api.IsCode(err, api.CodeNotFound) {
+		t.Fatalf("replace unknown stream: %v", err)
+	}
+	info.Source = "http://127.0.0.1:1/mjpeg2"
+
+	// A second server on the same store (a restart) runs the stored streams again.
 	srv2, err := server.New(ctx, server.Config{Store: e.store, Engine: testEngine(t), Index: index.New(facegate.TemplateDim),
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -308,11 +336,13 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 	defer hs2.Close()
 	c2, _ := api.NewClient(hs2.URL, e.admin, nil)
 	list, err := c2.Streams(ctx)
-	if err != nil || len(list) != 1 || list[0].ID != info.ID || list[0].Source != info.Source {
+	if err != nil || len(list) != 2 || list[0].ID != info.ID || list[0].Source != info.Source {
 		t.Fatalf("streams after restart: %+v %v", list, err)
 	}
-	if list[0].Status.State == facegate.StreamStopped {
-		t.Fatalf("the stored stream was not started again: %+v", list[0].Status)
+	for _, st := range list {
+		if st.Status.State == facegate.StreamStopped {
+			t.Fatalf("stored stream %s was not started again: %+v", st.Name, st.Status)
+		}
 	}
 }
 

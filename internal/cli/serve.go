@@ -33,6 +33,7 @@ func runServe(env *Env, args []string) error {
 	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
+	ffmpegBin := fs.String("ffmpeg", envOr("FACEGATE_FFMPEG", "ffmpeg"), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -60,10 +61,12 @@ func runServe(env *Env, args []string) error {
 	}
 	defer st.Close()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
-		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst})
+		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
+		FFmpeg: *ffmpegBin})
 	if err != nil {
 		return err
 	}
+	defer srv.Close() // stops the streams before the store closes (Serve closes it too)
 	secret, err := srv.EnsureAdminKey(env.Ctx, os.Getenv("FACEGATE_ADMIN_KEY"))
 	if err != nil {
 		return err
