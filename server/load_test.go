@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -95,15 +94,7 @@ func TestLoad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	start := time.Now()
 	for i := range subjects - len(people) {
-		tmpl := make([]float32, facegate.TemplateDim)
-		var n float64
-		for j := range tmpl {
-			tmpl[j] = float32(rng.NormFloat64())
-			n += float64(tmpl[j]) * float64(tmpl[j])
-		}
-		for j := range tmpl {
-			tmpl[j] /= float32(math.Sqrt(n))
-		}
+		tmpl := testutil.UnitTemplate(rng, facegate.TemplateDim)
 		sub := &facegate.Subject{GalleryID: g.ID, ExternalID: fmt.Sprintf("synthetic-%05d", i)}
 		if err := st.CreateSubjectWithFaces(ctx, sub, []*facegate.FaceRecord{{Template: tmpl}}); err != nil {
 			t.Fatal(err)

@@ -89,15 +89,7 @@ func TestRealtime1080p(t *testing.T) {
 	// 10,000 synthetic people beside the six real ones: search cost at a realistic gallery size.
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := 0; i < 10000; i++ {
-		v := make([]float32, facegate.TemplateDim)
-		var n float64
-		for j := range v {
-			v[j] = float32(rng.NormFloat64())
-			n += float64(v[j]) * float64(v[j])
-		}
-		for j := range v {
-			v[j] /= float32(math.Sqrt(n))
-		}
+		v := testutil.UnitTemplate(rng, facegate.TemplateDim)
 		if err := f.index.Add(f.gallery.ID, fmt.Sprintf("synthetic-%d", i), fmt.Sprintf("sf-%d", i), v); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,8 @@
 package testutil
 
 import (
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -95,4 +97,19 @@ func ReadNPMImage(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// UnitTemplate is a random unit vector of dim components (Gaussian, normalised): a synthetic template for
+// galleries larger than the real photos at hand.
+func UnitTemplate(r *rand.Rand, dim int) []float32 {
+	v := make([]float32, dim)
+	var n float64
+	for j := range v {
+		v[j] = float32(r.NormFloat64())
+		n += float64(v[j]) * float64(v[j])
+	}
+	for j := range v {
+		v[j] /= float32(math.Sqrt(n))
+	}
+	return v
 }
