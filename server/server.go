@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), limits: newRateLimiter(cfg.RatePerSecond, cfg.Burst),
 		analyses: make(chan struct{}, cfg.MaxAnalyses), bus: events.NewBus(4096), hooks: events.NewDeliverer(cfg.Webhooks),
-		streams: streams{run: map[string]*runningStream{}}}
+		streams: streams{run: map[string]*runningStream{}, failed: map[string]string{}}}
 	s.bg, s.stopBG = context.WithCancel(context.Background())
 	start := time.Now()
 	n := 0

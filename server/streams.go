@@ -21,7 +21,9 @@ import (
 type streams struct {
 	mu  sync.Mutex
 	run map[string]*runningStream
-	wg  sync.WaitGroup
+	// failed says why a stored stream could not be started (ffmpeg missing, file gone), for its status.
+	failed map[string]string
+	wg     sync.WaitGroup
 }
 
 type runningStream struct {
@@ -42,6 +44,9 @@ func (s *Server) startStreams(ctx context.Context) error {
 			// A stream whose source cannot even be opened (ffmpeg gone, file deleted) must not stop the server:
 			// it is reported in the logs and in its status.
 			s.log.Error("stream not started", "stream", all[i].ID, "name", all[i].Name, "err", err)
+			s.streams.mu.Lock()
+			s.streams.failed[all[i].ID] = err.Error()
+			s.streams.mu.Unlock()
 		}
 	}
 	return nil
@@ -63,6 +68,7 @@ func (s *Server) startStream(st *facegate.Stream) error {
 	rs := &runningStream{p: p, cancel: cancel, done: make(chan struct{})}
 	s.streams.mu.Lock()
 	s.streams.run[st.ID] = rs
+	delete(s.streams.failed, st.ID)
 	s.streams.mu.Unlock()
 	s.streams.wg.Add(1)
 	go func() {
@@ -81,6 +87,7 @@ func (s *Server) stopStream(id string) {
 	s.streams.mu.Lock()
 	rs := s.streams.run[id]
 	delete(s.streams.run, id)
+	delete(s.streams.failed, id)
 	s.streams.mu.Unlock()
 	if rs != nil {
 		rs.cancel()
@@ -187,6 +194,10 @@ func (s *Server) streamInfo(st *facegate.Stream) api.StreamInfo {
 	info := api.StreamInfo{Stream: redact(*st), Status: facegate.StreamStatus{State: facegate.StreamStopped}}
 	if rs := s.running(st.ID); rs != nil {
 		info.Status = rs.p.Status()
+	} else {
+		s.streams.mu.Lock()
+		info.Status.LastError = s.streams.failed[st.ID]
+		s.streams.mu.Unlock()
 	}
 	return info
 }

@@ -344,6 +344,21 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 			t.Fatalf("stored stream %s was not started again: %+v", st.Name, st.Status)
 		}
 	}
+	srv2.Close()
+	// A server whose ffmpeg is missing still starts; its streams say why they are not running.
+	srv3, err := server.New(ctx, server.Config{Store: e.store, Engine: testEngine(t), Index: index.New(facegate.TemplateDim),
+		Logger: slog.New(slog.DiscardHandler), FFmpeg: "/nonexistent/ffmpeg"})
+	if err != nil {
+		t.Fatalf("a missing ffmpeg stopped the server: %v", err)
+	}
+	defer srv3.Close()
+	hs3 := httptest.NewServer(srv3.Handler())
+	defer hs3.Close()
+	c3, _ := api.NewClient(hs3.URL, e.admin, nil)
+	got3, err := c3.Stream(ctx, info.ID)
+	if err != nil || got3.Status.State != facegate.StreamStopped || !strings.Contains(got3.Status.LastError, "ffmpeg") {
+		t.Fatalf("status with ffmpeg missing: %+v %v", got3.Status, err)
+	}
 }
 
 // TestStreamPreview reads the annotated MJPEG preview of a looping stream: real JPEG frames of the stream's size.
