@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -129,11 +128,9 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 	cmd := exec.CommandContext(actx, s.bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
-		// The process group has the id of its leader. While the leader is not reaped the id cannot be
-		// reused; os.Process knows whether it was (exec may call Cancel just after reaping it).
-		if err := cmd.Process.Signal(syscall.Signal(0)); errors.Is(err, os.ErrProcessDone) {
-			return err
-		}
+		// The whole process group, even when its leader has exited: a child of ffmpeg (or of a wrapper
+		// script) may still hold the pipe. Linux does not hand out a PID that is still in use as a process
+		// group id, so while any member lives the id names this group.
 		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		if errors.Is(err, syscall.ESRCH) {
 			return nil
@@ -220,6 +217,8 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 		cancel(readErr) // kills the process group (a no-op if actx already ended)
 	}
 	waitErr := cmd.Wait()
+	// Stragglers of the group (children that outlived ffmpeg) go too.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	tail.flush()
 	cause := context.Cause(actx)
 

@@ -571,17 +571,29 @@ func TestFakeFFmpeg(t *testing.T) {
 			t.Fatal(err)
 		}
 		pgid := strings.TrimSpace(string(b))
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if err != nil {
-				continue
+		alive := func() []string {
+			var out []string
+			ents, _ := os.ReadDir("/proc")
+			for _, e := range ents {
+				stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+				if err != nil {
+					continue
+				}
+				s := string(stat)
+				fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+				if len(fields) > 2 && fields[2] == pgid && fields[0] != "Z" {
+					out = append(out, s)
+				}
 			}
-			s := string(stat)
-			fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-			if len(fields) > 2 && fields[2] == pgid && fields[0] != "Z" {
-				t.Errorf("process %s of the group %s is still alive: %s", e.Name(), pgid, s)
-			}
+			return out
+		}
+		// SIGKILL is delivered at once, but a loaded machine may take a moment to tear the process down.
+		deadline := time.Now().Add(10 * time.Second)
+		for len(alive()) > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		for _, s := range alive() {
+			t.Errorf("a process of the group %s is still alive: %s", pgid, s)
 		}
 	})
 }
