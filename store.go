@@ -22,9 +22,18 @@ type Gallery struct {
 	Threshold float64 `json:"threshold"`
 	FMR       float64 `json:"fmr,omitempty"`
 	// NoThumbnails stops the gallery from keeping face thumbnails of enrolled faces.
-	NoThumbnails bool      `json:"no_thumbnails,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	NoThumbnails bool `json:"no_thumbnails,omitempty"`
+	// Purpose is what the gallery is for; consent is given to purposes.
+	Purpose Purpose `json:"purpose"`
+	// Enrolment needs a valid consent of the subject covering Purpose, unless ConsentExempt, which requires a
+	// recorded LegalBasis (a watchlist's legal instrument, a public research dataset's licence...). The zero
+	// value requires consent.
+	ConsentExempt bool   `json:"consent_exempt,omitempty"`
+	LegalBasis    string `json:"legal_basis,omitempty"`
+	// RetentionDays deletes enrolled faces this many days after their enrolment (0: kept until erased).
+	RetentionDays int       `json:"retention_days,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Subject is one enrolled person in a gallery.
@@ -34,8 +43,12 @@ type Subject struct {
 	ExternalID  string            `json:"external_id,omitempty"` // unique within the gallery when set
 	DisplayName string            `json:"display_name,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
+	// Minor flags a child: consent must come from a guardian, and minors are never put on watchlists.
+	Minor bool `json:"minor,omitempty"`
+	// Watch is the watchlist entry of a subject of a watchlist gallery (required there).
+	Watch     *WatchEntry `json:"watch,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
 }
 
 // FaceRecord is one enrolled face of a subject: its template, where it was in the enrolment image, its quality,
@@ -94,6 +107,9 @@ type Store interface {
 	CreateSubject(ctx context.Context, s *Subject) error
 	// CreateSubjectWithFaces stores a new subject and its faces in one transaction: all of them or none.
 	CreateSubjectWithFaces(ctx context.Context, s *Subject, faces []*FaceRecord) error
+	// CreateSubjectWithConsent is CreateSubjectWithFaces with the subject's first consent records stored in the
+	// same transaction, before the faces, so that a consent-requiring gallery accepts them.
+	CreateSubjectWithConsent(ctx context.Context, s *Subject, consents []*Consent, faces []*FaceRecord) error
 	Subject(ctx context.Context, galleryID, id string) (*Subject, error)
 	// SubjectByExternalID finds the gallery's subject with the given external ID.
 	SubjectByExternalID(ctx context.Context, galleryID, externalID string) (*Subject, error)
@@ -103,7 +119,9 @@ type Store interface {
 	// DeleteSubject removes the subject, its faces (templates and thumbnails) and its match crops in one transaction.
 	DeleteSubject(ctx context.Context, galleryID, id string) error
 
-	// AddFace stores a face of an existing subject.
+	// AddFace stores a face of an existing subject. In a gallery that requires consent it fails with
+	// ErrConsent unless the subject has a valid consent covering the gallery's purpose, checked in the same
+	// transaction as the insert.
 	AddFace(ctx context.Context, f *FaceRecord) error
 	Faces(ctx context.Context, galleryID, subjectID string) ([]FaceRecord, error)
 	Face(ctx context.Context, galleryID, subjectID, id string) (*FaceRecord, error)
@@ -117,6 +135,15 @@ type Store interface {
 	RevokeKey(ctx context.Context, id string) error
 
 	StreamStore
+
+	// AddConsent records a consent of an existing subject.
+	AddConsent(ctx context.Context, c *Consent) error
+	// Consents lists a subject's consent records, withdrawn ones included, oldest first.
+	Consents(ctx context.Context, galleryID, subjectID string) ([]Consent, error)
+	// WithdrawConsent marks a consent withdrawn at t and, in the same transaction, deletes the subject's faces
+	// (templates and thumbnails) when no remaining consent covers the gallery's purpose and the gallery
+	// requires consent. It returns the IDs of the deleted faces.
+	WithdrawConsent(ctx context.Context, galleryID, subjectID, consentID string, t time.Time) ([]string, error)
 
 	Close() error
 }

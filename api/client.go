@@ -270,6 +270,15 @@ func (c *Client) CreateSubject(ctx context.Context, gallery string, s SubjectReq
 	if s.Metadata != nil {
 		fields["metadata"] = *s.Metadata
 	}
+	if s.Minor != nil {
+		fields["minor"] = *s.Minor
+	}
+	if s.Watch != nil {
+		fields["watch"] = s.Watch
+	}
+	if s.Consent != nil {
+		fields["consent"] = s.Consent
+	}
 	var b *body
 	var err error
 	if len(images) > 0 {
@@ -426,4 +435,30 @@ func (c *Client) Keys(ctx context.Context) ([]facegate.APIKey, error) {
 func (c *Client) RevokeKey(ctx context.Context, id string) error {
 	_, err := c.do(ctx, "DELETE", "/v1/keys/"+esc(id), nil, nil, nil)
 	return err
+}
+
+// AddConsent records a consent of a subject.
+func (c *Client) AddConsent(ctx context.Context, gallery, subject string, req ConsentRequest) (*facegate.Consent, error) {
+	b, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out facegate.Consent
+	_, err = c.do(ctx, "POST", "/v1/galleries/"+esc(gallery)+"/subjects/"+esc(subject)+"/consents", nil, b, &out)
+	return &out, err
+}
+
+// Consents lists a subject's consent records, withdrawn ones included.
+func (c *Client) Consents(ctx context.Context, gallery, subject string) ([]facegate.Consent, error) {
+	var out ConsentList
+	_, err := c.do(ctx, "GET", "/v1/galleries/"+esc(gallery)+"/subjects/"+esc(subject)+"/consents", nil, nil, &out)
+	return out.Consents, err
+}
+
+// WithdrawConsent withdraws a consent; the subject's faces are erased in the same request when no other consent
+// covers the gallery's purpose.
+func (c *Client) WithdrawConsent(ctx context.Context, gallery, subject, consent string) (*ConsentWithdrawn, error) {
+	var out ConsentWithdrawn
+	_, err := c.do(ctx, "DELETE", "/v1/galleries/"+esc(gallery)+"/subjects/"+esc(subject)+"/consents/"+esc(consent), nil, nil, &out)
+	return &out, err
 }

@@ -80,6 +80,8 @@ const (
 	CodeRateLimited     = "rate_limited"
 	CodeTimeout         = "timeout"
 	CodeBadSource       = "bad_source"
+	CodeConsentRequired = "consent_required"
+	CodeMinorWatchlist  = "minor_on_watchlist"
 	CodeInternal        = "internal"
 )
 
@@ -91,6 +93,12 @@ type GalleryRequest struct {
 	Threshold    *float64 `json:"threshold,omitempty"`
 	FMR          *float64 `json:"fmr,omitempty"`
 	NoThumbnails *bool    `json:"no_thumbnails,omitempty"`
+	// Purpose (default access_control), ConsentExempt (only with LegalBasis; a watchlist with a legal basis
+	// is exempt unless this says otherwise) and RetentionDays (0: faces kept until erased).
+	Purpose       *facegate.Purpose `json:"purpose,omitempty"`
+	ConsentExempt *bool             `json:"consent_exempt,omitempty"`
+	LegalBasis    *string           `json:"legal_basis,omitempty"`
+	RetentionDays *int              `json:"retention_days,omitempty"`
 }
 
 // GalleryInfo is a gallery with its current size.
@@ -105,11 +113,40 @@ type GalleryList struct {
 	Galleries []GalleryInfo `json:"galleries"`
 }
 
-// SubjectRequest changes a subject; nil fields are left as they are.
+// SubjectRequest creates or changes a subject; nil fields are left as they are. Consent is only read on
+// creation: the subject's first consent record, stored with it (and before its faces) in one transaction.
 type SubjectRequest struct {
 	ExternalID  *string            `json:"external_id,omitempty"`
 	DisplayName *string            `json:"display_name,omitempty"`
 	Metadata    *map[string]string `json:"metadata,omitempty"`
+	Minor       *bool              `json:"minor,omitempty"`
+	// Watch is required in a watchlist gallery: why the person is on it and when the entry must be reviewed
+	// (added_by is set by the server to the calling key).
+	Watch   *facegate.WatchEntry `json:"watch,omitempty"`
+	Consent *ConsentRequest      `json:"consent,omitempty"`
+}
+
+// ConsentRequest records a consent: POST .../subjects/{s}/consents, or "consent" when creating a subject.
+// Purposes default to the gallery's purpose; GivenAt to now.
+type ConsentRequest struct {
+	GivenBy   string             `json:"given_by"`
+	Guardian  bool               `json:"guardian,omitempty"`
+	Purposes  []facegate.Purpose `json:"purposes,omitempty"`
+	Evidence  string             `json:"evidence"`
+	GivenAt   time.Time          `json:"given_at,omitzero"`
+	ExpiresAt time.Time          `json:"expires_at,omitzero"`
+}
+
+// ConsentList is GET .../subjects/{s}/consents.
+type ConsentList struct {
+	Consents []facegate.Consent `json:"consents"`
+}
+
+// ConsentWithdrawn is DELETE .../subjects/{s}/consents/{c}: the consent, now withdrawn, and how many faces
+// were erased with it (all of them when no other consent covers the gallery's purpose).
+type ConsentWithdrawn struct {
+	Consent     facegate.Consent `json:"consent"`
+	ErasedFaces int              `json:"erased_faces"`
 }
 
 // SubjectInfo is a subject with the number of its enrolled faces.

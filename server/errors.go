@@ -46,6 +46,8 @@ const (
 	codeRateLimited     = api.CodeRateLimited
 	codeTimeout         = api.CodeTimeout
 	codeBadSource       = api.CodeBadSource
+	codeConsentRequired = api.CodeConsentRequired
+	codeMinorWatchlist  = api.CodeMinorWatchlist
 	codeInternal        = api.CodeInternal
 )
 
@@ -69,6 +71,12 @@ func toAPIError(err error) *apiError {
 		return errf(http.StatusUnprocessableEntity, codeNoFace, "%v", err)
 	case errors.Is(err, facegate.ErrNotFound):
 		return errf(http.StatusNotFound, codeNotFound, "%v", err)
+	case errors.Is(err, facegate.ErrConsent):
+		return errf(http.StatusUnprocessableEntity, codeConsentRequired, "enrolment refused: the subject has no consent in force that covers this gallery's purpose (a minor's must be given by a guardian); record one with POST .../subjects/{s}/consents, or send \"consent\" when creating the subject")
+	case errors.Is(err, facegate.ErrMinorOnWatchlist):
+		return errf(http.StatusUnprocessableEntity, codeMinorWatchlist, "minors are never added to watchlists")
+	case errors.Is(err, facegate.ErrInvalid):
+		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
 	case errors.Is(err, facegate.ErrConflict):
 		return errf(http.StatusConflict, codeConflict, "%v", err)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -41,6 +41,9 @@ func (s *Server) routeTable() []route {
 		{"GET /v1/galleries/{g}/subjects/{s}", operator, s.getSubject, false},
 		{"PATCH /v1/galleries/{g}/subjects/{s}", operator, s.updateSubject, false},
 		{"DELETE /v1/galleries/{g}/subjects/{s}", operator, s.deleteSubject, false},
+		{"POST /v1/galleries/{g}/subjects/{s}/consents", operator, s.addConsent, false},
+		{"GET /v1/galleries/{g}/subjects/{s}/consents", operator, s.listConsents, false},
+		{"DELETE /v1/galleries/{g}/subjects/{s}/consents/{c}", operator, s.withdrawConsent, false},
 		{"POST /v1/galleries/{g}/subjects/{s}/faces", operator, s.enrol, false},
 		{"GET /v1/galleries/{g}/subjects/{s}/faces", operator, s.listFaces, false},
 		{"GET /v1/galleries/{g}/subjects/{s}/faces/{f}/thumbnail", operator, s.thumbnail, false},
@@ -205,6 +208,21 @@ func applyGallery(b *api.GalleryRequest, g *facegate.Gallery) error {
 	if b.NoThumbnails != nil {
 		g.NoThumbnails = *b.NoThumbnails
 	}
+	if b.Purpose != nil {
+		g.Purpose = *b.Purpose
+	}
+	if b.LegalBasis != nil {
+		g.LegalBasis = strings.TrimSpace(*b.LegalBasis)
+	}
+	if b.ConsentExempt != nil {
+		g.ConsentExempt = *b.ConsentExempt
+	}
+	if b.RetentionDays != nil {
+		g.RetentionDays = *b.RetentionDays
+	}
+	if err := g.Check(); err != nil {
+		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+	}
 	switch {
 	case b.Threshold != nil:
 		if *b.Threshold < -1 || *b.Threshold > 1 {
@@ -231,6 +249,10 @@ func (s *Server) createGallery(w http.ResponseWriter, r *http.Request) error {
 	}
 	g := &facegate.Gallery{}
 	g.Threshold, g.FMR = defaultThreshold()
+	// Consent is required by default, except for a watchlist with a recorded legal basis.
+	if b.ConsentExempt == nil && b.Purpose != nil && *b.Purpose == facegate.PurposeWatchlist && b.LegalBasis != nil && *b.LegalBasis != "" {
+		b.ConsentExempt = ptrTo(true)
+	}
 	if err := applyGallery(&b, g); err != nil {
 		return err
 	}
@@ -322,8 +344,22 @@ func (s *Server) deleteGallery(w http.ResponseWriter, r *http.Request) error {
 
 // --- subjects ---
 
-// applySubject applies a subject request to sub.
-func applySubject(b *api.SubjectRequest, sub *facegate.Subject) {
+func ptrTo[T any](v T) *T { return &v }
+
+// applySubject applies a subject request to sub; by is the calling key, recorded as who added a watchlist entry.
+func applySubject(b *api.SubjectRequest, sub *facegate.Subject, by string) {
+	if b.Minor != nil {
+		sub.Minor = *b.Minor
+	}
+	if b.Watch != nil {
+		w := *b.Watch
+		w.AddedBy = by
+		if sub.Watch != nil && sub.Watch.AddedBy != "" {
+			w.AddedBy = sub.Watch.AddedBy
+		}
+		w.ReviewAt = w.ReviewAt.UTC()
+		sub.Watch = &w
+	}
 	if b.ExternalID != nil {
 		sub.ExternalID = *b.ExternalID
 	}
@@ -336,7 +372,7 @@ func applySubject(b *api.SubjectRequest, sub *facegate.Subject) {
 }
 
 // subjectFields are the fields subject creation accepts besides images and the enrolment options.
-var subjectFields = map[string]bool{"external_id": true, "display_name": true, "metadata": true}
+var subjectFields = map[string]bool{"external_id": true, "display_name": true, "metadata": true, "minor": true, "watch": true, "consent": true}
 
 // createSubject creates a subject from JSON, or from multipart (or JSON with "images") together with its first
 // faces. With images, the subject and all its faces are stored in one transaction: when any image fails the
@@ -356,13 +392,22 @@ func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var b api.SubjectRequest
-	for name, dst := range map[string]any{"external_id": &b.ExternalID, "display_name": &b.DisplayName, "metadata": &b.Metadata} {
+	for name, dst := range map[string]any{"external_id": &b.ExternalID, "display_name": &b.DisplayName, "metadata": &b.Metadata,
+		"minor": &b.Minor, "watch": &b.Watch, "consent": &b.Consent} {
 		if err := in.field(name, dst); err != nil {
 			return err
 		}
 	}
 	sub := &facegate.Subject{GalleryID: g.ID}
-	applySubject(&b, sub)
+	applySubject(&b, sub, keyID(r))
+	var consents []*facegate.Consent
+	if b.Consent != nil {
+		c, err := consentFrom(b.Consent, g, keyID(r))
+		if err != nil {
+			return err
+		}
+		consents = append(consents, c)
+	}
 	o, err := parseEnrolOptions(in)
 	if err != nil {
 		return err
@@ -394,7 +439,7 @@ func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if err := s.cfg.Store.CreateSubjectWithFaces(r.Context(), sub, recs); err != nil {
+	if err := s.cfg.Store.CreateSubjectWithConsent(r.Context(), sub, consents, recs); err != nil {
 		return err
 	}
 	for _, rec := range recs {
@@ -483,7 +528,10 @@ func (s *Server) updateSubject(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &b); err != nil {
 		return err
 	}
-	applySubject(&b, sub)
+	if b.Consent != nil {
+		return errf(http.StatusBadRequest, codeBadRequest, "consent is recorded with POST .../consents, not by updating the subject")
+	}
+	applySubject(&b, sub, keyID(r))
 	if err := s.cfg.Store.UpdateSubject(r.Context(), sub); err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func TestLoad(t *testing.T) {
 	rep := LoadReport{Subjects: subjects}
 
 	// Synthetic subjects go straight into the store, before the server starts, as a restored backup would.
-	g := &facegate.Gallery{Name: "load"}
+	g := &facegate.Gallery{Name: "load", Purpose: facegate.PurposeResearch, ConsentExempt: true, LegalBasis: "load test on public example photos and synthetic templates"}
 	g.Threshold, g.FMR = 0.3326, 1e-3
 	if err := st.CreateGallery(ctx, g); err != nil {
 		t.Fatal(err)

@@ -283,7 +283,7 @@ func TestBadInputEveryImageRoute(t *testing.T) {
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("staff")}); err != nil {
 		t.Fatal(err)
 	}
-	created, err := c.CreateSubject(ctx, "staff", api.SubjectRequest{ExternalID: ptr("e1")}, api.EnrolOptions{TakeLargest: true}, readNPM(t, "sample6.jpg"))
+	created, err := c.CreateSubject(ctx, "staff", api.SubjectRequest{ExternalID: ptr("e1"), Consent: consent("e1")}, api.EnrolOptions{TakeLargest: true}, readNPM(t, "sample6.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +409,7 @@ func TestEndToEndRecognition(t *testing.T) {
 	}
 	ids := map[string]string{}
 	for name, p := range people {
-		created, err := c.CreateSubject(ctx, "vip", api.SubjectRequest{ExternalID: ptr(name), DisplayName: ptr(name)}, api.EnrolOptions{TakeLargest: true}, readShared(t, p[0]))
+		created, err := c.CreateSubject(ctx, "vip", api.SubjectRequest{ExternalID: ptr(name), DisplayName: ptr(name), Consent: consent(name)}, api.EnrolOptions{TakeLargest: true}, readShared(t, p[0]))
 		if err != nil {
 			t.Fatalf("subject %s: %v", name, err)
 		}
@@ -500,7 +500,7 @@ func TestEnrolIdempotentAndAtomic(t *testing.T) {
 	}
 	before := count(t, e.store, "subjects")
 	// One good image and one without a face: 422 listing the bad image, and nothing stored.
-	_, err := c.CreateSubject(ctx, "g", api.SubjectRequest{ExternalID: ptr("p1")}, api.EnrolOptions{TakeLargest: true}, a, pngBlack(t))
+	_, err := c.CreateSubject(ctx, "g", api.SubjectRequest{ExternalID: ptr("p1"), Consent: consent("p1")}, api.EnrolOptions{TakeLargest: true}, a, pngBlack(t))
 	var ae *api.Error
 	if !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(string(ae.Details), `"image": 1`) {
 		t.Fatalf("mixed images: %v %s", err, detailsOf(ae))
@@ -508,7 +508,7 @@ func TestEnrolIdempotentAndAtomic(t *testing.T) {
 	if n := count(t, e.store, "subjects"); n != before {
 		t.Errorf("a rejected subject creation stored a subject")
 	}
-	created, err := c.CreateSubject(ctx, "g", api.SubjectRequest{ExternalID: ptr("p1"), Metadata: &map[string]string{"team": "red"}}, api.EnrolOptions{TakeLargest: true, MinQuality: ptr[float32](0)}, a)
+	created, err := c.CreateSubject(ctx, "g", api.SubjectRequest{ExternalID: ptr("p1"), Metadata: &map[string]string{"team": "red"}, Consent: consent("p1")}, api.EnrolOptions{TakeLargest: true, MinQuality: ptr[float32](0)}, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,6 +564,11 @@ func detailsOf(e *api.Error) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// consent is the consent record a test subject is created with (the galleries of these tests require consent).
+func consent(who string) *api.ConsentRequest {
+	return &api.ConsentRequest{GivenBy: who, Evidence: "test consent form " + who}
+}
 
 // count returns the number of rows in a table of the test store.
 func count(t *testing.T, st *sqlite.DB, table string) int {

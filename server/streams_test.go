@@ -92,12 +92,12 @@ func TestStreamEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lin, err := c.CreateSubject(ctx, g.ID, api.SubjectRequest{ExternalID: ptr("lin"), DisplayName: ptr("Lin-Manuel Miranda")}, api.EnrolOptions{},
+	lin, err := c.CreateSubject(ctx, g.ID, api.SubjectRequest{ExternalID: ptr("lin"), DisplayName: ptr("Lin-Manuel Miranda"), Consent: consent("Lin-Manuel Miranda")}, api.EnrolOptions{},
 		readShared(t, "face_recognition_examples/identity/lin_manuel_miranda/lin-manuel-miranda.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateSubject(ctx, g.ID, api.SubjectRequest{ExternalID: ptr("obama")}, api.EnrolOptions{},
+	if _, err := c.CreateSubject(ctx, g.ID, api.SubjectRequest{ExternalID: ptr("obama"), Consent: consent("obama")}, api.EnrolOptions{},
 		readShared(t, "face_recognition_examples/identity/obama/obama.jpg")); err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,8 @@ func newFixture(t *testing.T, names ...string) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	thr := modelpack.Manifest().Threshold.Value
-	g := &facegate.Gallery{Name: "watch", Threshold: thr}
+	g := &facegate.Gallery{Name: "watch", Threshold: thr, Purpose: facegate.PurposeResearch, ConsentExempt: true,
+		LegalBasis: "evaluation on public example photos (ageitgey/face_recognition, MIT)"}
 	if err := st.CreateGallery(context.Background(), g); err != nil {
 		t.Fatal(err)
 	}

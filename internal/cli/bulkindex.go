@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/eval"
 )
@@ -105,6 +106,8 @@ server fails; rejected photos alone do not fail the run.`)
 	ef.register(fs)
 	gallery := fs.String("gallery", "", "gallery id or name (required)")
 	create := fs.Bool("create-gallery", false, "create the gallery when it does not exist")
+	purpose := fs.String("purpose", "", "with --create-gallery: the gallery's purpose (default access_control): "+purposeList())
+	legalBasis := fs.String("legal-basis", "", "with --create-gallery: the recorded legal basis that exempts the gallery from consent (e.g. a public research dataset's licence)")
 	workers := fs.Int("workers", 2, "people enrolled in parallel")
 	reportFile := fs.String("report", "", "also write the JSON report to this file")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -135,7 +138,15 @@ server fails; rejected photos alone do not fail the run.`)
 			}
 			return remoteErr(ctx, &rf, err)
 		}
-		if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: gallery}); err != nil {
+		req := api.GalleryRequest{Name: gallery}
+		if *purpose != "" {
+			p := facegate.Purpose(*purpose)
+			req.Purpose = &p
+		}
+		if *legalBasis != "" {
+			req.LegalBasis, req.ConsentExempt = legalBasis, evalPtr(true)
+		}
+		if _, err := c.CreateGallery(ctx, req); err != nil {
 			return remoteErr(ctx, &rf, err)
 		}
 	}
@@ -161,7 +172,7 @@ server fails; rejected photos alone do not fail the run.`)
 	}
 	enrolPerson := func(p indexPerson) {
 		display := strings.ReplaceAll(p.name, "_", " ")
-		sub, created, err := findOrCreateSubject(ctx, c, *gallery, p.name, display)
+		sub, created, err := findOrCreateSubject(ctx, c, *gallery, p.name, display, ef.consentFor(display), ef.guardian != "")
 		if err != nil {
 			if ctx.Err() == nil {
 				stop(fmt.Errorf("subject %s: %w", p.name, err))
@@ -285,4 +296,12 @@ func printIndexReport(env *Env, rep *IndexReport) {
 		}
 		fmt.Fprintf(w, "  %s: %s\n", r.File, strings.Join(msgs, "; "))
 	}
+}
+
+func purposeList() string {
+	var s []string
+	for _, p := range facegate.Purposes {
+		s = append(s, string(p))
+	}
+	return strings.Join(s, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,9 @@ func (so *serverEval) run(env *Env, f *evalFlags, root string, perGallery, maxPe
 		return fmt.Errorf("server %s: %w", so.server, err)
 	}
 	name := fmt.Sprintf("eval-%s", time.Now().UTC().Format("20060102-150405.000"))
-	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: &name, NoThumbnails: evalPtr(true)}); err != nil {
+	purpose := facegate.PurposeResearch
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: &name, NoThumbnails: evalPtr(true), Purpose: &purpose,
+		ConsentExempt: evalPtr(true), LegalBasis: evalPtr("evaluation on a public research dataset: " + filepath.Base(filepath.Clean(root)))}); err != nil {
 		return fmt.Errorf("creating gallery %s: %w", name, err)
 	}
 	if !so.keep {

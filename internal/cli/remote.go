@@ -92,12 +92,27 @@ type enrolFlags struct {
 	takeLargest bool
 	minQuality  float64
 	minSize     float64
+	consent     string
+	guardian    string
 }
 
 func (e *enrolFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&e.takeLargest, "take-largest", false, "enrol the most prominent face of a photo with several (default: reject it)")
 	fs.Float64Var(&e.minQuality, "min-quality", -1, "minimum quality score 0..1 (default: the server's, 0.4)")
 	fs.Float64Var(&e.minSize, "min-size", -1, "minimum face height in pixels (default: the server's, 60)")
+	fs.StringVar(&e.consent, "consent", "", "record the person's consent for the gallery's purpose when creating a subject: the evidence reference (signed form, recording...); galleries require consent unless exempt by a legal basis")
+	fs.StringVar(&e.guardian, "guardian", "", "with --consent: the consent was given by this guardian (the subject is a minor)")
+}
+
+// consentFor is the consent request recorded with a new subject (nil without --consent).
+func (e *enrolFlags) consentFor(person string) *api.ConsentRequest {
+	if e.consent == "" {
+		return nil
+	}
+	if e.guardian != "" {
+		return &api.ConsentRequest{GivenBy: e.guardian, Guardian: true, Evidence: e.consent}
+	}
+	return &api.ConsentRequest{GivenBy: person, Evidence: e.consent}
 }
 
 func (e *enrolFlags) options() api.EnrolOptions {
@@ -123,7 +138,7 @@ func reasonsText(reasons []api.Rejection) string {
 }
 
 // findOrCreateSubject returns the gallery's subject with the external ID, creating it when absent.
-func findOrCreateSubject(ctx context.Context, c *api.Client, gallery, external, display string) (*facegate.Subject, bool, error) {
+func findOrCreateSubject(ctx context.Context, c *api.Client, gallery, external, display string, consent *api.ConsentRequest, minor bool) (*facegate.Subject, bool, error) {
 	sub, err := c.SubjectByExternalID(ctx, gallery, external)
 	if err == nil {
 		return sub, false, nil
@@ -131,9 +146,12 @@ func findOrCreateSubject(ctx context.Context, c *api.Client, gallery, external, 
 	if !api.IsCode(err, api.CodeNotFound) {
 		return nil, false, err
 	}
-	req := api.SubjectRequest{ExternalID: &external}
+	req := api.SubjectRequest{ExternalID: &external, Consent: consent}
 	if display != "" {
 		req.DisplayName = &display
+	}
+	if minor {
+		req.Minor = &minor
 	}
 	created, err := c.CreateSubject(ctx, gallery, req, api.EnrolOptions{})
 	if api.IsCode(err, api.CodeConflict) { // created meanwhile by someone else
@@ -149,7 +167,7 @@ func findOrCreateSubject(ctx context.Context, c *api.Client, gallery, external, 
 func runEnroll(env *Env, args []string) error {
 	var rf remoteFlags
 	var ef enrolFlags
-	fs := newFlags(env, "enroll", `enroll --gallery G --subject EXTERNAL_ID [--name NAME] [--take-largest] [--min-quality Q] IMAGE...
+	fs := newFlags(env, "enroll", `enroll --gallery G --subject EXTERNAL_ID [--name NAME] [--consent EVIDENCE [--guardian NAME]] [--take-largest] [--min-quality Q] IMAGE...
 
 Adds a face from each image to the gallery's subject with that external id, creating the subject when the
 gallery has none. Prints per image: enrolled, already enrolled (the subject has a face from the same image), or
@@ -178,7 +196,11 @@ rejected with the server's reasons. Exit status 1 when any image was rejected.`)
 		return err
 	}
 	ctx := env.Ctx
-	sub, created, err := findOrCreateSubject(ctx, c, *gallery, *subject, *name)
+	who := *name
+	if who == "" {
+		who = *subject
+	}
+	sub, created, err := findOrCreateSubject(ctx, c, *gallery, *subject, *name, ef.consentFor(who), ef.guardian != "")
 	if err != nil {
 		return remoteErr(ctx, &rf, err)
 	}

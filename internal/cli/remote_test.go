@@ -126,7 +126,7 @@ func TestIndexResumable(t *testing.T) {
 	})
 	uploadCount := func() int { mu.Lock(); defer mu.Unlock(); return uploads }
 	c, _ := api.NewClient(url, key, nil)
-	common := []string{"--server", url, "--key", key, "--take-largest", "--json"}
+	common := []string{"--server", url, "--key", key, "--take-largest", "--json", "--consent", "consent forms, batch 7"}
 
 	subset := linkTree(t, "biden", "rose_leslie")
 	code, _, errs := run(t, append([]string{"index", subset, "--gallery", "g1"}, common...)...)
@@ -231,7 +231,13 @@ func TestEnrollSearchVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := []string{"--server", url, "--key", key}
-	code, out, errs := run(t, append([]string{"enroll", "--gallery", "people", "--subject", "obama", "--name", "Barack Obama", obama}, srv...)...)
+	// The gallery requires consent: without it the photo is refused with the reason.
+	code, out, _ := run(t, append([]string{"enroll", "--gallery", "people", "--subject", "biden", biden2}, srv...)...)
+	if code != ExitError || !strings.Contains(out, "consent_required") {
+		t.Fatalf("enroll without consent: exit %d %q", code, out)
+	}
+	code, out, errs := run(t, append([]string{"enroll", "--gallery", "people", "--subject", "obama", "--name", "Barack Obama",
+		"--consent", "signed form 42", obama}, srv...)...)
 	if code != ExitOK || !strings.Contains(out, "created subject obama") || !strings.Contains(out, "enrolled face") {
 		t.Fatalf("enroll: exit %d %q %q", code, out, errs)
 	}

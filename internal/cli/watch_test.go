@@ -30,7 +30,8 @@ func TestWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	g := &facegate.Gallery{Name: "stage", Threshold: modelpack.Manifest().Threshold.Value}
+	g := &facegate.Gallery{Name: "stage", Threshold: modelpack.Manifest().Threshold.Value, Purpose: facegate.PurposeResearch,
+		ConsentExempt: true, LegalBasis: "evaluation on public example photos (ageitgey/face_recognition, MIT)"}
 	if err := db.CreateGallery(ctx, g); err != nil {
 		t.Fatal(err)
 	}

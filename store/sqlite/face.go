@@ -152,6 +152,9 @@ func (db *DB) AddFace(ctx context.Context, f *facegate.FaceRecord) error {
 		if err != nil {
 			return err
 		}
+		if err := checkConsent(ctx, tx, gid, f.SubjectID, t); err != nil {
+			return err
+		}
 		stmt, err := tx.PrepareContext(ctx, insertFace)
 		if err != nil {
 			return err

@@ -9,17 +9,18 @@ import (
 	"github.com/facegate/facegate"
 )
 
-const galleryCols = "id, name, description, threshold, fmr, no_thumbnails, created_at, updated_at"
+const galleryCols = "id, name, description, threshold, fmr, no_thumbnails, purpose, consent_exempt, legal_basis, retention_days, created_at, updated_at"
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanGallery(r scanner, g *facegate.Gallery) error {
-	var noThumbs int
+	var noThumbs, consent int
 	var created, updated int64
-	if err := r.Scan(&g.ID, &g.Name, &g.Description, &g.Threshold, &g.FMR, &noThumbs, &created, &updated); err != nil {
+	if err := r.Scan(&g.ID, &g.Name, &g.Description, &g.Threshold, &g.FMR, &noThumbs, &g.Purpose, &consent, &g.LegalBasis,
+		&g.RetentionDays, &created, &updated); err != nil {
 		return err
 	}
-	g.NoThumbnails = noThumbs != 0
+	g.NoThumbnails, g.ConsentExempt = noThumbs != 0, consent != 0
 	g.CreatedAt, g.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return nil
 }
@@ -30,13 +31,17 @@ func (db *DB) CreateGallery(ctx context.Context, g *facegate.Gallery) error {
 	if g.Name == "" {
 		return errors.New("sqlite: create gallery: empty name")
 	}
+	if err := g.Check(); err != nil {
+		return fmt.Errorf("sqlite: create gallery %q: %w", g.Name, err)
+	}
 	id := g.ID
 	if id == "" {
 		id = newID("gal_")
 	}
 	t := now()
-	_, err := db.write.ExecContext(ctx, "INSERT INTO galleries("+galleryCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		id, g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), t.UnixNano(), t.UnixNano())
+	_, err := db.write.ExecContext(ctx, "INSERT INTO galleries("+galleryCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		id, g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), string(g.Purpose), boolInt(g.ConsentExempt),
+		g.LegalBasis, g.RetentionDays, t.UnixNano(), t.UnixNano())
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: create gallery %q: %w", g.Name, facegate.ErrConflict)
 	}
@@ -88,12 +93,25 @@ func (db *DB) UpdateGallery(ctx context.Context, g *facegate.Gallery) error {
 	if g.Name == "" {
 		return errors.New("sqlite: update gallery: empty name")
 	}
+	if err := g.Check(); err != nil {
+		return fmt.Errorf("sqlite: update gallery %s: %w", g.ID, err)
+	}
 	t := now()
 	var created int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if g.Purpose == facegate.PurposeWatchlist {
+			var minors int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM subjects WHERE gallery_id = ? AND minor <> 0", g.ID).Scan(&minors); err != nil {
+				return err
+			}
+			if minors > 0 {
+				return fmt.Errorf("gallery %s has %d minors: %w", g.ID, minors, facegate.ErrMinorOnWatchlist)
+			}
+		}
 		err := tx.QueryRowContext(ctx, `UPDATE galleries SET name = ?, description = ?, threshold = ?, fmr = ?,
-	no_thumbnails = ?, updated_at = ? WHERE id = ? RETURNING created_at`,
-			g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), t.UnixNano(), g.ID).Scan(&created)
+	no_thumbnails = ?, purpose = ?, consent_exempt = ?, legal_basis = ?, retention_days = ?, updated_at = ? WHERE id = ? RETURNING created_at`,
+			g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), string(g.Purpose), boolInt(g.ConsentExempt),
+			g.LegalBasis, g.RetentionDays, t.UnixNano(), g.ID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("gallery %s: %w", g.ID, facegate.ErrNotFound)
 		}

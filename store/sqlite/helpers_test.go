@@ -43,7 +43,9 @@ func template(seed uint64, dim int) []float32 {
 
 func mustGallery(t testing.TB, db *DB, name string) *facegate.Gallery {
 	t.Helper()
-	g := &facegate.Gallery{Name: name, Threshold: 0.4}
+	// Exempt from consent (with a legal basis), so the tests of other rules can enrol freely; consent_test.go
+	// covers galleries that require it.
+	g := &facegate.Gallery{Name: name, Threshold: 0.4, ConsentExempt: true, LegalBasis: "test fixture"}
 	if err := db.CreateGallery(context.Background(), g); err != nil {
 		t.Fatal(err)
 	}

@@ -88,6 +88,31 @@ CREATE INDEX match_crops_expiry ON match_crops(expires_at);
 CREATE INDEX match_crops_stream ON match_crops(stream_id);
 CREATE INDEX match_crops_subject ON match_crops(gallery_id, subject_id);
 `,
+	// 3: governance: gallery purpose, consent and retention; minors and watchlist entries; consent records.
+	`
+ALTER TABLE galleries ADD COLUMN purpose TEXT NOT NULL DEFAULT 'access_control';
+ALTER TABLE galleries ADD COLUMN consent_exempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE galleries ADD COLUMN legal_basis TEXT NOT NULL DEFAULT '';
+ALTER TABLE galleries ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE subjects ADD COLUMN minor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE subjects ADD COLUMN watch TEXT; -- JSON facegate.WatchEntry
+
+CREATE TABLE consents (
+	id           TEXT    NOT NULL PRIMARY KEY,
+	gallery_id   TEXT    NOT NULL,
+	subject_id   TEXT    NOT NULL,
+	given_by     TEXT    NOT NULL,
+	guardian     INTEGER NOT NULL DEFAULT 0,
+	purposes     TEXT    NOT NULL, -- JSON array of purposes
+	evidence     TEXT    NOT NULL,
+	recorded_by  TEXT    NOT NULL DEFAULT '',
+	given_at     INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL DEFAULT 0, -- 0: until withdrawn
+	withdrawn_at INTEGER NOT NULL DEFAULT 0, -- 0: in force
+	FOREIGN KEY (gallery_id, subject_id) REFERENCES subjects(gallery_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX consents_subject ON consents(gallery_id, subject_id);
+`,
 }
 
 // migrate brings the schema up to the latest version.

@@ -925,6 +925,10 @@ func TestReopen(t *testing.T) {
 	if err := db.CreateSubject(ctx, s); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.AddConsent(ctx, &facegate.Consent{GalleryID: g.ID, SubjectID: s.ID, GivenBy: "X", Evidence: "form 1",
+		Purposes: []facegate.Purpose{facegate.PurposeAccessControl}}); err != nil {
+		t.Fatal(err)
+	}
 	f := &facegate.FaceRecord{GalleryID: g.ID, SubjectID: s.ID, Template: template(7, facegate.TemplateDim),
 		Box: facegate.Box{X1: 1, Y1: 2, X2: 3, Y2: 4}, Quality: facegate.Quality{Score: 0.9, Issues: []string{"dark"}}, Thumbnail: []byte("thumb")}
 	if err := db.AddFace(ctx, f); err != nil {

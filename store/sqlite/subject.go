@@ -11,16 +11,25 @@ import (
 )
 
 const (
-	subjectCols  = "id, gallery_id, external_id, display_name, metadata, created_at, updated_at"
+	subjectCols  = "id, gallery_id, external_id, display_name, metadata, minor, watch, created_at, updated_at"
 	defaultLimit = 100
 	maxLimit     = 1000
 )
 
 func scanSubject(r scanner, s *facegate.Subject) error {
-	var meta sql.NullString
+	var meta, watch sql.NullString
+	var minor int
 	var created, updated int64
-	if err := r.Scan(&s.ID, &s.GalleryID, &s.ExternalID, &s.DisplayName, &meta, &created, &updated); err != nil {
+	if err := r.Scan(&s.ID, &s.GalleryID, &s.ExternalID, &s.DisplayName, &meta, &minor, &watch, &created, &updated); err != nil {
 		return err
+	}
+	s.Minor = minor != 0
+	s.Watch = nil
+	if watch.Valid && watch.String != "" {
+		s.Watch = &facegate.WatchEntry{}
+		if err := json.Unmarshal([]byte(watch.String), s.Watch); err != nil {
+			return fmt.Errorf("subject %s: watch: %w", s.ID, err)
+		}
 	}
 	s.Metadata = nil
 	if meta.Valid && meta.String != "" {
@@ -56,6 +65,14 @@ func (db *DB) CreateSubject(ctx context.Context, s *facegate.Subject) error {
 // subject or gallery is an error). IDs and timestamps are set as by CreateSubject and AddFace, and only when the
 // transaction commits.
 func (db *DB) CreateSubjectWithFaces(ctx context.Context, s *facegate.Subject, faces []*facegate.FaceRecord) error {
+	return db.CreateSubjectWithConsent(ctx, s, nil, faces)
+}
+
+// CreateSubjectWithConsent stores a new subject, its first consent records and its faces in one transaction:
+// all of them or none. In a gallery that requires consent, faces are refused (ErrConsent) unless one of the
+// consents covers the gallery's purpose. A minor cannot be added to a watchlist (ErrMinorOnWatchlist), and a
+// watchlist subject needs its watch entry (reason and review date).
+func (db *DB) CreateSubjectWithConsent(ctx context.Context, s *facegate.Subject, consents []*facegate.Consent, faces []*facegate.FaceRecord) error {
 	if s.GalleryID == "" {
 		return errors.New("sqlite: create subject: empty gallery ID")
 	}
@@ -79,26 +96,42 @@ func (db *DB) CreateSubjectWithFaces(ctx context.Context, s *facegate.Subject, f
 			return fmt.Errorf("sqlite: create subject %s: face %d: %w", id, i, err)
 		}
 	}
+	watch, err := encodeWatch(s.Watch)
+	if err != nil {
+		return fmt.Errorf("sqlite: create subject %s: watch: %w", id, err)
+	}
 	t := now()
 	var noThumbs bool
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, "SELECT no_thumbnails FROM galleries WHERE id = ?", s.GalleryID).Scan(&noThumbs)
+		var purpose string
+		err := tx.QueryRowContext(ctx, "SELECT no_thumbnails, purpose FROM galleries WHERE id = ?", s.GalleryID).Scan(&noThumbs, &purpose)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("gallery %s: %w", s.GalleryID, facegate.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO subjects("+subjectCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-			id, s.GalleryID, s.ExternalID, s.DisplayName, meta, t.UnixNano(), t.UnixNano())
+		if err := checkWatch(facegate.Purpose(purpose), s); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO subjects("+subjectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			id, s.GalleryID, s.ExternalID, s.DisplayName, meta, boolInt(s.Minor), watch, t.UnixNano(), t.UnixNano())
 		if isUnique(err) {
 			return fmt.Errorf("subject %s (external ID %q): %w", id, s.ExternalID, facegate.ErrConflict)
 		}
 		if err != nil {
 			return err
 		}
+		for _, c := range consents {
+			if err := insertConsent(ctx, tx, c, s.GalleryID, id, t); err != nil {
+				return err
+			}
+		}
 		if len(rows) == 0 {
 			return nil
+		}
+		if err := checkConsent(ctx, tx, s.GalleryID, id, t); err != nil {
+			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, insertFace)
 		if err != nil {
@@ -192,10 +225,25 @@ func (db *DB) UpdateSubject(ctx context.Context, s *facegate.Subject) error {
 	}
 	t := now()
 	var created int64
+	watch, err := encodeWatch(s.Watch)
+	if err != nil {
+		return fmt.Errorf("sqlite: update subject %s: watch: %w", s.ID, err)
+	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE subjects SET external_id = ?, display_name = ?, metadata = ?, updated_at = ?
+		var purpose string
+		err := tx.QueryRowContext(ctx, "SELECT purpose FROM galleries WHERE id = ?", s.GalleryID).Scan(&purpose)
+		if errors.Is(err, sql.ErrNoRows) {
+			return facegate.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := checkWatch(facegate.Purpose(purpose), s); err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `UPDATE subjects SET external_id = ?, display_name = ?, metadata = ?, minor = ?, watch = ?, updated_at = ?
 	WHERE id = ? AND gallery_id = ? RETURNING created_at`,
-			s.ExternalID, s.DisplayName, meta, t.UnixNano(), s.ID, s.GalleryID).Scan(&created)
+			s.ExternalID, s.DisplayName, meta, boolInt(s.Minor), watch, t.UnixNano(), s.ID, s.GalleryID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return facegate.ErrNotFound
 		}
@@ -245,4 +293,30 @@ func (db *DB) exists(ctx context.Context, query string, args ...any) error {
 		return facegate.ErrNotFound
 	}
 	return err
+}
+
+// encodeWatch is the watch column's value: NULL for none, JSON otherwise.
+func encodeWatch(w *facegate.WatchEntry) (any, error) {
+	if w == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// checkWatch applies the watchlist rules to a subject of a gallery with the given purpose.
+func checkWatch(purpose facegate.Purpose, s *facegate.Subject) error {
+	if purpose != facegate.PurposeWatchlist {
+		return nil
+	}
+	if s.Minor {
+		return fmt.Errorf("subject %s: %w", s.ID, facegate.ErrMinorOnWatchlist)
+	}
+	if s.Watch == nil || s.Watch.Reason == "" || s.Watch.ReviewAt.IsZero() {
+		return fmt.Errorf("subject %s: a watchlist entry needs a reason and a review date: %w", s.ID, facegate.ErrInvalid)
+	}
+	return nil
 }

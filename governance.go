@@ -1,0 +1,119 @@
+package facegate
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Purpose is what a gallery is for. Consent is given to purposes, and an enrolment is allowed only when the
+// subject's consent covers the purpose of the gallery (unless the gallery has a recorded legal basis instead).
+type Purpose string
+
+// The purposes.
+const (
+	PurposeAccessControl        Purpose = "access_control"        // doors, gates, estates, offices
+	PurposeIdentityVerification Purpose = "identity_verification" // onboarding, ID photo against live face
+	PurposePayment              Purpose = "payment"               // pay by face
+	PurposeAttendance           Purpose = "attendance"            // time and attendance
+	PurposeWatchlist            Purpose = "watchlist"             // people searched for; needs a legal basis
+	PurposeResearch             Purpose = "research_dataset"      // training and evaluation data
+	PurposeOther                Purpose = "other"
+)
+
+// Purposes lists every purpose.
+var Purposes = []Purpose{PurposeAccessControl, PurposeIdentityVerification, PurposePayment, PurposeAttendance,
+	PurposeWatchlist, PurposeResearch, PurposeOther}
+
+// Valid reports whether p is one of Purposes.
+func (p Purpose) Valid() bool { return slices.Contains(Purposes, p) }
+
+// DefaultPurpose is the purpose of a gallery created without one.
+const DefaultPurpose = PurposeAccessControl
+
+// Governance errors, returned (wrapped) by stores and mapped to API errors.
+var (
+	// ErrConsent: the subject has no valid consent covering the gallery's purpose (or, for a minor, none
+	// given by a guardian), so no face may be enrolled.
+	ErrConsent = errors.New("no valid consent covers this gallery's purpose")
+	// ErrMinorOnWatchlist: minors are never added to watchlists.
+	ErrMinorOnWatchlist = errors.New("minors are never added to watchlists")
+	// ErrInvalid: a record breaks a rule of the domain (a watchlist entry without a reason, say).
+	ErrInvalid = errors.New("invalid")
+)
+
+// Consent is a record that a person (or their guardian) agreed to the use of their face for some purposes.
+type Consent struct {
+	ID        string `json:"id"`
+	GalleryID string `json:"gallery_id"`
+	SubjectID string `json:"subject_id"`
+	// GivenBy names who consented: the subject, or the guardian of a minor (Guardian set).
+	GivenBy  string    `json:"given_by"`
+	Guardian bool      `json:"guardian,omitempty"`
+	Purposes []Purpose `json:"purposes"`
+	// Evidence references the signed form, the recording or the checkbox event that proves it.
+	Evidence string    `json:"evidence"`
+	GivenAt  time.Time `json:"given_at"`
+	// ExpiresAt ends the consent (zero: until withdrawn).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// RecordedBy is the API key that recorded it.
+	RecordedBy  string    `json:"recorded_by,omitempty"`
+	WithdrawnAt time.Time `json:"withdrawn_at,omitzero"`
+}
+
+// Check reports what is wrong with a consent record before it is stored.
+func (c *Consent) Check() error {
+	switch {
+	case c.GivenBy == "":
+		return errors.New("consent: given_by (who consented) is required")
+	case c.Evidence == "":
+		return errors.New("consent: evidence (a reference to the form, recording or event) is required")
+	case len(c.Purposes) == 0:
+		return errors.New("consent: at least one purpose is required")
+	}
+	for _, p := range c.Purposes {
+		if !p.Valid() {
+			return fmt.Errorf("consent: unknown purpose %q (want one of %v)", p, Purposes)
+		}
+	}
+	if !c.ExpiresAt.IsZero() && !c.GivenAt.IsZero() && !c.ExpiresAt.After(c.GivenAt) {
+		return errors.New("consent: expires_at must be after given_at")
+	}
+	return nil
+}
+
+// Covers reports whether the consent allows purpose p at time t for a subject (minor: whether the subject is a
+// minor, whose consent must come from a guardian).
+func (c *Consent) Covers(p Purpose, minor bool, t time.Time) bool {
+	if !c.WithdrawnAt.IsZero() || (!c.ExpiresAt.IsZero() && !t.Before(c.ExpiresAt)) || (minor && !c.Guardian) {
+		return false
+	}
+	return slices.Contains(c.Purposes, p)
+}
+
+// WatchEntry records why a subject is on a watchlist: who added them, why, and when the entry must be reviewed.
+type WatchEntry struct {
+	AddedBy  string    `json:"added_by"`
+	Reason   string    `json:"reason"`
+	ReviewAt time.Time `json:"review_at"`
+}
+
+// Check enforces the rules every stored gallery follows, defaulting an empty purpose: a known purpose, a legal
+// basis for every watchlist and wherever consent is exempt, and no negative retention. Errors wrap ErrInvalid.
+func (g *Gallery) Check() error {
+	if g.Purpose == "" {
+		g.Purpose = DefaultPurpose
+	}
+	switch {
+	case !g.Purpose.Valid():
+		return fmt.Errorf("unknown purpose %q (want one of %v): %w", g.Purpose, Purposes, ErrInvalid)
+	case g.Purpose == PurposeWatchlist && g.LegalBasis == "":
+		return fmt.Errorf("a watchlist needs a recorded legal_basis: %w", ErrInvalid)
+	case g.ConsentExempt && g.LegalBasis == "":
+		return fmt.Errorf("a gallery may be exempt from consent only with a recorded legal_basis: %w", ErrInvalid)
+	case g.RetentionDays < 0:
+		return fmt.Errorf("retention_days must not be negative: %w", ErrInvalid)
+	}
+	return nil
+}

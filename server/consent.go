@@ -1,0 +1,109 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/api"
+)
+
+// keyID is the ID of the API key that made the request ("" for routes without a key).
+func keyID(r *http.Request) string {
+	if k, ok := r.Context().Value(keyCtx).(*facegate.APIKey); ok {
+		return k.ID
+	}
+	return ""
+}
+
+// consentFrom turns a consent request into a record for gallery g, recorded by key by.
+func consentFrom(b *api.ConsentRequest, g *facegate.Gallery, by string) (*facegate.Consent, error) {
+	c := &facegate.Consent{GivenBy: b.GivenBy, Guardian: b.Guardian, Purposes: b.Purposes, Evidence: b.Evidence,
+		GivenAt: b.GivenAt.UTC(), ExpiresAt: b.ExpiresAt.UTC(), RecordedBy: by}
+	if b.GivenAt.IsZero() {
+		c.GivenAt = time.Now().UTC()
+	}
+	if b.ExpiresAt.IsZero() {
+		c.ExpiresAt = time.Time{}
+	}
+	if len(c.Purposes) == 0 {
+		c.Purposes = []facegate.Purpose{g.Purpose}
+	}
+	if err := c.Check(); err != nil {
+		return nil, errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+	}
+	return c, nil
+}
+
+// addConsent is POST .../subjects/{s}/consents.
+func (s *Server) addConsent(w http.ResponseWriter, r *http.Request) error {
+	g, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	var b api.ConsentRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &b); err != nil {
+		return err
+	}
+	c, err := consentFrom(&b, g, keyID(r))
+	if err != nil {
+		return err
+	}
+	c.GalleryID, c.SubjectID = g.ID, sub.ID
+	if err := s.cfg.Store.AddConsent(r.Context(), c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+// listConsents is GET .../subjects/{s}/consents: every record, withdrawn ones included.
+func (s *Server) listConsents(w http.ResponseWriter, r *http.Request) error {
+	g, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	cs, err := s.cfg.Store.Consents(r.Context(), g.ID, sub.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.ConsentList{Consents: cs})
+	return nil
+}
+
+// withdrawConsent is DELETE .../subjects/{s}/consents/{c}: the consent is marked withdrawn and, when nothing
+// else allows the subject's faces any more, they are erased (store and index) in the same request.
+func (s *Server) withdrawConsent(w http.ResponseWriter, r *http.Request) error {
+	g, sub, err := s.subject(r)
+	if err != nil {
+		return err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	erased, err := s.cfg.Store.WithdrawConsent(r.Context(), g.ID, sub.ID, r.PathValue("c"), time.Now())
+	if err != nil {
+		return err
+	}
+	for _, id := range erased {
+		s.cfg.Index.Remove(id)
+	}
+	if len(erased) > 0 {
+		s.checkpoint(r.Context())
+	}
+	cs, err := s.cfg.Store.Consents(r.Context(), g.ID, sub.ID)
+	if err != nil {
+		return err
+	}
+	out := api.ConsentWithdrawn{ErasedFaces: len(erased)}
+	for _, c := range cs {
+		if c.ID == r.PathValue("c") {
+			out.Consent = c
+		}
+	}
+	if out.Consent.ID == "" {
+		return errors.New("server: withdrawn consent vanished")
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/server"
+)
+
+func purpose(p facegate.Purpose) *facegate.Purpose { return &p }
+
+// TestGalleryGovernanceRules: purposes, legal bases and the consent default are enforced at creation.
+func TestGalleryGovernanceRules(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	c := e.client(e.admin)
+	ctx := context.Background()
+	g, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("doors")})
+	if err != nil || g.Purpose != facegate.PurposeAccessControl || g.ConsentExempt {
+		t.Fatalf("default gallery: %+v %v", g, err)
+	}
+	wl, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("wanted"), Purpose: purpose(facegate.PurposeWatchlist), LegalBasis: ptr("warrant 2026/77")})
+	if err != nil || !wl.ConsentExempt {
+		t.Fatalf("a watchlist with a legal basis is exempt from consent by default: %+v %v", wl, err)
+	}
+	for name, req := range map[string]api.GalleryRequest{
+		"unknown purpose":           {Name: ptr("a"), Purpose: purpose("marketing")},
+		"watchlist, no legal basis": {Name: ptr("b"), Purpose: purpose(facegate.PurposeWatchlist)},
+		"exempt, no legal basis":    {Name: ptr("c"), ConsentExempt: ptr(true)},
+		"negative retention":        {Name: ptr("d"), RetentionDays: ptr(-1)},
+	} {
+		if _, err := c.CreateGallery(ctx, req); !api.IsCode(err, api.CodeBadRequest) {
+			t.Errorf("%s: %v, want bad_request", name, err)
+		}
+	}
+}
+
+// TestConsentLifecycle: enrolment needs a consent covering the gallery's purpose; withdrawing it erases the
+// faces in the same request, and the person is then unknown to search.
+func TestConsentLifecycle(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	c := e.client(e.admin)
+	ctx := context.Background()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("office")}); err != nil {
+		t.Fatal(err)
+	}
+	photo := readShared(t, "face_recognition_examples/identity/obama/obama.jpg")
+	probe := readShared(t, "face_recognition_examples/identity/obama/obama2.jpg")
+	before := count(t, e.store, "subjects")
+	// No consent, or consent to another purpose: refused, nothing stored.
+	for _, cr := range []*api.ConsentRequest{nil, {GivenBy: "B. Obama", Evidence: "form 1", Purposes: []facegate.Purpose{facegate.PurposePayment}}} {
+		_, err := c.CreateSubject(ctx, "office", api.SubjectRequest{ExternalID: ptr("obama"), Consent: cr}, api.EnrolOptions{}, photo)
+		if !api.IsCode(err, api.CodeConsentRequired) {
+			t.Fatalf("enrolment with consent %+v: %v, want consent_required", cr, err)
+		}
+	}
+	if n := count(t, e.store, "subjects"); n != before {
+		t.Fatalf("refused enrolments stored %d subjects", n-before)
+	}
+	created, err := c.CreateSubject(ctx, "office", api.SubjectRequest{ExternalID: ptr("obama"),
+		Consent: &api.ConsentRequest{GivenBy: "B. Obama", Evidence: "signed form 2026-11-29/1"}}, api.EnrolOptions{}, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := created.Subject.ID
+	cs, err := c.Consents(ctx, "office", sid)
+	if err != nil || len(cs) != 1 || cs[0].Purposes[0] != facegate.PurposeAccessControl || cs[0].RecordedBy == "" {
+		t.Fatalf("consent records: %+v %v", cs, err)
+	}
+	res, err := c.Search(ctx, "office", probe, 1)
+	if err != nil || len(res.Faces) != 1 || res.Faces[0].Result != api.ResultMatch {
+		t.Fatalf("search before withdrawal: %+v %v", res, err)
+	}
+	w, err := c.WithdrawConsent(ctx, "office", sid, cs[0].ID)
+	if err != nil || w.ErasedFaces != 1 || w.Consent.WithdrawnAt.IsZero() {
+		t.Fatalf("withdrawal: %+v %v", w, err)
+	}
+	if n := count(t, e.store, "faces"); n != 0 {
+		t.Fatalf("%d faces left after the only consent was withdrawn", n)
+	}
+	res, err = c.Search(ctx, "office", probe, 1)
+	if err != nil || res.Faces[0].Result != api.ResultUnknown {
+		t.Fatalf("search after withdrawal: %+v %v", res.Faces, err)
+	}
+	if _, err := c.Enrol(ctx, "office", sid, photo, api.EnrolOptions{}); !api.IsCode(err, api.CodeConsentRequired) {
+		t.Fatalf("enrolment after withdrawal: %v", err)
+	}
+	// A new consent (recorded separately) allows enrolment again.
+	if _, err := c.AddConsent(ctx, "office", sid, api.ConsentRequest{GivenBy: "B. Obama", Evidence: "signed form 2026-11-29/2",
+		ExpiresAt: time.Now().Add(365 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Enrol(ctx, "office", sid, photo, api.EnrolOptions{}); err != nil {
+		t.Fatalf("enrolment with a new consent: %v", err)
+	}
+	if _, err := c.AddConsent(ctx, "office", sid, api.ConsentRequest{GivenBy: "B. Obama"}); !api.IsCode(err, api.CodeBadRequest) {
+		t.Fatalf("consent without evidence: %v", err)
+	}
+}
+
+// TestMinorsAndWatchlists: a minor's consent must come from a guardian; minors never go on watchlists; a
+// watchlist entry records who added it, why, and when to review it.
+func TestMinorsAndWatchlists(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	c := e.client(e.admin)
+	ctx := context.Background()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("school")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("wanted"), Purpose: purpose(facegate.PurposeWatchlist), LegalBasis: ptr("warrant 77")}); err != nil {
+		t.Fatal(err)
+	}
+	photo := readShared(t, "face_recognition_examples/identity/biden/biden.jpg")
+	_, err := c.CreateSubject(ctx, "school", api.SubjectRequest{ExternalID: ptr("kid"), Minor: ptr(true),
+		Consent: &api.ConsentRequest{GivenBy: "kid", Evidence: "form"}}, api.EnrolOptions{}, photo)
+	if !api.IsCode(err, api.CodeConsentRequired) {
+		t.Fatalf("minor with own consent: %v", err)
+	}
+	if _, err := c.CreateSubject(ctx, "school", api.SubjectRequest{ExternalID: ptr("kid"), Minor: ptr(true),
+		Consent: &api.ConsentRequest{GivenBy: "parent", Guardian: true, Evidence: "form"}}, api.EnrolOptions{}, photo); err != nil {
+		t.Fatalf("minor with a guardian's consent: %v", err)
+	}
+	review := time.Now().Add(90 * 24 * time.Hour).UTC().Round(time.Second)
+	entry := &facegate.WatchEntry{Reason: "warrant 77", ReviewAt: review}
+	if _, err := c.CreateSubject(ctx, "wanted", api.SubjectRequest{ExternalID: ptr("x"), Minor: ptr(true), Watch: entry}, api.EnrolOptions{}, photo); !api.IsCode(err, api.CodeMinorWatchlist) {
+		t.Fatalf("minor on a watchlist: %v", err)
+	}
+	if _, err := c.CreateSubject(ctx, "wanted", api.SubjectRequest{ExternalID: ptr("x")}, api.EnrolOptions{}, photo); !api.IsCode(err, api.CodeBadRequest) {
+		t.Fatalf("watchlist subject without an entry: %v", err)
+	}
+	created, err := c.CreateSubject(ctx, "wanted", api.SubjectRequest{ExternalID: ptr("x"), Watch: entry}, api.EnrolOptions{}, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := created.Subject.Watch
+	if w == nil || w.AddedBy == "" || w.Reason != "warrant 77" || !w.ReviewAt.Equal(review) {
+		t.Fatalf("watch entry: %+v", w)
+	}
+	if _, err := c.UpdateSubject(ctx, "wanted", created.Subject.ID, api.SubjectRequest{Minor: ptr(true)}); !api.IsCode(err, api.CodeMinorWatchlist) {
+		t.Fatalf("flagging a watchlist subject as a minor: %v", err)
+	}
+}
