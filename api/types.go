@@ -82,6 +82,7 @@ const (
 	CodeBadSource       = "bad_source"
 	CodeConsentRequired = "consent_required"
 	CodeMinorWatchlist  = "minor_on_watchlist"
+	CodeInferenceOff    = "inference_disabled"
 	CodeInternal        = "internal"
 )
 

@@ -3,10 +3,12 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/engine"
 )
 
 // keyID is the ID of the API key that made the request ("" for routes without a key).
@@ -105,5 +107,19 @@ func (s *Server) withdrawConsent(w http.ResponseWriter, r *http.Request) error {
 		return errors.New("server: withdrawn consent vanished")
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// inferencesAllowed refuses the sensitive inferences (age, gender, expression) the deployment has not switched
+// on (Config.Inferences). Liveness is a safeguard, not an inference about the person: always allowed. There is
+// no ethnicity or race inference at all (docs/governance.md says why).
+func (s *Server) inferencesAllowed(attrs []engine.Attribute) error {
+	for _, a := range attrs {
+		if a == engine.AttrLiveness || slices.Contains(s.cfg.Inferences, a) {
+			continue
+		}
+		return errf(http.StatusForbidden, codeInferenceDisabled,
+			"%s inference is off in this deployment (an administrator may enable it with 'facegate serve --enable-inferences %s')", a, a)
+	}
 	return nil
 }

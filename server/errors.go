@@ -30,25 +30,26 @@ func errf(status int, code, format string, args ...any) *apiError {
 
 // Error codes (api.Code*). docs/api.md lists them with their statuses.
 const (
-	codeBadRequest      = api.CodeBadRequest
-	codeBadImage        = api.CodeBadImage
-	codeEmptyImage      = api.CodeEmptyImage
-	codeTruncatedImage  = api.CodeTruncatedImage
-	codeUnsupported     = api.CodeUnsupported
-	codeTooLarge        = api.CodeTooLarge
-	codeNoFace          = api.CodeNoFace
-	codeMultipleFaces   = api.CodeMultipleFaces
-	codeQualityRejected = api.CodeQualityRejected
-	codeNotFound        = api.CodeNotFound
-	codeConflict        = api.CodeConflict
-	codeUnauthorized    = api.CodeUnauthorized
-	codeForbidden       = api.CodeForbidden
-	codeRateLimited     = api.CodeRateLimited
-	codeTimeout         = api.CodeTimeout
-	codeBadSource       = api.CodeBadSource
-	codeConsentRequired = api.CodeConsentRequired
-	codeMinorWatchlist  = api.CodeMinorWatchlist
-	codeInternal        = api.CodeInternal
+	codeBadRequest        = api.CodeBadRequest
+	codeBadImage          = api.CodeBadImage
+	codeEmptyImage        = api.CodeEmptyImage
+	codeTruncatedImage    = api.CodeTruncatedImage
+	codeUnsupported       = api.CodeUnsupported
+	codeTooLarge          = api.CodeTooLarge
+	codeNoFace            = api.CodeNoFace
+	codeMultipleFaces     = api.CodeMultipleFaces
+	codeQualityRejected   = api.CodeQualityRejected
+	codeNotFound          = api.CodeNotFound
+	codeConflict          = api.CodeConflict
+	codeUnauthorized      = api.CodeUnauthorized
+	codeForbidden         = api.CodeForbidden
+	codeRateLimited       = api.CodeRateLimited
+	codeTimeout           = api.CodeTimeout
+	codeBadSource         = api.CodeBadSource
+	codeConsentRequired   = api.CodeConsentRequired
+	codeMinorWatchlist    = api.CodeMinorWatchlist
+	codeInferenceDisabled = api.CodeInferenceOff
+	codeInternal          = api.CodeInternal
 )
 
 // toAPIError classifies any error.

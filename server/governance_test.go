@@ -7,6 +7,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/server"
 )
 
@@ -140,5 +141,41 @@ func TestMinorsAndWatchlists(t *testing.T) {
 	}
 	if _, err := c.UpdateSubject(ctx, "wanted", created.Subject.ID, api.SubjectRequest{Minor: ptr(true)}); !api.IsCode(err, api.CodeMinorWatchlist) {
 		t.Fatalf("flagging a watchlist subject as a minor: %v", err)
+	}
+}
+
+// TestSensitiveInferencesOffByDefault: age, gender and expression run only where the deployment enabled them;
+// liveness (a safeguard) always may.
+func TestSensitiveInferencesOffByDefault(t *testing.T) {
+	photo := readShared(t, "face_recognition_examples/identity/biden/biden.jpg")
+	for _, tc := range []struct {
+		enabled []engine.Attribute
+		ask     string
+		status  int
+	}{
+		{nil, "age", 403},
+		{nil, "gender", 403},
+		{nil, "expression", 403},
+		{nil, "all", 403},
+		{nil, "liveness", 200},
+		{[]engine.Attribute{engine.AttrAge}, "age", 200},
+		{[]engine.Attribute{engine.AttrAge}, "age,gender", 403},
+	} {
+		e := newEnv(t, server.Config{Inferences: tc.enabled})
+		var out struct {
+			api.DetectResponse
+			Error struct{ Code string } `json:"error"`
+		}
+		got := e.do("POST", "/v1/detect?attributes="+tc.ask, e.admin, "image/jpeg", photo, &out)
+		if got != tc.status {
+			t.Errorf("enabled %v, asking %s: status %d (%s), want %d", tc.enabled, tc.ask, got, out.Error.Code, tc.status)
+			continue
+		}
+		if got == 403 && out.Error.Code != api.CodeInferenceOff {
+			t.Errorf("code %q, want %s", out.Error.Code, api.CodeInferenceOff)
+		}
+		if got == 200 && tc.ask == "age" && (len(out.Faces) == 0 || out.Faces[0].Attributes == nil || out.Faces[0].Attributes.Age == nil) {
+			t.Errorf("enabled age: no age in %+v", out.Faces)
+		}
 	}
 }

@@ -122,6 +122,9 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
 	}
+	if err := s.inferencesAllowed(attrs); err != nil {
+		return err
+	}
 	release, err := s.acquire(r.Context())
 	if err != nil {
 		return err

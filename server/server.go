@@ -43,6 +43,9 @@ type Config struct {
 	// MaxAnalyses bounds the images decoded and analysed at once (default 2 per CPU). Requests beyond it wait
 	// their turn (within the request timeout), which keeps memory bounded and latency fair under load.
 	MaxAnalyses int
+	// Inferences lists the sensitive inferences (age, gender, expression) this deployment allows on /v1/detect;
+	// none by default. Liveness is always allowed.
+	Inferences []engine.Attribute
 	// FFmpeg is the ffmpeg binary streams decode with (default: ffmpeg from PATH).
 	FFmpeg string
 	// CropSweepInterval is how often expired match crops are deleted (default 1 minute).

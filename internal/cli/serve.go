@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/facegate/facegate"
@@ -33,6 +34,7 @@ func runServe(env *Env, args []string) error {
 	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
+	inferences := fs.String("enable-inferences", envOr("FACEGATE_INFERENCES", ""), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envOr("FACEGATE_FFMPEG", "ffmpeg"), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -45,6 +47,10 @@ func runServe(env *Env, args []string) error {
 	}
 	if (*cert == "") != (*key == "") {
 		return usagef("--tls-cert and --tls-key go together")
+	}
+	enabled, err := engine.ParseAttributes(strings.Split(*inferences, ","))
+	if err != nil {
+		return usagef("--enable-inferences: want a comma-separated list of age, gender, expression")
 	}
 	log, err := c.logger(env.Stderr)
 	if err != nil {
@@ -62,7 +68,7 @@ func runServe(env *Env, args []string) error {
 	defer st.Close()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
-		FFmpeg: *ffmpegBin})
+		FFmpeg: *ffmpegBin, Inferences: enabled})
 	if err != nil {
 		return err
 	}
