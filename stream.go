@@ -191,6 +191,8 @@ type StreamStore interface {
 
 	AddMatchCrop(ctx context.Context, c *MatchCrop) error
 	MatchCrop(ctx context.Context, eventID string) (*MatchCrop, error)
+	// MatchCropsOf lists the crops kept of a subject's matches, oldest first (a data-subject export).
+	MatchCropsOf(ctx context.Context, galleryID, subjectID string) ([]MatchCrop, error)
 	// DeleteExpiredCrops deletes the crops whose ExpiresAt is not after now and returns how many.
 	DeleteExpiredCrops(ctx context.Context, now time.Time) (int, error)
 }

@@ -462,3 +462,10 @@ func (c *Client) WithdrawConsent(ctx context.Context, gallery, subject, consent 
 	_, err := c.do(ctx, "DELETE", "/v1/galleries/"+esc(gallery)+"/subjects/"+esc(subject)+"/consents/"+esc(consent), nil, nil, &out)
 	return &out, err
 }
+
+// ExportSubject downloads everything stored about a subject: a ZIP with subject.json (SubjectExport) and images.
+func (c *Client) ExportSubject(ctx context.Context, gallery, subject string) ([]byte, error) {
+	var raw []byte
+	_, err := c.do(ctx, "GET", "/v1/galleries/"+esc(gallery)+"/subjects/"+esc(subject)+"/export", nil, nil, &raw)
+	return raw, err
+}

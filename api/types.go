@@ -313,3 +313,37 @@ type StreamList struct {
 type EventList struct {
 	Events []facegate.Event `json:"events"`
 }
+
+// SubjectExport is subject.json in the ZIP of GET .../subjects/{s}/export: everything stored about one person.
+type SubjectExport struct {
+	ExportedAt time.Time          `json:"exported_at"`
+	Gallery    ExportGallery      `json:"gallery"`
+	Subject    facegate.Subject   `json:"subject"`
+	Consents   []facegate.Consent `json:"consents"`
+	Faces      []ExportFace       `json:"faces"`
+	MatchCrops []ExportCrop       `json:"match_crops"`
+	// Events are the events still held in memory that name the subject (crops omitted: see MatchCrops).
+	Events []facegate.Event `json:"events"`
+}
+
+// ExportGallery says what the gallery holding the subject is for.
+type ExportGallery struct {
+	ID            string           `json:"id"`
+	Name          string           `json:"name"`
+	Purpose       facegate.Purpose `json:"purpose"`
+	LegalBasis    string           `json:"legal_basis,omitempty"`
+	RetentionDays int              `json:"retention_days,omitempty"`
+}
+
+// ExportFace is an enrolled face with its template (the biometric data itself) and its thumbnail's file.
+type ExportFace struct {
+	facegate.FaceRecord
+	Template      []float32 `json:"template"`
+	ThumbnailFile string    `json:"thumbnail_file,omitempty"`
+}
+
+// ExportCrop is a kept match crop and its file in the ZIP.
+type ExportCrop struct {
+	facegate.MatchCrop
+	File string `json:"file"`
+}

@@ -201,3 +201,36 @@ func (b *Bus) subscribers() int {
 	defer b.mu.Unlock()
 	return len(b.subs)
 }
+
+// Remove deletes from the ring every event for which match is true (a subject's erasure: no event naming them
+// may be replayed) and returns how many it removed. Subscribers that already received them are not reached.
+func (b *Bus) Remove(match func(*facegate.Event) bool) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.keepLocked(func(e *facegate.Event) bool { return !match(e) })
+}
+
+// Prune deletes the events published before t from the ring (the events' retention) and returns how many.
+func (b *Bus) Prune(t time.Time) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.keepLocked(func(e *facegate.Event) bool { return !e.Time.Before(t) })
+}
+
+// keepLocked compacts the ring to the events keep accepts, in order; b.mu is held.
+func (b *Bus) keepLocked(keep func(*facegate.Event) bool) int {
+	kept := make([]facegate.Event, 0, b.n)
+	for i := 0; i < b.n; i++ {
+		if e := b.at(i); keep(e) {
+			kept = append(kept, *e)
+		}
+	}
+	removed := b.n - len(kept)
+	if removed == 0 {
+		return 0
+	}
+	clear(b.ring)
+	copy(b.ring, kept)
+	b.head, b.n = 0, len(kept)
+	return removed
+}

@@ -347,3 +347,38 @@ func TestRecent(t *testing.T) {
 		})
 	}
 }
+
+func TestRemoveAndPrune(t *testing.T) {
+	b := NewBus(8)
+	t0 := time.Now()
+	for i := 0; i < 12; i++ { // the ring keeps the last 8
+		e := facegate.Event{Type: facegate.EventMatch, Time: t0.Add(time.Duration(i) * time.Minute),
+			Match: &facegate.Match{Gallery: "g", Subject: []string{"a", "b"}[i%2]}}
+		b.Publish(e)
+	}
+	if n := b.Remove(func(e *facegate.Event) bool { return e.Match != nil && e.Match.Subject == "a" }); n != 4 {
+		t.Fatalf("removed %d events of subject a, want 4", n)
+	}
+	left := b.Recent(Filter{}, 0)
+	if len(left) != 4 {
+		t.Fatalf("%d events left, want 4", len(left))
+	}
+	for _, e := range left {
+		if e.Match.Subject != "b" {
+			t.Fatalf("an event of subject a survived: %+v", e)
+		}
+	}
+	// Events 5, 7, 9, 11 (minutes) are left; pruning before minute 8 drops 5 and 7.
+	if n := b.Prune(t0.Add(8 * time.Minute)); n != 2 {
+		t.Fatalf("pruned %d, want 2", n)
+	}
+	if got := b.Recent(Filter{}, 0); len(got) != 2 || !got[0].Time.Equal(t0.Add(9*time.Minute)) {
+		t.Fatalf("after prune: %+v", got)
+	}
+	// The ring keeps working: new events go after the survivors, in order, and replay sees them.
+	e := b.Publish(facegate.Event{Type: facegate.EventCrowd})
+	got := b.Recent(Filter{}, 0)
+	if len(got) != 3 || got[2].ID != e.ID || got[0].ID >= got[1].ID {
+		t.Fatalf("after publishing: %+v", got)
+	}
+}

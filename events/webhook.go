@@ -84,6 +84,8 @@ type item struct {
 	id, typ string
 	secret  string
 	body    []byte
+	// gallery and subject are those a match event names, so an erasure can drop it from the queue.
+	gallery, subject string
 }
 
 // worker holds the queue and counters of one URL; its goroutine runs while the queue is not empty.
@@ -166,7 +168,11 @@ func (d *Deliverer) Send(w facegate.Webhook, e facegate.Event) {
 		d.log.Warn("events: webhook: queue full; oldest event dropped", "url", redact(w.URL), "id", old.id,
 			"max_queue", d.maxQueue)
 	}
-	wk.queue = append(wk.queue, item{id: e.ID, typ: string(e.Type), secret: w.Secret, body: body})
+	it := item{id: e.ID, typ: string(e.Type), secret: w.Secret, body: body}
+	if e.Match != nil {
+		it.gallery, it.subject = e.Match.Gallery, e.Match.Subject
+	}
+	wk.queue = append(wk.queue, it)
 	if !wk.running {
 		wk.running = true
 		d.wg.Add(1) // under d.mu with d.closed false, so never concurrent with Close's Wait
@@ -394,4 +400,27 @@ func redact(u string) string {
 	}
 	p.User, p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = nil, "", false, "", ""
 	return p.String()
+}
+
+// DropSubject removes from every queue the events that name the subject (an erasure) and returns how many it
+// removed. An attempt already in flight is not recalled.
+func (d *Deliverer) DropSubject(gallery, subject string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, wk := range d.workers {
+		wk.mu.Lock()
+		kept := wk.queue[:0] // the event in flight is not in the queue
+		for _, it := range wk.queue {
+			if it.gallery == gallery && it.subject == subject {
+				n++
+				continue
+			}
+			kept = append(kept, it)
+		}
+		clear(wk.queue[len(kept):])
+		wk.queue = kept
+		wk.mu.Unlock()
+	}
+	return n
 }

@@ -418,3 +418,34 @@ func TestRedact(t *testing.T) {
 		t.Fatalf("redact: %s", got)
 	}
 }
+
+func TestWebhookDropSubject(t *testing.T) {
+	release := make(chan struct{})
+	rc := newReceiver(t, func(n int, r *http.Request, w http.ResponseWriter) int {
+		if n == 1 {
+			<-release // hold the first delivery in flight while the rest queue up
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent
+	})
+	d := testDeliverer(t, DelivererOptions{})
+	b := NewBus(0)
+	hook := facegate.Webhook{URL: rc.srv.URL, Secret: testSecret}
+	var ids []string
+	for i, subject := range []string{"y", "x", "y", "x"} {
+		e := b.Publish(facegate.Event{Type: facegate.EventMatch, Match: &facegate.Match{Gallery: "g", Subject: subject}})
+		ids = append(ids, e.ID)
+		d.Send(hook, e)
+		if i == 0 {
+			waitFor(t, "first delivery in flight", func() bool { return len(rc.requests()) == 1 })
+		}
+	}
+	if n := d.DropSubject("g", "x"); n != 2 {
+		t.Fatalf("dropped %d queued events of subject x, want 2", n)
+	}
+	close(release)
+	waitFor(t, "deliveries", func() bool { return d.Stats()[rc.srv.URL].Delivered == 2 })
+	if got := rc.accepted(t); !slices.Equal(got, []string{ids[0], ids[2]}) {
+		t.Fatalf("delivered %v, want %v", got, []string{ids[0], ids[2]})
+	}
+}

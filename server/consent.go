@@ -91,6 +91,7 @@ func (s *Server) withdrawConsent(w http.ResponseWriter, r *http.Request) error {
 		s.cfg.Index.Remove(id)
 	}
 	if len(erased) > 0 {
+		s.forgetEvents(g.ID, sub.ID)
 		s.checkpoint(r.Context())
 	}
 	cs, err := s.cfg.Store.Consents(r.Context(), g.ID, sub.ID)
@@ -122,4 +123,19 @@ func (s *Server) inferencesAllowed(attrs []engine.Attribute) error {
 			"%s inference is off in this deployment (an administrator may enable it with 'facegate serve --enable-inferences %s')", a, a)
 	}
 	return nil
+}
+
+// forgetEvents removes the events that name a subject (or any subject of the gallery, when subject is "") from
+// the replay ring and from the webhook queues: after an erasure no event about the person can be replayed or
+// delivered any more.
+func (s *Server) forgetEvents(gallery, subject string) {
+	n := s.bus.Remove(func(e *facegate.Event) bool {
+		return e.Match != nil && e.Match.Gallery == gallery && (subject == "" || e.Match.Subject == subject)
+	})
+	if subject != "" {
+		n += s.hooks.DropSubject(gallery, subject)
+	}
+	if n > 0 {
+		s.log.Info("events about an erased subject forgotten", "gallery", gallery, "subject", subject, "events", n)
+	}
 }

@@ -41,6 +41,7 @@ func (s *Server) routeTable() []route {
 		{"GET /v1/galleries/{g}/subjects/{s}", operator, s.getSubject, false},
 		{"PATCH /v1/galleries/{g}/subjects/{s}", operator, s.updateSubject, false},
 		{"DELETE /v1/galleries/{g}/subjects/{s}", operator, s.deleteSubject, false},
+		{"GET /v1/galleries/{g}/subjects/{s}/export", operator, s.exportSubject, false},
 		{"POST /v1/galleries/{g}/subjects/{s}/consents", operator, s.addConsent, false},
 		{"GET /v1/galleries/{g}/subjects/{s}/consents", operator, s.listConsents, false},
 		{"DELETE /v1/galleries/{g}/subjects/{s}/consents/{c}", operator, s.withdrawConsent, false},
@@ -340,6 +341,7 @@ func (s *Server) deleteGallery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.cfg.Index.RemoveGallery(g.ID)
+	s.forgetEvents(g.ID, "")
 	s.checkpoint(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -553,6 +555,7 @@ func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.cfg.Index.RemoveSubject(sub.GalleryID, sub.ID)
+	s.forgetEvents(sub.GalleryID, sub.ID)
 	s.checkpoint(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -39,6 +39,7 @@ var routeDocs = map[string]routeDoc{
 	"GET /v1/galleries/{g}/subjects/{s}":                     {200, api.SubjectInfo{}, nil, nil},
 	"PATCH /v1/galleries/{g}/subjects/{s}":                   {200, facegate.Subject{}, api.SubjectRequest{}, nil},
 	"DELETE /v1/galleries/{g}/subjects/{s}":                  {204, nil, nil, nil},
+	"GET /v1/galleries/{g}/subjects/{s}/export":              {200, nil, nil, nil},
 	"POST /v1/galleries/{g}/subjects/{s}/consents":           {201, facegate.Consent{}, api.ConsentRequest{}, nil},
 	"GET /v1/galleries/{g}/subjects/{s}/consents":            {200, api.ConsentList{}, nil, nil},
 	"DELETE /v1/galleries/{g}/subjects/{s}/consents/{c}":     {200, api.ConsentWithdrawn{}, nil, nil},
@@ -221,6 +222,10 @@ func (s *Server) openapiDoc() map[string]any {
 		case path == "/v1/events":
 			ok["description"] = "Server-Sent Events: one message per event, 'id:' its id, 'event:' its type, 'data:' the Event JSON"
 			ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": sc.of(reflect.TypeOf(facegate.Event{}))}}
+		case strings.HasSuffix(path, "/export"):
+			ok["description"] = "a ZIP: subject.json (SubjectExport: the subject, its gallery's purpose, consents, faces with templates, kept match crops, events in memory) and the images (faces/*.jpg, crops/*.jpg)"
+			ok["content"] = map[string]any{"application/zip": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+			sc.of(reflect.TypeOf(api.SubjectExport{}))
 		case strings.HasSuffix(path, "/preview"):
 			ok["description"] = "MJPEG: multipart/x-mixed-replace of annotated JPEG frames, while the client reads"
 		case doc.req != nil:

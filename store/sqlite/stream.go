@@ -196,3 +196,27 @@ func (db *DB) DeleteExpiredCrops(ctx context.Context, t time.Time) (int, error) 
 	}
 	return int(n), nil
 }
+
+// MatchCropsOf lists the crops kept of a subject's matches, oldest first.
+func (db *DB) MatchCropsOf(ctx context.Context, galleryID, subjectID string) ([]facegate.MatchCrop, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT event_id, stream_id, created_at, expires_at, jpeg FROM match_crops
+	WHERE gallery_id = ? AND subject_id = ? ORDER BY created_at, event_id`, galleryID, subjectID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
+	}
+	defer rows.Close()
+	out := []facegate.MatchCrop{}
+	for rows.Next() {
+		c := facegate.MatchCrop{GalleryID: galleryID, SubjectID: subjectID}
+		var created, expires int64
+		if err := rows.Scan(&c.EventID, &c.StreamID, &created, &expires, &c.JPEG); err != nil {
+			return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
+		}
+		c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
+	}
+	return out, nil
+}
