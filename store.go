@@ -126,6 +126,9 @@ type Store interface {
 	Faces(ctx context.Context, galleryID, subjectID string) ([]FaceRecord, error)
 	Face(ctx context.Context, galleryID, subjectID, id string) (*FaceRecord, error)
 	DeleteFace(ctx context.Context, galleryID, subjectID, id string) error
+	// DeleteExpiredFaces deletes the faces older than their gallery's RetentionDays at time t and returns them
+	// (IDs, gallery and subject only), so the caller can update the index.
+	DeleteExpiredFaces(ctx context.Context, t time.Time) ([]FaceRecord, error)
 	// EachTemplate calls fn for every stored face (without thumbnails), for loading the search index.
 	EachTemplate(ctx context.Context, fn func(f *FaceRecord) error) error
 

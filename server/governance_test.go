@@ -179,3 +179,31 @@ func TestSensitiveInferencesOffByDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestGalleryRetentionSweep: faces older than their gallery's retention_days are deleted by the sweep, from the
+// store and from the index (search says unknown).
+func TestGalleryRetentionSweep(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	c := e.client(e.admin)
+	ctx := context.Background()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("visitors"), RetentionDays: ptr(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateSubject(ctx, "visitors", api.SubjectRequest{ExternalID: ptr("v1"), Consent: consent("v1")}, api.EnrolOptions{},
+		readShared(t, "face_recognition_examples/identity/obama/obama.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	probe := readShared(t, "face_recognition_examples/identity/obama/obama2.jpg")
+	if res, err := e.srv.Sweep(ctx, time.Now()); err != nil || res.Faces != 0 {
+		t.Fatalf("sweep within the retention: %+v %v", res, err)
+	}
+	if r, err := c.Search(ctx, "visitors", probe, 1); err != nil || r.Faces[0].Result != api.ResultMatch {
+		t.Fatalf("search within the retention: %v", err)
+	}
+	if res, err := e.srv.Sweep(ctx, time.Now().Add(25*time.Hour)); err != nil || res.Faces != 1 {
+		t.Fatalf("sweep after the retention: %+v %v", res, err)
+	}
+	if r, err := c.Search(ctx, "visitors", probe, 1); err != nil || r.Faces[0].Result != api.ResultUnknown {
+		t.Fatalf("search after the retention: %+v %v", r, err)
+	}
+}

@@ -48,8 +48,11 @@ type Config struct {
 	Inferences []engine.Attribute
 	// FFmpeg is the ffmpeg binary streams decode with (default: ffmpeg from PATH).
 	FFmpeg string
-	// CropSweepInterval is how often expired match crops are deleted (default 1 minute).
+	// CropSweepInterval is how often the retention sweep runs (expired match crops, faces past their gallery's
+	// retention, old events; default 1 minute).
 	CropSweepInterval time.Duration
+	// EventRetention is how long events stay in the in-memory replay ring (default 24 hours).
+	EventRetention time.Duration
 	// Webhooks tunes webhook delivery (tests shorten the backoff).
 	Webhooks events.DelivererOptions
 }
@@ -108,6 +111,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.CropSweepInterval <= 0 {
 		cfg.CropSweepInterval = time.Minute
 	}
+	if cfg.EventRetention <= 0 {
+		cfg.EventRetention = 24 * time.Hour
+	}
 	if cfg.Webhooks.Logger == nil {
 		cfg.Webhooks.Logger = cfg.Logger
 	}
@@ -138,7 +144,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.bgWG.Add(1)
 	go func() {
 		defer s.bgWG.Done()
-		s.sweepCrops(s.bg, cfg.CropSweepInterval)
+		s.sweepLoop(s.bg, cfg.CropSweepInterval)
 	}()
 	s.ready.Store(true)
 	return s, nil

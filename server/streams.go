@@ -145,19 +145,13 @@ func (s *Server) streamGauges() {
 	}))
 }
 
-// sweepCrops deletes expired match crops every interval until ctx ends.
-func (s *Server) sweepCrops(ctx context.Context, every time.Duration) {
+// sweepLoop runs Sweep every interval until ctx ends.
+func (s *Server) sweepLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := s.cfg.Store.DeleteExpiredCrops(ctx, time.Now()); err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("crop sweep failed", "err", err)
-			}
-		} else if n > 0 {
-			s.log.Info("expired match crops deleted", "count", n)
-			s.metrics.add("facegate_match_crops_expired_total", "Match crops deleted by the retention sweeper.", float64(n))
-			s.checkpoint(ctx)
+		if _, err := s.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("retention sweep failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -167,13 +161,43 @@ func (s *Server) sweepCrops(ctx context.Context, every time.Duration) {
 	}
 }
 
-// SweepCrops runs one retention sweep now and returns how many crops it deleted (for tests and operators).
-func (s *Server) SweepCrops(ctx context.Context, now time.Time) (int, error) {
-	n, err := s.cfg.Store.DeleteExpiredCrops(ctx, now)
-	if err == nil && n > 0 {
+// SweepResult is what one retention sweep deleted.
+type SweepResult struct {
+	Crops  int `json:"crops"`  // match crops past their stream's retention
+	Faces  int `json:"faces"`  // enrolled faces past their gallery's retention_days
+	Events int `json:"events"` // events older than the event retention, from the replay ring
+}
+
+// Sweep applies every retention rule at time now: expired match crops and enrolled faces are deleted from the
+// store (and faces from the index), old events from the replay ring; the WAL is checkpointed when anything was
+// deleted, so the bytes are overwritten on disk (secure_delete). The server runs it every CropSweepInterval.
+func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
+	var res SweepResult
+	var err error
+	if res.Crops, err = s.cfg.Store.DeleteExpiredCrops(ctx, now); err != nil {
+		return res, err
+	}
+	s.writeMu.Lock()
+	faces, err := s.cfg.Store.DeleteExpiredFaces(ctx, now)
+	for _, f := range faces {
+		s.cfg.Index.Remove(f.ID)
+	}
+	s.writeMu.Unlock()
+	if err != nil {
+		return res, err
+	}
+	res.Faces = len(faces)
+	res.Events = s.bus.Prune(now.Add(-s.cfg.EventRetention))
+	if res.Crops+res.Faces > 0 {
 		s.checkpoint(ctx)
 	}
-	return n, err
+	if res.Crops+res.Faces+res.Events > 0 {
+		s.log.Info("retention sweep", "crops", res.Crops, "faces", res.Faces, "events", res.Events)
+		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Crops), "kind", "match_crop")
+		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Faces), "kind", "face")
+		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Events), "kind", "event")
+	}
+	return res, nil
 }
 
 // redacted stands for a webhook secret in responses.

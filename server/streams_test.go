@@ -170,6 +170,10 @@ func TestStreamEndToEnd(t *testing.T) {
 	if st.Status.State != facegate.StreamEnded || st.Status.FramesAnalysed < 45 {
 		t.Errorf("status after the clip: %+v", st.Status)
 	}
+	// Recent events are served as JSON too.
+	if recent, err := c.RecentEvents(ctx, api.EventFilter{Streams: []string{info.ID}, Types: []facegate.EventType{facegate.EventMatch}}, 10); err != nil || len(recent) == 0 || recent[0].ID != match.ID {
+		t.Fatalf("recent events: %d %v", len(recent), err)
+	}
 	// The crop is served, and gone after the retention sweep.
 	crop, err := c.MatchCrop(ctx, match.ID)
 	if err != nil || !bytes.HasPrefix(crop, []byte{0xff, 0xd8}) {
@@ -178,16 +182,16 @@ func TestStreamEndToEnd(t *testing.T) {
 	if _, err := jpeg.Decode(bytes.NewReader(crop)); err != nil {
 		t.Fatalf("crop is not a JPEG: %v", err)
 	}
-	if n, err := e.srv.SweepCrops(ctx, time.Now().Add(facegate.DefaultCropRetention+time.Hour)); err != nil || n == 0 {
-		t.Fatalf("sweep: %d %v", n, err)
+	if res, err := e.srv.Sweep(ctx, time.Now().Add(facegate.DefaultCropRetention+time.Hour)); err != nil || res.Crops == 0 || res.Events == 0 {
+		t.Fatalf("sweep: %+v %v", res, err)
 	}
 	if _, err := c.MatchCrop(ctx, match.ID); !api.IsCode(err, api.CodeNotFound) {
 		t.Fatalf("crop after its retention: %v", err)
 	}
-	// Recent events are served as JSON too.
-	recent, err := c.RecentEvents(ctx, api.EventFilter{Streams: []string{info.ID}, Types: []facegate.EventType{facegate.EventMatch}}, 10)
-	if err != nil || len(recent) == 0 || recent[0].ID != match.ID {
-		t.Fatalf("recent events: %d %v", len(recent), err)
+	// The sweep a week later also pruned the events (24 h retention).
+	recent, err := c.RecentEvents(ctx, api.EventFilter{Streams: []string{info.ID}}, 10)
+	if err != nil || len(recent) != 0 {
+		t.Fatalf("recent events after the event retention: %d %v: %+v", len(recent), err, recent)
 	}
 	// Metrics describe the stream.
 	var metrics bytes.Buffer

@@ -87,6 +87,7 @@ type Pipeline struct {
 	gallery     *facegate.Gallery
 	galleryAt   time.Time
 	previews    map[chan []byte]struct{}
+	final       *facegate.StreamStatus // the source's last state, published by finish
 
 	start time.Time // wall time of the first frame; media time is start + Seq/FPS
 	crowd crowdAcc
@@ -154,6 +155,14 @@ func New(cfg Config) (*Pipeline, error) {
 		states: map[string]*trackState{}, previews: map[chan []byte]struct{}{}}
 	p.status = facegate.StreamStatus{State: facegate.StreamStarting, Since: time.Now()}
 	src.OnState(func(s facegate.StreamStatus) {
+		if s.State == facegate.StreamEnded || s.State == facegate.StreamStopped {
+			// Published by finish, after the last tracks ended and the last crowd figures: the final state is
+			// the stream's last event.
+			p.mu.Lock()
+			p.final = &s
+			p.mu.Unlock()
+			return
+		}
 		p.publish(facegate.Event{Type: facegate.EventStreamStatus, Status: p.merge(s)})
 	})
 	return p, nil
@@ -502,7 +511,13 @@ func (p *Pipeline) finish() {
 		close(ch)
 		delete(p.previews, ch)
 	}
+	final := p.final
 	p.mu.Unlock()
+	if final == nil {
+		st := p.src.Status()
+		final = &st
+	}
+	p.publish(facegate.Event{Type: facegate.EventStreamStatus, Status: p.merge(*final)})
 }
 
 func (p *Pipeline) emitCrowd(to time.Time) {

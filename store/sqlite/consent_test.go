@@ -209,3 +209,29 @@ func TestWatchlistRules(t *testing.T) {
 		t.Fatalf("turning a gallery with a minor into a watchlist: %v", err)
 	}
 }
+
+func TestGalleryRetention(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	keep := mustGallery(t, db, "keep")
+	short := &facegate.Gallery{Name: "short", RetentionDays: 30, ConsentExempt: true, LegalBasis: "fixture"}
+	if err := db.CreateGallery(ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	a, b := mustSubject(t, db, keep.ID), mustSubject(t, db, short.ID)
+	for _, f := range []*facegate.FaceRecord{face(keep.ID, a.ID, 1), face(short.ID, b.ID, 2), face(short.ID, b.ID, 3)} {
+		if err := db.AddFace(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := db.DeleteExpiredFaces(ctx, time.Now().Add(29*24*time.Hour)); err != nil || len(got) != 0 {
+		t.Fatalf("before the retention: %v %v", got, err)
+	}
+	got, err := db.DeleteExpiredFaces(ctx, time.Now().Add(31*24*time.Hour))
+	if err != nil || len(got) != 2 || got[0].GalleryID != short.ID || got[0].SubjectID != b.ID {
+		t.Fatalf("after the retention: %+v %v", got, err)
+	}
+	if fs, _ := db.Faces(ctx, keep.ID, a.ID); len(fs) != 1 {
+		t.Fatalf("a gallery without retention lost faces: %d left", len(fs))
+	}
+}

@@ -255,3 +255,31 @@ func (db *DB) EachTemplate(ctx context.Context, fn func(f *facegate.FaceRecord) 
 	}
 	return nil
 }
+
+// DeleteExpiredFaces deletes the faces enrolled more than their gallery's retention_days before t, in one
+// transaction, and returns their IDs, galleries and subjects.
+func (db *DB) DeleteExpiredFaces(ctx context.Context, t time.Time) ([]facegate.FaceRecord, error) {
+	var out []facegate.FaceRecord
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM faces WHERE id IN (
+	SELECT f.id FROM faces f JOIN galleries g ON g.id = f.gallery_id
+	WHERE g.retention_days > 0 AND f.created_at <= ? - g.retention_days * 86400000000000)
+	RETURNING id, gallery_id, subject_id`, t.UnixNano())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f facegate.FaceRecord
+			if err := rows.Scan(&f.ID, &f.GalleryID, &f.SubjectID); err != nil {
+				return err
+			}
+			out = append(out, f)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: delete expired faces: %w", err)
+	}
+	return out, nil
+}
