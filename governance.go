@@ -1,6 +1,7 @@
 package facegate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -116,4 +117,63 @@ func (g *Gallery) Check() error {
 		return fmt.Errorf("retention_days must not be negative: %w", ErrInvalid)
 	}
 	return nil
+}
+
+// AlertStatus is where a watchlist alert stands in human review.
+type AlertStatus string
+
+// The alert statuses.
+const (
+	AlertPending   AlertStatus = "pending"
+	AlertConfirmed AlertStatus = "confirmed"
+	AlertRejected  AlertStatus = "rejected"
+)
+
+// Alert is a match against a watchlist waiting for (or having had) a human decision. A match against a
+// watchlist is never an action by itself: it becomes a pending alert, and people confirm or reject it. A
+// rejection is remembered as "not this person": the probe's template is kept as a negative exemplar of the
+// subject, and later matches of the subject that look like it are suppressed.
+type Alert struct {
+	ID        string      `json:"id"`
+	GalleryID string      `json:"gallery_id"`
+	SubjectID string      `json:"subject_id"`
+	StreamID  string      `json:"stream_id,omitempty"`
+	EventID   string      `json:"event_id,omitempty"`
+	Track     string      `json:"track,omitempty"`
+	Score     float32     `json:"score"`
+	Status    AlertStatus `json:"status"`
+	CreatedAt time.Time   `json:"created_at"`
+	// Probe is the matched face's template, kept while the alert is pending (to remember a rejection), erased
+	// once it is reviewed.
+	Probe      []float32 `json:"-"`
+	ReviewedBy string    `json:"reviewed_by,omitempty"`
+	ReviewedAt time.Time `json:"reviewed_at,omitzero"`
+	Note       string    `json:"note,omitempty"`
+}
+
+// Negative is a remembered "not this person": the template of a face that was wrongly matched to the subject.
+type Negative struct {
+	ID        string    `json:"id"`
+	GalleryID string    `json:"gallery_id"`
+	SubjectID string    `json:"subject_id"`
+	Template  []float32 `json:"-"`
+	AlertID   string    `json:"alert_id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ReviewStore keeps watchlist alerts and negative exemplars. The SQLite store implements it.
+type ReviewStore interface {
+	AddAlert(ctx context.Context, a *Alert) error
+	// SetAlertEvent records the event that announced the alert.
+	SetAlertEvent(ctx context.Context, id, eventID string) error
+	Alert(ctx context.Context, id string) (*Alert, error)
+	// Alerts lists alerts, newest first, optionally only those of one status and gallery.
+	Alerts(ctx context.Context, status AlertStatus, galleryID string, limit int) ([]Alert, error)
+	// ReviewAlert records a decision on a pending alert (ErrConflict when already reviewed) and erases its
+	// probe template; a rejection stores it as a negative exemplar of the subject until negativeUntil, in the
+	// same transaction.
+	ReviewAlert(ctx context.Context, id string, status AlertStatus, by, note string, at, negativeUntil time.Time) (*Alert, error)
+	// Negatives lists the unexpired negative exemplars of a subject at time t.
+	Negatives(ctx context.Context, galleryID, subjectID string, t time.Time) ([]Negative, error)
 }

@@ -138,6 +138,7 @@ type Store interface {
 	RevokeKey(ctx context.Context, id string) error
 
 	StreamStore
+	ReviewStore
 
 	// AddConsent records a consent of an existing subject.
 	AddConsent(ctx context.Context, c *Consent) error

@@ -133,6 +133,8 @@ type Event struct {
 	Box     *Box     `json:"box,omitempty"`
 	Quality *float32 `json:"quality,omitempty"`
 	Match   *Match   `json:"match,omitempty"`
+	// AlertID names the pending alert a match against a watchlist created: a person must review it.
+	AlertID string `json:"alert_id,omitempty"`
 	// Crop is a JPEG of the face: always in match events (unless the stream keeps no crops), in unknown
 	// events only when the stream's UnknownCrops is set.
 	Crop []byte `json:"crop_jpeg,omitempty"`

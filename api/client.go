@@ -469,3 +469,28 @@ func (c *Client) ExportSubject(ctx context.Context, gallery, subject string) ([]
 	_, err := c.do(ctx, "GET", "/v1/galleries/"+esc(gallery)+"/subjects/"+esc(subject)+"/export", nil, nil, &raw)
 	return raw, err
 }
+
+// Alerts lists watchlist alerts, newest first ("" status or gallery: all).
+func (c *Client) Alerts(ctx context.Context, status facegate.AlertStatus, gallery string) ([]facegate.Alert, error) {
+	q := url.Values{}
+	if status != "" {
+		q.Set("status", string(status))
+	}
+	if gallery != "" {
+		q.Set("gallery", gallery)
+	}
+	var out AlertList
+	_, err := c.do(ctx, "GET", "/v1/alerts", q, nil, &out)
+	return out.Alerts, err
+}
+
+// ReviewAlert confirms or rejects a pending alert (decision "confirm" or "reject").
+func (c *Client) ReviewAlert(ctx context.Context, id, decision, note string) (*facegate.Alert, error) {
+	b, err := jsonBody(ReviewRequest{Decision: decision, Note: note})
+	if err != nil {
+		return nil, err
+	}
+	var out facegate.Alert
+	_, err = c.do(ctx, "POST", "/v1/alerts/"+esc(id)+"/review", nil, b, &out)
+	return &out, err
+}

@@ -347,3 +347,14 @@ type ExportCrop struct {
 	facegate.MatchCrop
 	File string `json:"file"`
 }
+
+// AlertList is GET /v1/alerts.
+type AlertList struct {
+	Alerts []facegate.Alert `json:"alerts"`
+}
+
+// ReviewRequest is POST /v1/alerts/{id}/review: "confirm" or "reject", with an optional note.
+type ReviewRequest struct {
+	Decision string `json:"decision"`
+	Note     string `json:"note,omitempty"`
+}

@@ -50,7 +50,17 @@ func TestOpenAPIComplete(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(text, `"template"`) || strings.Contains(text, `"Hash"`) {
-		t.Errorf("the document exposes templates or key hashes")
+	// Templates appear in one place only: the data-subject export, which must return everything stored about
+	// the person. No other schema may carry a template or a key hash.
+	for name, schema := range doc.Components.Schemas {
+		if _, ok := schema.Properties["template"]; ok && name != "ExportFace" {
+			t.Errorf("schema %s exposes a template", name)
+		}
+	}
+	if _, ok := doc.Components.Schemas["ExportFace"].Properties["template"]; !ok {
+		t.Error("the subject export lacks the template")
+	}
+	if strings.Contains(text, `"Hash"`) {
+		t.Errorf("the document exposes key hashes")
 	}
 }

@@ -53,6 +53,9 @@ type Config struct {
 	CropSweepInterval time.Duration
 	// EventRetention is how long events stay in the in-memory replay ring (default 24 hours).
 	EventRetention time.Duration
+	// NegativeRetention is how long a rejected watchlist alert is remembered as "not this person" (default 90
+	// days).
+	NegativeRetention time.Duration
 	// Webhooks tunes webhook delivery (tests shorten the backoff).
 	Webhooks events.DelivererOptions
 }
@@ -113,6 +116,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = 24 * time.Hour
+	}
+	if cfg.NegativeRetention <= 0 {
+		cfg.NegativeRetention = 90 * 24 * time.Hour
 	}
 	if cfg.Webhooks.Logger == nil {
 		cfg.Webhooks.Logger = cfg.Logger

@@ -573,25 +573,9 @@ func consent(who string) *api.ConsentRequest {
 // count returns the number of rows in a table of the test store.
 func count(t *testing.T, st *sqlite.DB, table string) int {
 	t.Helper()
-	n := 0
-	switch table {
-	case "faces":
-		err := st.EachTemplate(context.Background(), func(*facegate.FaceRecord) error { n++; return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-	case "subjects":
-		gs, err := st.Galleries(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range gs {
-			subs, err := st.Subjects(context.Background(), g.ID, facegate.Page{Limit: 1000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			n += len(subs)
-		}
+	n, err := st.Count(context.Background(), table)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }

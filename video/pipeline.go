@@ -100,6 +100,7 @@ type trackState struct {
 	frames   int
 	decision facegate.EventType // "", EventMatch or EventUnknown
 	match    *facegate.Match
+	probe    []float32 // the fused template that matched (for a watchlist alert)
 	changed  bool // views changed since the last decision
 }
 
@@ -404,6 +405,9 @@ func (p *Pipeline) decide(ctx context.Context, fr ffmpeg.Frame, tracks []*track.
 		st.changed = false
 		fused := fuse(st.views)
 		hits := p.cfg.Index.Search(g.ID, fused, 1)
+		if len(hits) > 0 && float64(hits[0].Score) >= g.Threshold && p.suppressed(ctx, g, hits[0].Subject, fused) {
+			hits = nil // a person confirmed "not this person" for this subject before
+		}
 		if len(hits) > 0 && float64(hits[0].Score) >= g.Threshold {
 			h := hits[0]
 			if st.decision == facegate.EventMatch && st.match.Subject == h.Subject {
@@ -415,17 +419,18 @@ func (p *Pipeline) decide(ctx context.Context, fr ffmpeg.Frame, tracks []*track.
 				m.ExternalID, m.DisplayName = sub.ExternalID, sub.DisplayName
 			}
 			st.decision, st.match = facegate.EventMatch, m
-			p.emitDecision(ctx, fr, t, st)
+			st.probe = fused
+			p.emitDecision(ctx, fr, t, st, g)
 			continue
 		}
 		if st.decision == "" && (len(st.views) >= p.cfg.UnknownAfter || t.Dwell() >= unknownAfterDwell) {
 			st.decision = facegate.EventUnknown
-			p.emitDecision(ctx, fr, t, st)
+			p.emitDecision(ctx, fr, t, st, g)
 		}
 	}
 }
 
-func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.Track, st *trackState) {
+func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.Track, st *trackState, g *facegate.Gallery) {
 	best := st.best
 	q := best.q
 	e := facegate.Event{Type: st.decision, Track: t.ID, DwellSeconds: t.Dwell().Seconds(), Box: &best.box, Quality: &q}
@@ -440,7 +445,24 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 		e.Crop = best.crop
 	}
 	e.LatencyMS = float64(time.Since(fr.At).Microseconds()) / 1000
+	var alert *facegate.Alert
+	if st.decision == facegate.EventMatch && g.Purpose == facegate.PurposeWatchlist {
+		// A watchlist match is never an action: it becomes a pending alert for a person to review.
+		alert = &facegate.Alert{GalleryID: g.ID, SubjectID: st.match.Subject, StreamID: p.st.ID, Track: t.ID,
+			Score: st.match.Score, Probe: st.probe}
+		if err := p.cfg.Store.AddAlert(ctx, alert); err != nil {
+			p.log.Warn("storing the watchlist alert failed", "err", err)
+			alert = nil
+		} else {
+			e.AlertID = alert.ID
+		}
+	}
 	e = p.publish(e)
+	if alert != nil {
+		if err := p.cfg.Store.SetAlertEvent(ctx, alert.ID, e.ID); err != nil {
+			p.log.Warn("linking the alert to its event failed", "err", err)
+		}
+	}
 	if st.decision == facegate.EventMatch && retention > 0 && len(best.crop) > 0 && !p.cfg.NoCropStore {
 		c := &facegate.MatchCrop{EventID: e.ID, StreamID: p.st.ID, GalleryID: st.match.Gallery, SubjectID: st.match.Subject,
 			JPEG: best.crop, CreatedAt: e.Time, ExpiresAt: e.Time.Add(retention)}
@@ -448,6 +470,26 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 			p.log.Warn("storing the match crop failed", "event", e.ID, "err", err)
 		}
 	}
+}
+
+// suppressed reports whether a match of subject by the fused template is one a person already rejected: the
+// template looks like (clears the gallery's threshold against) one of the subject's negative exemplars.
+func (p *Pipeline) suppressed(ctx context.Context, g *facegate.Gallery, subject string, fused []float32) bool {
+	if g.Purpose != facegate.PurposeWatchlist {
+		return false
+	}
+	negs, err := p.cfg.Store.Negatives(ctx, g.ID, subject, time.Now())
+	if err != nil {
+		p.log.Warn("reading negative exemplars failed", "err", err)
+		return false
+	}
+	for _, n := range negs {
+		if float64(facegate.Similarity(fused, n.Template)) >= g.Threshold {
+			p.log.Info("watchlist match suppressed: rejected before as not this person", "subject", subject, "negative", n.ID)
+			return true
+		}
+	}
+	return false
 }
 
 // unknownAfterDwell declares a track unknown once it has been in view this long with at least one view that

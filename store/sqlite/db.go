@@ -245,3 +245,19 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// countable are the tables Count may be asked about.
+var countable = map[string]bool{"galleries": true, "subjects": true, "faces": true, "api_keys": true, "streams": true,
+	"match_crops": true, "consents": true, "alerts": true, "negatives": true, "audit_log": true, "audit_checkpoints": true}
+
+// Count returns the number of rows of one of the store's tables (for diagnostics and tests).
+func (db *DB) Count(ctx context.Context, table string) (int, error) {
+	if !countable[table] {
+		return 0, fmt.Errorf("sqlite: count: unknown table %q", table)
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count %s: %w", table, err)
+	}
+	return n, nil
+}

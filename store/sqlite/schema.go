@@ -113,6 +113,39 @@ CREATE TABLE consents (
 ) STRICT;
 CREATE INDEX consents_subject ON consents(gallery_id, subject_id);
 `,
+	// 4: human review of watchlist matches: alerts and remembered "not this person" exemplars.
+	`
+CREATE TABLE alerts (
+	id          TEXT    NOT NULL PRIMARY KEY,
+	gallery_id  TEXT    NOT NULL,
+	subject_id  TEXT    NOT NULL,
+	stream_id   TEXT    NOT NULL DEFAULT '',
+	event_id    TEXT    NOT NULL DEFAULT '',
+	track       TEXT    NOT NULL DEFAULT '',
+	score       REAL    NOT NULL,
+	status      TEXT    NOT NULL,
+	created_at  INTEGER NOT NULL,
+	probe       BLOB,    -- little-endian float32, only while pending
+	reviewed_by TEXT    NOT NULL DEFAULT '',
+	reviewed_at INTEGER NOT NULL DEFAULT 0,
+	note        TEXT    NOT NULL DEFAULT '',
+	FOREIGN KEY (gallery_id, subject_id) REFERENCES subjects(gallery_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX alerts_status ON alerts(status, created_at);
+CREATE INDEX alerts_subject ON alerts(gallery_id, subject_id);
+
+CREATE TABLE negatives (
+	id         TEXT    NOT NULL PRIMARY KEY,
+	gallery_id TEXT    NOT NULL,
+	subject_id TEXT    NOT NULL,
+	alert_id   TEXT    NOT NULL,
+	template   BLOB    NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	FOREIGN KEY (gallery_id, subject_id) REFERENCES subjects(gallery_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX negatives_subject ON negatives(gallery_id, subject_id);
+`,
 }
 
 // migrate brings the schema up to the latest version.
