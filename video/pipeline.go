@@ -101,7 +101,7 @@ type trackState struct {
 	decision facegate.EventType // "", EventMatch or EventUnknown
 	match    *facegate.Match
 	probe    []float32 // the fused template that matched (for a watchlist alert)
-	changed  bool // views changed since the last decision
+	changed  bool      // views changed since the last decision
 }
 
 type view struct {
