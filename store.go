@@ -139,6 +139,7 @@ type Store interface {
 
 	StreamStore
 	ReviewStore
+	AuditStore
 
 	// AddConsent records a consent of an existing subject.
 	AddConsent(ctx context.Context, c *Consent) error

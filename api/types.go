@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/audit"
 )
 
 // ErrorBody is the body of every error response: {"error": {...}}.
@@ -357,4 +358,16 @@ type AlertList struct {
 type ReviewRequest struct {
 	Decision string `json:"decision"`
 	Note     string `json:"note,omitempty"`
+}
+
+// AuditList is GET /v1/audit: entries in seq order; NextAfter, when not 0, is the "after" of the next page.
+type AuditList struct {
+	Entries   []audit.Entry `json:"entries"`
+	NextAfter int64         `json:"next_after,omitempty"`
+}
+
+// AuditCheckpoints is GET /v1/audit/checkpoints, with the public key that verifies them (when the server signs).
+type AuditCheckpoints struct {
+	Checkpoints []audit.Checkpoint `json:"checkpoints"`
+	PublicKey   string             `json:"public_key,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/facegate/facegate"
@@ -98,6 +99,7 @@ func (s *Server) withdrawConsent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	note(r, "erased_faces", strconv.Itoa(len(erased)))
 	out := api.ConsentWithdrawn{ErasedFaces: len(erased)}
 	for _, c := range cs {
 		if c.ID == r.PathValue("c") {

@@ -54,6 +54,9 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/keys", admin, s.createKey, false},
 		{"GET /v1/keys", admin, s.listKeys, false},
 		{"DELETE /v1/keys/{id}", admin, s.revokeKey, false},
+		{pattern: "GET /v1/audit", role: admin, handler: s.listAudit},
+		{pattern: "GET /v1/audit/verify", role: admin, handler: s.verifyAudit},
+		{pattern: "GET /v1/audit/checkpoints", role: admin, handler: s.auditCheckpoints},
 		{pattern: "GET /v1/alerts", role: operator, handler: s.listAlerts},
 		{pattern: "GET /v1/alerts/{id}", role: operator, handler: s.getAlert},
 		{pattern: "POST /v1/alerts/{id}/review", role: operator, handler: s.reviewAlert},
@@ -855,6 +858,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Width: img.W, Height: img.H, Faces: make([]api.SearchFace, 0, len(faces))}
+	var matched []string
 	for _, f := range faces {
 		sf := api.SearchFace{Face: f, Result: api.ResultUnknown, Candidates: []api.Candidate{}}
 		for _, h := range s.cfg.Index.Search(g.ID, f.Template, k) {
@@ -866,9 +870,13 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		}
 		if len(sf.Candidates) > 0 && sf.Candidates[0].Match {
 			sf.Result = api.ResultMatch
+			matched = append(matched, sf.Candidates[0].SubjectID)
 		}
 		out.Faces = append(out.Faces, sf)
 	}
+	// Who searched for whom: the faces found and the subjects matched (ids only) go to the audit entry.
+	note(r, "faces", strconv.Itoa(len(out.Faces)))
+	note(r, "matched", strings.Join(matched, ","))
 	// The probe image is analysed in memory and never stored.
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -900,6 +908,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 			best, bestFace = sc, f.ID
 		}
 	}
+	note(r, "match", strconv.FormatBool(float64(best) >= g.Threshold))
 	writeJSON(w, http.StatusOK, api.VerifyResponse{SubjectID: sub.ID, Score: best, FaceID: bestFace,
 		Match: float64(best) >= g.Threshold, Threshold: g.Threshold, Face: probe, FacesInImage: n})
 	return nil

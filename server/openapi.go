@@ -11,6 +11,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/audit"
 )
 
 // routeDoc is what the OpenAPI document says about a route beyond its path and role: the success status and
@@ -52,6 +53,9 @@ var routeDocs = map[string]routeDoc{
 	"POST /v1/keys":                                          {201, api.KeyCreated{}, api.KeyRequest{}, nil},
 	"GET /v1/keys":                                           {200, api.KeyList{}, nil, nil},
 	"DELETE /v1/keys/{id}":                                   {204, nil, nil, nil},
+	"GET /v1/audit":                                          {200, api.AuditList{}, nil, map[string]string{"actor": "API key id", "action": "a route such as 'POST /v1/galleries/{g}/search'", "target": "path prefix, e.g. galleries/staff", "from": "RFC 3339", "to": "RFC 3339", "after": "sequence number", "limit": "1..10000 (default 1000)", "format": "jsonl: export every matching entry as JSON lines"}},
+	"GET /v1/audit/verify":                                   {200, audit.Report{}, nil, nil},
+	"GET /v1/audit/checkpoints":                              {200, api.AuditCheckpoints{}, nil, nil},
 	"GET /v1/alerts":                                         {200, api.AlertList{}, nil, map[string]string{"status": "pending, confirmed or rejected", "gallery": "gallery id or name", "limit": "1..1000 (default 100)"}},
 	"GET /v1/alerts/{id}":                                    {200, facegate.Alert{}, nil, nil},
 	"POST /v1/alerts/{id}/review":                            {200, facegate.Alert{}, api.ReviewRequest{}, nil},

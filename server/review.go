@@ -69,6 +69,7 @@ func (s *Server) reviewAlert(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errf(http.StatusBadRequest, codeBadRequest, `decision must be "confirm" or "reject"`)
 	}
+	note(r, "decision", string(status))
 	now := time.Now().UTC()
 	a, err := s.cfg.Store.ReviewAlert(r.Context(), r.PathValue("id"), status, keyID(r), b.Note, now, now.Add(s.cfg.NegativeRetention))
 	if err != nil {

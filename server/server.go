@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/events"
 	"github.com/facegate/facegate/index"
@@ -43,6 +45,11 @@ type Config struct {
 	// MaxAnalyses bounds the images decoded and analysed at once (default 2 per CPU). Requests beyond it wait
 	// their turn (within the request timeout), which keeps memory bounded and latency fair under load.
 	MaxAnalyses int
+	// AuditKey signs the audit log's checkpoints (every AuditCheckpointEvery entries, default 1000, and at each
+	// retention sweep when there are new entries). Without it the chain is still kept and verifiable, but no
+	// checkpoint is signed, so a consistent rewrite of the whole log would go unnoticed.
+	AuditKey             ed25519.PrivateKey
+	AuditCheckpointEvery int
 	// Inferences lists the sensitive inferences (age, gender, expression) this deployment allows on /v1/detect;
 	// none by default. Liveness is always allowed.
 	Inferences []engine.Attribute
@@ -86,6 +93,9 @@ type Server struct {
 	hooks   *events.Deliverer
 	streams streams
 	closed  sync.Once
+
+	auditMu        sync.Mutex
+	lastCheckpoint int64 // seq of the last signed checkpoint
 }
 
 // New builds a server and loads every stored template into the index.
@@ -117,6 +127,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = 24 * time.Hour
 	}
+	if cfg.AuditCheckpointEvery <= 0 {
+		cfg.AuditCheckpointEvery = 1000
+	}
 	if cfg.NegativeRetention <= 0 {
 		cfg.NegativeRetention = 90 * 24 * time.Hour
 	}
@@ -141,6 +154,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.metrics.gauge("facegate_analyses_in_progress", "Images being decoded and analysed now (at most max_analyses).", func() map[string]float64 {
 		return map[string]float64{"": float64(len(s.analyses))}
 	})
+	cps, err := cfg.Store.AuditCheckpoints(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	for _, c := range cps {
+		s.lastCheckpoint = max(s.lastCheckpoint, c.Seq)
+	}
+	if cfg.AuditKey == nil {
+		s.log.Warn("audit checkpoints are not signed: give 'facegate serve' an --audit-key (see 'facegate audit keygen')")
+	}
 	s.streamGauges()
 	s.routes()
 	if err := s.startStreams(ctx); err != nil {
@@ -299,6 +322,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		id := strconv.FormatUint(s.reqID.Add(1), 36)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		var an *auditNote
+		if audited(rt) {
+			an = &auditNote{details: map[string]string{}}
+			r = r.WithContext(context.WithValue(r.Context(), auditNoteKey, an))
+		}
 		err := s.serve(rec, r, rt)
 		if err != nil {
 			ae := toAPIError(err)
@@ -306,6 +334,17 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.log.Error("request failed", "id", id, "route", rt.pattern, "err", err)
 			}
 			writeError(rec, ae)
+		}
+		if an != nil && rec.status != http.StatusUnauthorized {
+			an.mu.Lock()
+			details := an.details
+			an.details = nil
+			an.mu.Unlock()
+			details["request"], details["status"] = id, strconv.Itoa(rec.status)
+			actor := details["actor"]
+			delete(details, "actor")
+			s.auditAppend(r.Context(), &audit.Entry{Actor: actor, Action: rt.pattern, Target: routeTarget(r),
+				Outcome: outcome(rec.status), Details: details})
 		}
 		d := time.Since(start)
 		s.metrics.inc("facegate_http_requests_total", "HTTP requests by route and status.", "route", rt.pattern, "status", strconv.Itoa(rec.status))
@@ -320,6 +359,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
 		if err != nil {
 			return err
 		}
+		note(r, "actor", key.ID)
 		if !allowed(key.Role, rt.role) {
 			return errf(http.StatusForbidden, codeForbidden, "key %q has role %s; this route needs %s", key.Name, key.Role, rt.role)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/events"
 	"github.com/facegate/facegate/video"
 )
@@ -109,6 +110,15 @@ func (s *Server) publish(e facegate.Event) facegate.Event {
 		s.metrics.observe("facegate_stream_decision_latency_seconds", "Time from the arrival of the deciding frame to the match or unknown event.",
 			time.Duration(e.LatencyMS*float64(time.Millisecond)), "stream", e.Stream, "type", string(e.Type))
 	}
+	if e.Type == facegate.EventMatch && e.Match != nil {
+		// A stream identified somebody: that is a search too, and it is audited like one.
+		d := map[string]string{"event": e.ID, "track": e.Track, "score": strconv.FormatFloat(float64(e.Match.Score), 'f', 4, 32)}
+		if e.AlertID != "" {
+			d["alert"] = e.AlertID
+		}
+		s.auditAppend(s.bg, &audit.Entry{Actor: "stream/" + e.Stream, Action: "stream.match",
+			Target: "galleries/" + e.Match.Gallery + "/subjects/" + e.Match.Subject, Outcome: "match", Details: d})
+	}
 	if rs := s.running(e.Stream); rs != nil {
 		if wh := rs.p.Stream().Webhook; wh != nil && wh.URL != "" {
 			s.hooks.Send(*wh, e)
@@ -191,6 +201,11 @@ func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) 
 	if res.Crops+res.Faces > 0 {
 		s.checkpoint(ctx)
 	}
+	if res.Crops+res.Faces > 0 {
+		s.auditAppend(ctx, &audit.Entry{Actor: "system", Action: "retention.sweep", Outcome: "ok",
+			Details: map[string]string{"match_crops": strconv.Itoa(res.Crops), "faces": strconv.Itoa(res.Faces)}})
+	}
+	s.checkpointAudit(ctx)
 	if res.Crops+res.Faces+res.Events > 0 {
 		s.log.Info("retention sweep", "crops", res.Crops, "faces", res.Faces, "events", res.Events)
 		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Crops), "kind", "match_crop")

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/server"
@@ -34,6 +37,7 @@ func runServe(env *Env, args []string) error {
 	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
+	auditKey := fs.String("audit-key", envOr("FACEGATE_AUDIT_KEY_FILE", ""), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
 	inferences := fs.String("enable-inferences", envOr("FACEGATE_INFERENCES", ""), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envOr("FACEGATE_FFMPEG", "ffmpeg"), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
 	if _, err := parse(fs, args); err != nil {
@@ -52,6 +56,15 @@ func runServe(env *Env, args []string) error {
 	if err != nil {
 		return usagef("--enable-inferences: want a comma-separated list of age, gender, expression")
 	}
+	auditPriv, err := audit.LoadPrivateKey(*auditKey, "FACEGATE_AUDIT_KEY")
+	if err != nil && !errors.Is(err, audit.ErrNoKey) {
+		return err
+	}
+	if *auditKey != "" {
+		if abs, _ := filepath.Abs(*auditKey); strings.HasPrefix(abs, mustAbs(*data)+string(filepath.Separator)) {
+			return usagef("--audit-key must not be inside the data directory (whoever can rewrite the log could then re-sign it)")
+		}
+	}
 	log, err := c.logger(env.Stderr)
 	if err != nil {
 		return err
@@ -68,7 +81,7 @@ func runServe(env *Env, args []string) error {
 	defer st.Close()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
-		FFmpeg: *ffmpegBin, Inferences: enabled})
+		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv})
 	if err != nil {
 		return err
 	}
@@ -97,4 +110,11 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+func mustAbs(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }

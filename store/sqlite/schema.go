@@ -146,6 +146,35 @@ CREATE TABLE negatives (
 ) STRICT;
 CREATE INDEX negatives_subject ON negatives(gallery_id, subject_id);
 `,
+	// 5: the audit log: append-only (triggers refuse UPDATE and DELETE), hash-chained, with signed checkpoints.
+	`
+CREATE TABLE audit_log (
+	seq     INTEGER NOT NULL PRIMARY KEY,
+	time    INTEGER NOT NULL,
+	actor   TEXT    NOT NULL,
+	action  TEXT    NOT NULL,
+	target  TEXT    NOT NULL DEFAULT '',
+	outcome TEXT    NOT NULL,
+	details TEXT, -- JSON object of strings
+	prev    TEXT    NOT NULL,
+	hash    TEXT    NOT NULL
+) STRICT;
+CREATE INDEX audit_log_time ON audit_log(time);
+CREATE INDEX audit_log_actor ON audit_log(actor, seq);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE TABLE audit_checkpoints (
+	seq       INTEGER NOT NULL,
+	hash      TEXT    NOT NULL,
+	time      INTEGER NOT NULL,
+	key_id    TEXT    NOT NULL,
+	signature TEXT    NOT NULL,
+	PRIMARY KEY (seq, key_id)
+) STRICT;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+`,
 }
 
 // migrate brings the schema up to the latest version.

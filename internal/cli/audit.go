@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/facegate/facegate/audit"
+	"github.com/facegate/facegate/server"
+	"github.com/facegate/facegate/store/sqlite"
+)
+
+// runAudit is 'facegate audit verify|keygen'.
+func runAudit(env *Env, args []string) error {
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "keygen") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(env.Stderr, auditUsage)
+			return nil
+		}
+		return usagef("want 'audit verify' or 'audit keygen'")
+	}
+	if args[0] == "keygen" {
+		return runAuditKeygen(env, args[1:])
+	}
+	return runAuditVerify(env, args[1:])
+}
+
+const auditUsage = `Usage:
+  facegate audit verify [--data DIR] [--public-key KEY] [--json]
+      checks the audit log of the store in DIR: every entry's hash, the chain, and the signed checkpoints;
+      exit status 1 when anything was edited, removed, inserted or reordered, with where.
+  facegate audit keygen --out FILE
+      makes a checkpoint signing key (mode 0600; keep it outside the data directory) for
+      'facegate serve --audit-key FILE', and prints its public key for 'audit verify --public-key'.
+`
+
+func runAuditKeygen(env *Env, args []string) error {
+	fs := newFlags(env, "audit keygen", "audit keygen --out FILE")
+	out := fs.String("out", "", "file to write the private key to (created with mode 0600; must not exist)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("--out is required")
+	}
+	pub, priv, err := audit.GenerateKey()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing the key: %w", err)
+	}
+	if _, err := fmt.Fprintln(f, audit.EncodePrivateKey(priv)); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "private key written to %s (keep it outside the data directory)\npublic key: %s\nkey id: %s\n",
+		*out, audit.EncodePublicKey(pub), audit.KeyID(pub))
+	return nil
+}
+
+func runAuditVerify(env *Env, args []string) error {
+	fs := newFlags(env, "audit verify", "audit verify [--data DIR] [--public-key KEY] [--json]")
+	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory of the store ($FACEGATE_DATA)")
+	pubText := fs.String("public-key", "", "public key that signed the checkpoints (from 'audit keygen'); without it signatures are not checked")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(*data, sqlite.FileName)); err != nil {
+		return fmt.Errorf("no store in %s (--data): %w", *data, err)
+	}
+	var pub []byte
+	if *pubText != "" {
+		k, err := audit.ParsePublicKey(*pubText)
+		if err != nil {
+			return usagef("--public-key: %v", err)
+		}
+		pub = k
+	}
+	db, err := sqlite.Open(*data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := server.VerifyAudit(env.Ctx, db, pub)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(env.Stdout, rep.String())
+	}
+	if !rep.OK {
+		return errors.New("the audit log does not verify")
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/audit"
+)
+
+// The audit log records who (API key id, or "stream/<id>", or "system") did what (the route, or a named
+// action), to what (the request path: opaque ids and gallery names), when, and with what outcome, with a few
+// non-biometric details (request id, status, matched subject ids). Never templates, images or names of people.
+
+// auditNoteKey carries a request's audit details from its handler to wrap.
+const auditNoteKey ctxKey = 2
+
+type auditNote struct {
+	mu      sync.Mutex
+	details map[string]string
+}
+
+// note adds a detail to the request's audit entry.
+func note(r *http.Request, k, v string) {
+	if n, ok := r.Context().Value(auditNoteKey).(*auditNote); ok {
+		n.mu.Lock()
+		n.details[k] = v
+		n.mu.Unlock()
+	}
+}
+
+// audited reports whether a route's requests go to the audit log: every route that needs a key, except the
+// ones that say nothing about anybody (metrics, the API description).
+func audited(rt route) bool {
+	return rt.role != "" && rt.pattern != "GET /metrics" && rt.pattern != "GET /openapi.json"
+}
+
+func outcome(status int) string {
+	switch {
+	case status < 300:
+		return "ok"
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return "denied"
+	case status == http.StatusTooManyRequests:
+		return "rate_limited"
+	case status < 500:
+		return "rejected"
+	}
+	return "error"
+}
+
+// auditAppend appends an entry and signs a checkpoint when one is due; failures are logged and counted (the
+// action itself has happened).
+func (s *Server) auditAppend(ctx context.Context, e *audit.Entry) {
+	if err := s.cfg.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("audit append failed", "action", e.Action, "err", err)
+		s.metrics.inc("facegate_audit_failures_total", "Audit entries that could not be written.")
+		return
+	}
+	s.metrics.inc("facegate_audit_entries_total", "Audit entries written.")
+	s.auditMu.Lock()
+	due := s.cfg.AuditKey != nil && e.Seq-s.lastCheckpoint >= int64(s.cfg.AuditCheckpointEvery)
+	s.auditMu.Unlock()
+	if due {
+		s.checkpointAudit(context.WithoutCancel(ctx))
+	}
+}
+
+// checkpointAudit signs the current head (when there are entries since the last checkpoint).
+func (s *Server) checkpointAudit(ctx context.Context) {
+	if s.cfg.AuditKey == nil {
+		return
+	}
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	head, err := s.cfg.Store.AuditHead(ctx)
+	if err != nil || head == nil || head.Seq <= s.lastCheckpoint {
+		return
+	}
+	cp := audit.SignCheckpoint(s.cfg.AuditKey, head, time.Now().UTC())
+	if err := s.cfg.Store.AddAuditCheckpoint(ctx, cp); err != nil {
+		s.log.Error("audit checkpoint failed", "err", err)
+		return
+	}
+	s.lastCheckpoint = head.Seq
+}
+
+// auditFilter reads the filters of the audit routes.
+func auditFilter(r *http.Request) (facegate.AuditFilter, error) {
+	q := r.URL.Query()
+	f := facegate.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target")}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return f, errf(http.StatusBadRequest, codeBadRequest, "%s must be an RFC 3339 time", name)
+			}
+			*dst = t
+		}
+	}
+	for name, dst := range map[string]*int64{"after": &f.AfterSeq} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return f, errf(http.StatusBadRequest, codeBadRequest, "%s must be a sequence number", name)
+			}
+			*dst = n
+		}
+	}
+	f.Limit = 1000
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return f, errf(http.StatusBadRequest, codeBadRequest, "limit must be 1..10000")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+// listAudit is GET /v1/audit: entries in seq order with filters; ?format=jsonl exports them as JSON lines
+// (every matching entry, paged internally), which 'facegate audit verify --file' checks offline.
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("format") == "jsonl" {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		for {
+			page, err := s.cfg.Store.AuditEntries(r.Context(), f)
+			if err != nil {
+				return nil // the status is sent; the client sees a short export
+			}
+			for i := range page {
+				if enc.Encode(&page[i]) != nil {
+					return nil
+				}
+			}
+			if len(page) < f.Limit {
+				return nil
+			}
+			f.AfterSeq = page[len(page)-1].Seq
+		}
+	}
+	entries, err := s.cfg.Store.AuditEntries(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := api.AuditList{Entries: entries}
+	if len(entries) == f.Limit {
+		out.NextAfter = entries[len(entries)-1].Seq
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// auditCheckpoints is GET /v1/audit/checkpoints.
+func (s *Server) auditCheckpoints(w http.ResponseWriter, r *http.Request) error {
+	cps, err := s.cfg.Store.AuditCheckpoints(r.Context())
+	if err != nil {
+		return err
+	}
+	out := api.AuditCheckpoints{Checkpoints: cps}
+	if s.cfg.AuditKey != nil {
+		out.PublicKey = audit.EncodePublicKey(s.cfg.AuditKey.Public().(ed25519.PublicKey))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// verifyAudit is GET /v1/audit/verify: the whole chain checked now, with the checkpoints' signatures when the
+// server has its signing key.
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
+	rep, err := VerifyAudit(r.Context(), s.cfg.Store, publicOf(s.cfg.AuditKey))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func publicOf(priv ed25519.PrivateKey) ed25519.PublicKey {
+	if priv == nil {
+		return nil
+	}
+	return priv.Public().(ed25519.PublicKey)
+}
+
+// VerifyAudit checks a store's audit chain and checkpoints (signatures too when pub is not nil). The CLI's
+// 'facegate audit verify' runs it on a data directory.
+func VerifyAudit(ctx context.Context, st facegate.AuditStore, pub ed25519.PublicKey) (*audit.Report, error) {
+	cps, err := st.AuditCheckpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	entries := make(chan *audit.Entry, 256)
+	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(entries)
+		errc <- st.EachAudit(ctx, func(e *audit.Entry) error {
+			c := *e
+			select {
+			case entries <- &c:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	rep, err := audit.Verify(func() (*audit.Entry, error) {
+		e, ok := <-entries
+		if !ok {
+			if err := <-errc; err != nil {
+				return nil, err
+			}
+			return nil, nil
+		}
+		return e, nil
+	}, cps, pub)
+	return rep, err
+}
+
+// routeTarget is what an entry names as its target: the request path, which holds only ids and gallery names.
+func routeTarget(r *http.Request) string { return strings.TrimPrefix(r.URL.Path, "/v1/") }
