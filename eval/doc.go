@@ -3,8 +3,10 @@
 // files), 1:1 verification metrics (ROC, TAR at FAR, thresholds for a target
 // false-match rate, AUC, EER and the LFW k-fold protocol), closed- and
 // open-set 1:N identification metrics (rank-k, FNIR at FPIR as defined by
-// NIST FRVT), an ROC plot rendered to PNG and a small progress bar for long
-// evaluation runs.
+// NIST FRVT), per-group error rates with Wilson intervals and their spread
+// for fairness reporting (group-label parser, GroupFairness, GroupIdentify,
+// see docs/fairness.md), ROC and bar charts rendered to PNG and a small
+// progress bar for long evaluation runs.
 //
 // # Conventions
 //

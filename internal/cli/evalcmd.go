@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/eval"
 	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/internal/modelpack"
 )
 
 func runEval(env *Env, args []string) error {
@@ -25,6 +29,9 @@ func runEval(env *Env, args []string) error {
   verify     1:1 accuracy on a pair list (LFW pairs.txt layout or CSV a,b,same): 10-fold accuracy, TAR@FAR, ROC
   identify   1:N on a folder-per-person tree: rank-1, rank-5, FNIR@FPIR
   calibrate  decision thresholds for target false-match rates from a folder-per-person tree
+
+verify and identify take --groups FILE (CSV identity,group) to report error rates per group at the
+operating threshold, with 95% intervals and the spread between groups (docs/fairness.md).
 `)
 		if len(args) == 0 {
 			return usagef("missing eval mode")
@@ -100,6 +107,8 @@ type evalFlags struct {
 	workers int
 	asJSON  bool
 	out     string
+	// fair holds the per-group reporting flags of the modes that have them (nil otherwise).
+	fair *fairnessFlags
 }
 
 func (f *evalFlags) register(fs interface {
@@ -165,14 +174,19 @@ type VerifyReport struct {
 	ImagesPerSec  float64            `json:"images_per_second"`
 	Seconds       float64            `json:"seconds"`
 	ROCFile       string             `json:"roc_png,omitempty"`
+	// Fairness is the per-group report, with --groups.
+	Fairness *FairnessVerifyReport `json:"fairness,omitempty"`
 }
 
 func runEvalVerify(env *Env, args []string) error {
 	var f evalFlags
 	var th thresholdFlags
-	fs := newFlags(env, "eval verify", "eval verify --pairs FILE --images DIR [--roc OUT.png] [--json] [--out REPORT.json]")
+	fs := newFlags(env, "eval verify", "eval verify --pairs FILE --images DIR [--roc OUT.png] [--json] [--out REPORT.json]\n"+
+		"         [--groups FILE [--identities FILE] [--fairness-out F.json] [--fairness-plot F.png] [--fairness-impostors N]]")
 	f.register(fs)
 	th.register(fs)
+	f.fair = &fairnessFlags{}
+	f.fair.register(fs, true)
 	pairsFile := fs.String("pairs", "", "pair list: LFW pairs.txt layout or CSV with a,b,same columns")
 	images := fs.String("images", "", "folder the pair list's paths are relative to")
 	roc := fs.String("roc", "", "write the ROC curve as a PNG to this file")
@@ -188,6 +202,10 @@ func runEvalVerify(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := f.fair.load(); err != nil {
+		return err
+	}
+	f.fair.threshold, f.fair.thrSource = thr, thrSource
 	pf, err := os.Open(*pairsFile)
 	if err != nil {
 		return fmt.Errorf("pairs: %w", err)
@@ -204,13 +222,26 @@ func runEvalVerify(env *Env, args []string) error {
 		return fmt.Errorf("--images %s is not a folder", *images)
 	}
 	index := map[string]int{}
-	var paths []string
+	var paths, names []string
 	for _, p := range pairs {
 		for _, name := range []string{p.A, p.B} {
 			if _, ok := index[name]; !ok {
 				index[name] = len(paths)
 				paths = append(paths, filepath.Join(*images, name))
+				names = append(names, name)
 			}
+		}
+	}
+	if f.fair.enabled() {
+		labelled := 0
+		for _, n := range names {
+			if f.fair.labels.Has(f.fair.identity(n)) {
+				labelled++
+			}
+		}
+		if labelled == 0 {
+			return fmt.Errorf("no image of %s belongs to an identity of %s (identities: %s; see docs/fairness.md)",
+				*pairsFile, f.fair.groups, f.fair.identitySource())
 		}
 	}
 	e, err := f.openEngine(env)
@@ -237,6 +268,7 @@ func runEvalVerify(env *Env, args []string) error {
 		}
 	}
 	scored := make([]eval.Scored, len(pairs))
+	scores := make([]float64, len(pairs))
 	var impostor []float64
 	correct, fm, fnm, same := 0, 0, 0, 0
 	for i, p := range pairs {
@@ -248,6 +280,7 @@ func runEvalVerify(env *Env, args []string) error {
 			rep.PairsNoFace++
 		}
 		scored[i] = eval.Scored{Score: s, Same: p.Same, Fold: p.Fold}
+		scores[i] = s
 		match := s >= thr
 		if match == p.Same {
 			correct++
@@ -298,6 +331,15 @@ func runEvalVerify(env *Env, args []string) error {
 		}
 		rep.ROCFile = *roc
 	}
+	if f.fair.enabled() {
+		rep.Fairness = verifyFairness(f.fair, pairs, scores, names, res)
+		title := fmt.Sprintf("%s: FMR and FNMR per group", filepath.Base(*pairsFile))
+		if err := f.fair.write(rep.Fairness, func(w io.Writer) error {
+			return eval.PlotFairness(w, rep.Fairness.FairnessReport, title, 900, 560)
+		}); err != nil {
+			return err
+		}
+	}
 	err = f.emit(env, rep, func() {
 		w := env.Stdout
 		fmt.Fprintf(w, "pairs %d (%d same, %d different) over %d images in %.1fs (%.1f images/s)\n",
@@ -317,6 +359,9 @@ func runEvalVerify(env *Env, args []string) error {
 		fmt.Fprintf(w, "AUC %.5f, EER %.2f%%\n", rep.AUC, 100*rep.EER)
 		if rep.ROCFile != "" {
 			fmt.Fprintf(w, "ROC curve: %s\n", rep.ROCFile)
+		}
+		if rep.Fairness != nil {
+			printVerifyFairness(w, rep.Fairness)
 		}
 	})
 	if err == nil && len(rep.FailedImages) > 0 {
@@ -427,12 +472,20 @@ type IdentifyReport struct {
 	Seconds       float64            `json:"seconds"`
 	Server        string             `json:"server,omitempty"`
 	ServerGallery string             `json:"server_gallery,omitempty"`
+	// Fairness is the per-group report, with --groups.
+	Fairness *FairnessIdentifyReport `json:"fairness,omitempty"`
 }
 
 func runEvalIdentify(env *Env, args []string) error {
 	var f evalFlags
-	fs := newFlags(env, "eval identify", "eval identify --root DIR [--gallery N] [--json] [--server URL --key KEY]")
+	var th thresholdFlags
+	fs := newFlags(env, "eval identify", "eval identify --root DIR [--gallery N] [--json] [--server URL --key KEY]\n"+
+		"         [--groups FILE [--fairness-out F.json] [--fairness-plot F.png] [--threshold T | --fmr R]]")
 	f.register(fs)
+	fs.Float64Var(&th.threshold, "threshold", 0, "with --groups: threshold of the per-group FNIR and FPIR (overrides --fmr; default: the model pack's)")
+	fs.Float64Var(&th.fmr, "fmr", 0, "with --groups: target false-match rate whose calibrated threshold the per-group figures use")
+	f.fair = &fairnessFlags{}
+	f.fair.register(fs, false)
 	root := fs.String("root", "", "folder with one subfolder of images per person")
 	gallery := fs.Int("gallery", 1, "images per person enrolled in the gallery (the first N by name); the rest are probes")
 	maxPeople := fs.Int("max-people", 0, "use at most this many people (0 = all)")
@@ -449,6 +502,14 @@ func runEvalIdentify(env *Env, args []string) error {
 	if *gallery < 1 {
 		return usagef("--gallery must be at least 1")
 	}
+	thr, _, thrSource, err := th.resolve()
+	if err != nil {
+		return err
+	}
+	if err := f.fair.load(); err != nil {
+		return err
+	}
+	f.fair.threshold, f.fair.thrSource = thr, thrSource
 	if so.server != "" {
 		return so.run(env, &f, *root, *gallery, *maxPeople)
 	}
@@ -521,6 +582,18 @@ func finishIdentify(env *Env, f *evalFlags, rep IdentifyReport, ps []eval.Probe,
 		rep.FNIRAtFPIR[fmt.Sprintf("%g", fpir)] = v
 		rep.ThrAtFPIR[fmt.Sprintf("%g", fpir)] = finite(ir.Thresholds[fpir])
 	}
+	if f.fair.enabled() {
+		fr, err := identifyFairness(f.fair, ps, ir)
+		if err != nil {
+			return err
+		}
+		rep.Fairness = fr
+		if err := f.fair.write(fr, func(w io.Writer) error {
+			return eval.PlotIdentFairness(w, fr.IdentFairnessReport, "", 900, 560)
+		}); err != nil {
+			return err
+		}
+	}
 	return f.emit(env, rep, func() {
 		w := env.Stdout
 		if rep.Server != "" {
@@ -533,5 +606,291 @@ func finishIdentify(env *Env, f *evalFlags, rep IdentifyReport, ps []eval.Probe,
 			fmt.Fprintf(w, "FNIR @ FPIR=%s: %.2f%% (threshold %.4f)\n", k, 100*rep.FNIRAtFPIR[k], rep.ThrAtFPIR[k])
 		}
 		fmt.Fprintf(w, "open set: %s\n", rep.Method)
+		if rep.Fairness != nil {
+			printIdentifyFairness(w, rep.Fairness)
+		}
 	})
+}
+
+// fairnessFlags are the per-group reporting flags of 'eval verify' and 'eval identify' (docs/fairness.md).
+type fairnessFlags struct {
+	groups     string
+	identities string
+	out        string
+	plot       string
+	minPairs   int
+	impostors  int
+	seed       uint64
+
+	labels    eval.GroupLabels
+	ids       map[string]string // image path as the pair list writes it -> identity, from --identities
+	threshold float64
+	thrSource string
+}
+
+func (g *fairnessFlags) register(fs *flag.FlagSet, verify bool) {
+	fs.StringVar(&g.groups, "groups", "", "per-group report: CSV of identity,group (several groups: repeated rows or group1;group2); see docs/fairness.md")
+	fs.StringVar(&g.out, "fairness-out", "", "with --groups: write the per-group report as JSON to this file")
+	fs.StringVar(&g.plot, "fairness-plot", "", "with --groups: write a PNG bar chart of the per-group error rates with 95% intervals to this file")
+	fs.IntVar(&g.minPairs, "fairness-min-pairs", eval.DefaultMinPairs, "with --groups: trials a group needs on a rate to enter that rate's spread (fewer: listed as insufficient)")
+	if verify {
+		fs.StringVar(&g.identities, "identities", "", "with --groups: CSV of image,identity naming the person in each image of the pair list (default: the image's folder name)")
+		fs.IntVar(&g.impostors, "fairness-impostors", 0, "with --groups: replace the pair list's within-group impostor pairs by all cross-identity pairs of evaluated images within each group, at most N per group (0 = use the pair list's)")
+		fs.Uint64Var(&g.seed, "fairness-seed", 1, "with --fairness-impostors: seed of the sample drawn when a group has more than N pairs")
+	}
+}
+
+// enabled reports whether a per-group report was asked for.
+func (g *fairnessFlags) enabled() bool { return g != nil && g.groups != "" }
+
+// load checks the flags and reads the label files.
+func (g *fairnessFlags) load() error {
+	if g.groups == "" {
+		for _, f := range []struct {
+			set  bool
+			name string
+		}{{g.out != "", "--fairness-out"}, {g.plot != "", "--fairness-plot"}, {g.identities != "", "--identities"}, {g.impostors != 0, "--fairness-impostors"}} {
+			if f.set {
+				return usagef("%s needs --groups", f.name)
+			}
+		}
+		return nil
+	}
+	if g.minPairs < 1 {
+		return usagef("--fairness-min-pairs must be at least 1")
+	}
+	if g.impostors < 0 {
+		return usagef("--fairness-impostors must be 0 or more")
+	}
+	data, err := os.ReadFile(g.groups)
+	if err != nil {
+		return fmt.Errorf("groups: %w", err)
+	}
+	if g.labels, err = eval.ParseGroupLabels(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("%s: %w", g.groups, err)
+	}
+	if g.identities != "" {
+		data, err := os.ReadFile(g.identities)
+		if err != nil {
+			return fmt.Errorf("identities: %w", err)
+		}
+		if g.ids, err = eval.ParseImageIdentities(bytes.NewReader(data)); err != nil {
+			return fmt.Errorf("%s: %w", g.identities, err)
+		}
+	}
+	return nil
+}
+
+// identity returns the identity of an image of the pair list: from --identities, else its folder name.
+func (g *fairnessFlags) identity(img string) string {
+	if g.ids != nil {
+		return g.ids[img]
+	}
+	return eval.IdentityFromPath(img)
+}
+
+func (g *fairnessFlags) identitySource() string {
+	if g.ids != nil {
+		return "--identities " + g.identities
+	}
+	return "folder name of each image path"
+}
+
+// fairnessThresholds returns the thresholds of the model pack's calibration table, at which each group's rates are also reported.
+func fairnessThresholds() []float64 {
+	var ts []float64
+	for _, op := range modelpack.Manifest().Threshold.Table {
+		ts = append(ts, op.Threshold)
+	}
+	return ts
+}
+
+// write saves the per-group JSON report and plot where asked.
+func (g *fairnessFlags) write(report any, plot func(io.Writer) error) error {
+	if g.out != "" {
+		data, err := json.MarshalIndent(report, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(g.out, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("writing fairness report: %w", err)
+		}
+	}
+	if g.plot != "" {
+		out, err := os.Create(g.plot)
+		if err != nil {
+			return fmt.Errorf("fairness plot: %w", err)
+		}
+		err = plot(out)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("fairness plot: %w", err)
+		}
+	}
+	return nil
+}
+
+// FairnessVerifyReport is the per-group report of 'eval verify --groups' (--fairness-out, and "fairness" in the
+// main report): eval.FairnessReport's fields plus where its inputs came from.
+type FairnessVerifyReport struct {
+	eval.FairnessReport
+	ThresholdSource string `json:"threshold_source"`
+	GroupsFile      string `json:"groups_file"`
+	IdentitySource  string `json:"identity_source"`
+	// ImagesNoIdentity counts the pair list's images that --identities does not name.
+	ImagesNoIdentity int `json:"images_without_identity"`
+	// ImpostorSource says where the within-group impostor pairs come from.
+	ImpostorSource string `json:"impostor_source"`
+	// GeneratedImpostors counts the generated within-group impostor pairs scored (--fairness-impostors);
+	// GeneratedNoFace those left out because an image had no face; ListImpostorsReplaced the pair list's
+	// within-group impostor pairs they replace.
+	GeneratedImpostors    int    `json:"generated_impostor_pairs"`
+	GeneratedNoFace       int    `json:"generated_pairs_without_face"`
+	ListImpostorsReplaced int    `json:"pair_list_impostors_replaced"`
+	PlotFile              string `json:"plot_png,omitempty"`
+}
+
+// verifyFairness computes the per-group report of 'eval verify' from the pair list, its scores, and the
+// templates of the evaluated images (names[i] is image i as the pair list writes it).
+func verifyFairness(g *fairnessFlags, pairs []eval.Pair, scores []float64, names []string, res []templateResult) *FairnessVerifyReport {
+	rep := &FairnessVerifyReport{ThresholdSource: g.thrSource, GroupsFile: g.groups, IdentitySource: g.identitySource(),
+		ImpostorSource: "the pair list's impostor pairs"}
+	if g.ids != nil {
+		for _, n := range names {
+			if _, ok := g.ids[n]; !ok {
+				rep.ImagesNoIdentity++
+			}
+		}
+	}
+	gp := make([]eval.GroupPair, 0, len(pairs))
+	for i, p := range pairs {
+		a, b := g.identity(p.A), g.identity(p.B)
+		if g.impostors > 0 && !p.Same && g.labels.Has(a) && g.labels.Has(b) && g.labels.Share(a, b) {
+			rep.ListImpostorsReplaced++
+			continue
+		}
+		gp = append(gp, eval.GroupPair{Score: scores[i], Same: p.Same, A: a, B: b})
+	}
+	if g.impostors > 0 {
+		rep.ImpostorSource = fmt.Sprintf("within groups: every pair of evaluated images of two different identities of the group, "+
+			"a sample of %d per group where there are more (seed %d); cross-group: the pair list's", g.impostors, g.seed)
+		ids := make([]string, len(names))
+		for i, n := range names {
+			ids[i] = g.identity(n)
+		}
+		for _, ij := range eval.SampleGroupImpostors(ids, g.labels, g.impostors, g.seed) {
+			ta, tb := res[ij[0]].Template, res[ij[1]].Template
+			if ta == nil || tb == nil {
+				rep.GeneratedNoFace++
+				continue
+			}
+			rep.GeneratedImpostors++
+			gp = append(gp, eval.GroupPair{Score: float64(facegate.Similarity(ta, tb)), A: ids[ij[0]], B: ids[ij[1]]})
+		}
+	}
+	rep.FairnessReport = eval.GroupFairness(gp, g.labels, eval.FairnessOptions{Threshold: g.threshold, MinPairs: g.minPairs,
+		Thresholds: fairnessThresholds()})
+	if g.plot != "" {
+		rep.PlotFile = g.plot
+	}
+	return rep
+}
+
+// printRate formats a rate with its interval for the text reports.
+func printRate(r eval.Rate) string {
+	if r.Total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f%% [%.2f%%, %.2f%%]", 100*r.Rate, 100*r.Low, 100*r.High)
+}
+
+func printSpread(w io.Writer, name string, sp eval.Spread) {
+	switch {
+	case len(sp.Groups) == 0:
+		fmt.Fprintf(w, "  %s spread: no group has enough trials", name)
+	case sp.Max == 0:
+		fmt.Fprintf(w, "  %s spread over %d groups: none (every group at 0)", name, len(sp.Groups))
+	case sp.Ratio != nil:
+		fmt.Fprintf(w, "  %s spread over %d groups: max/min %.2f (%s %.4f / %s %.4f), difference %.4f", name, len(sp.Groups),
+			*sp.Ratio, sp.MaxGroup, sp.Max, sp.MinGroup, sp.Min, sp.Difference)
+	default:
+		fmt.Fprintf(w, "  %s spread over %d groups: max/min undefined (lowest is 0: %s), max %s %.4f, difference %.4f", name,
+			len(sp.Groups), sp.MinGroup, sp.MaxGroup, sp.Max, sp.Difference)
+	}
+	if len(sp.Insufficient) > 0 {
+		fmt.Fprintf(w, "; insufficient: %s", strings.Join(sp.Insufficient, ", "))
+	}
+	fmt.Fprintln(w)
+}
+
+func printVerifyFairness(w io.Writer, r *FairnessVerifyReport) {
+	fmt.Fprintf(w, "per group at threshold %.4f (%s), groups from %s, identities from %s, 95%% Wilson intervals:\n",
+		r.Threshold, r.ThresholdSource, r.GroupsFile, r.IdentitySource)
+	fmt.Fprintf(w, "  %-16s %5s %8s  %-28s %8s  %s\n", "group", "ids", "genuine", "FNMR", "impostor", "FMR")
+	for _, g := range r.Groups {
+		fmt.Fprintf(w, "  %-16s %5d %8d  %-28s %8d  %s\n", g.Group, g.Identities, g.FNMR.Total, printRate(g.FNMR), g.FMR.Total, printRate(g.FMR))
+	}
+	fmt.Fprintf(w, "  cross-group impostor pairs %d: FMR %s\n", r.CrossGroupFMR.Total, printRate(r.CrossGroupFMR))
+	printSpread(w, "FMR", r.FMRSpread)
+	printSpread(w, "FNMR", r.FNMRSpread)
+	fmt.Fprintf(w, "  left out: %d genuine and %d impostor pairs with an unlabelled side (%d identities), %d genuine pairs across groups\n",
+		r.UnlabelledGenuine, r.UnlabelledImpostor, len(r.UnlabelledIdentities), r.GenuineCrossGroup)
+	if r.GeneratedImpostors+r.GeneratedNoFace > 0 {
+		fmt.Fprintf(w, "  within-group impostors: %d generated pairs scored (%d without a face skipped), replacing %d of the pair list\n",
+			r.GeneratedImpostors, r.GeneratedNoFace, r.ListImpostorsReplaced)
+	}
+	if r.PlotFile != "" {
+		fmt.Fprintf(w, "  per-group plot: %s\n", r.PlotFile)
+	}
+}
+
+// FairnessIdentifyReport is the per-group report of 'eval identify --groups' (--fairness-out, and "fairness" in
+// the main report): eval.IdentFairnessReport's fields plus where its inputs came from. Each group's
+// operating_points are at the thresholds of the whole run's FPIR targets (0.01 and 0.1).
+type FairnessIdentifyReport struct {
+	eval.IdentFairnessReport
+	ThresholdSource string `json:"threshold_source"`
+	GroupsFile      string `json:"groups_file"`
+	PlotFile        string `json:"plot_png,omitempty"`
+}
+
+// identifyFairness computes the per-group report of 'eval identify'; a probe's identity is its person folder.
+func identifyFairness(g *fairnessFlags, ps []eval.Probe, ir eval.IdentResult) (*FairnessIdentifyReport, error) {
+	gp := make([]eval.GroupProbe, len(ps))
+	labelled := 0
+	for i, p := range ps {
+		gp[i] = eval.GroupProbe{Probe: p}
+		if g.labels.Has(p.Truth) {
+			labelled++
+		}
+	}
+	if labelled == 0 {
+		return nil, fmt.Errorf("no probe's person folder is an identity of %s (see docs/fairness.md)", g.groups)
+	}
+	var ts []float64
+	for _, fpir := range []float64{1e-2, 1e-1} {
+		if t, ok := ir.Thresholds[fpir]; ok {
+			ts = append(ts, t)
+		}
+	}
+	rep := &FairnessIdentifyReport{ThresholdSource: g.thrSource, GroupsFile: g.groups, PlotFile: g.plot,
+		IdentFairnessReport: eval.GroupIdentify(gp, g.labels, eval.FairnessOptions{Threshold: g.threshold, MinPairs: g.minPairs, Thresholds: ts})}
+	return rep, nil
+}
+
+func printIdentifyFairness(w io.Writer, r *FairnessIdentifyReport) {
+	fmt.Fprintf(w, "per group at threshold %.4f (%s), groups from %s, 95%% Wilson intervals:\n", r.Threshold, r.ThresholdSource, r.GroupsFile)
+	fmt.Fprintf(w, "  %-16s %5s %8s  %-28s %-28s %s\n", "group", "ids", "searches", "rank-1", "FNIR", "FPIR")
+	for _, g := range r.Groups {
+		fmt.Fprintf(w, "  %-16s %5d %8d  %-28s %-28s %s\n", g.Group, g.Identities, g.Rank1.Total, printRate(g.Rank1), printRate(g.FNIR), printRate(g.FPIR))
+	}
+	fmt.Fprintf(w, "  FPIR measured on: %s\n", r.FPIRMethod)
+	printSpread(w, "FNIR", r.FNIRSpread)
+	printSpread(w, "FPIR", r.FPIRSpread)
+	fmt.Fprintf(w, "  left out: %d searches of unlabelled identities (%d identities)\n", r.UnlabelledSearches, len(r.UnlabelledIdentities))
+	if r.PlotFile != "" {
+		fmt.Fprintf(w, "  per-group plot: %s\n", r.PlotFile)
+	}
 }
