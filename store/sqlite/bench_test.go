@@ -76,7 +76,7 @@ func BenchmarkEachTemplate(b *testing.B) {
 					return err
 				}
 				for j := range min(2, end-done) {
-					r, err := encodeFace(&facegate.FaceRecord{Template: template(uint64(done+j), facegate.TemplateDim), Quality: q, Thumbnail: benchThumbnail})
+					r, err := db.encodeFace(&facegate.FaceRecord{Template: template(uint64(done+j), facegate.TemplateDim), Quality: q, Thumbnail: benchThumbnail})
 					if err != nil {
 						return err
 					}

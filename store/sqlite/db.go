@@ -19,12 +19,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/protect"
 )
 
 // FileName is the database file's name inside the data directory.
@@ -38,6 +40,7 @@ type DB struct {
 	path  string
 	write *sql.DB // exactly one connection: every write transaction is serialised here
 	read  *sql.DB // query_only connections for concurrent readers
+	keys  atomic.Pointer[protect.Keyring]
 }
 
 var _ facegate.Store = (*DB)(nil)

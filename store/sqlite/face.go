@@ -29,7 +29,7 @@ type faceRow struct {
 	thumbnail []byte // nil: NULL
 }
 
-func encodeFace(f *facegate.FaceRecord) (faceRow, error) {
+func (db *DB) encodeFace(f *facegate.FaceRecord) (faceRow, error) {
 	r := faceRow{id: f.ID, source: f.Source}
 	if r.id == "" {
 		r.id = newID("face_")
@@ -37,7 +37,10 @@ func encodeFace(f *facegate.FaceRecord) (faceRow, error) {
 	if len(f.Template) == 0 {
 		return r, errors.New("empty template")
 	}
-	r.template = encodeTemplate(f.Template)
+	var err error
+	if r.template, err = db.sealTemplate(encodeTemplate(f.Template), faceAAD(r.id)); err != nil {
+		return r, err
+	}
 	b, err := json.Marshal(f.Box)
 	if err != nil {
 		return r, fmt.Errorf("box: %w", err)
@@ -100,7 +103,7 @@ func decodeTemplate(b []byte) ([]float32, error) {
 }
 
 // scanFace reads a row of faceCols, or of faceCols without the thumbnail when withThumb is false.
-func scanFace(r scanner, f *facegate.FaceRecord, withThumb bool) error {
+func (db *DB) scanFace(r scanner, f *facegate.FaceRecord, withThumb bool) error {
 	var tmpl, box, quality sql.RawBytes
 	var created int64
 	dest := []any{&f.ID, &f.GalleryID, &f.SubjectID, &created, &box, &quality, &f.Source, &tmpl}
@@ -112,7 +115,7 @@ func scanFace(r scanner, f *facegate.FaceRecord, withThumb bool) error {
 		return err
 	}
 	var err error
-	if f.Template, err = decodeTemplate(tmpl); err != nil {
+	if f.Template, err = db.openTemplate(tmpl, faceAAD(f.ID)); err != nil {
 		return fmt.Errorf("face %s: %w", f.ID, err)
 	}
 	if err := decodeBox(box, &f.Box); err != nil {
@@ -136,7 +139,7 @@ func (db *DB) AddFace(ctx context.Context, f *facegate.FaceRecord) error {
 	if f.SubjectID == "" {
 		return errors.New("sqlite: add face: empty subject ID")
 	}
-	r, err := encodeFace(f)
+	r, err := db.encodeFace(f)
 	if err != nil {
 		return fmt.Errorf("sqlite: add face to subject %s: %w", f.SubjectID, err)
 	}
@@ -180,7 +183,7 @@ func (db *DB) Faces(ctx context.Context, galleryID, subjectID string) ([]facegat
 	out := []facegate.FaceRecord{}
 	for rows.Next() {
 		var f facegate.FaceRecord
-		if err := scanFace(rows, &f, true); err != nil {
+		if err := db.scanFace(rows, &f, true); err != nil {
 			return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
 		}
 		out = append(out, f)
@@ -212,7 +215,7 @@ func (db *DB) Face(ctx context.Context, galleryID, subjectID, id string) (*faceg
 		return nil, fmt.Errorf("sqlite: face %s: %w", id, facegate.ErrNotFound)
 	}
 	var f facegate.FaceRecord
-	if err := scanFace(rows, &f, true); err != nil {
+	if err := db.scanFace(rows, &f, true); err != nil {
 		return nil, fmt.Errorf("sqlite: face %s: %w", id, err)
 	}
 	return &f, nil
@@ -243,7 +246,7 @@ func (db *DB) EachTemplate(ctx context.Context, fn func(f *facegate.FaceRecord) 
 	defer rows.Close()
 	for rows.Next() {
 		f := new(facegate.FaceRecord)
-		if err := scanFace(rows, f, false); err != nil {
+		if err := db.scanFace(rows, f, false); err != nil {
 			return fmt.Errorf("sqlite: templates: %w", err)
 		}
 		if err := fn(f); err != nil {

@@ -36,7 +36,11 @@ func (db *DB) AddAlert(ctx context.Context, a *facegate.Alert) error {
 	a.Status = facegate.AlertPending
 	var probe any
 	if len(a.Probe) > 0 {
-		probe = encodeTemplate(a.Probe)
+		b, err := db.sealTemplate(encodeTemplate(a.Probe), alertAAD(a.ID))
+		if err != nil {
+			return fmt.Errorf("sqlite: add alert: %w", err)
+		}
+		probe = b
 	}
 	_, err := db.write.ExecContext(ctx, "INSERT INTO alerts(id, gallery_id, subject_id, stream_id, event_id, track, score, status, created_at, probe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		a.ID, a.GalleryID, a.SubjectID, a.StreamID, a.EventID, a.Track, a.Score, string(a.Status), a.CreatedAt.UnixNano(), probe)
@@ -138,7 +142,8 @@ func (db *DB) Negatives(ctx context.Context, galleryID, subjectID string, t time
 		if err := rows.Scan(&n.ID, &n.AlertID, &tmpl, &created, &expires); err != nil {
 			return nil, fmt.Errorf("sqlite: negatives: %w", err)
 		}
-		if n.Template, err = decodeTemplate(tmpl); err != nil {
+		// A negative exemplar is its alert's probe, sealed for the alert's row.
+		if n.Template, err = db.openTemplate(tmpl, alertAAD(n.AlertID)); err != nil {
 			return nil, fmt.Errorf("sqlite: negatives: %w", err)
 		}
 		n.CreatedAt, n.ExpiresAt = fromNanos(created), fromNanos(expires)

@@ -125,7 +125,7 @@ func TestSecureDelete(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			*db = *db2
+			db.write, db.read = db2.write, db2.read
 		})
 	}
 }

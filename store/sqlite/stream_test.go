@@ -68,7 +68,7 @@ func TestStreamCRUD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	*db = *db3
+	db.write, db.read = db3.write, db3.read
 }
 
 func TestMatchCrops(t *testing.T) {

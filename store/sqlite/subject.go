@@ -92,7 +92,7 @@ func (db *DB) CreateSubjectWithConsent(ctx context.Context, s *facegate.Subject,
 		if (f.SubjectID != "" && f.SubjectID != id) || (f.GalleryID != "" && f.GalleryID != s.GalleryID) {
 			return fmt.Errorf("sqlite: create subject %s: face %d belongs to subject %s of gallery %s", id, i, f.SubjectID, f.GalleryID)
 		}
-		if rows[i], err = encodeFace(f); err != nil {
+		if rows[i], err = db.encodeFace(f); err != nil {
 			return fmt.Errorf("sqlite: create subject %s: face %d: %w", id, i, err)
 		}
 	}

@@ -1,0 +1,198 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/facegate/facegate/protect"
+)
+
+// Templates at rest: with a keyring (SetKeyring), every template (and every watchlist alert's probe) is sealed
+// with AES-256-GCM under the active key, bound to its row by the additional data ("face:<id>", "alert:<id>"),
+// so a ciphertext copied to another row does not open. Rows written without a keyring stay readable (plaintext
+// is told apart by the envelope's magic prefix) and RotateTemplates seals them. The keyring lives outside the
+// data directory; without it a sealed store's templates cannot be read.
+
+// ErrNoTemplateKey is returned when a sealed template is read without a keyring.
+var ErrNoTemplateKey = errors.New("templates are encrypted at rest; start with the template key (--template-key or $FACEGATE_TEMPLATE_KEYS)")
+
+// SetKeyring sets (or, with nil, clears) the keys templates are sealed and opened with. Safe to call while the
+// store is in use, e.g. to load a rotated key file.
+func (db *DB) SetKeyring(k *protect.Keyring) { db.keys.Store(k) }
+
+func faceAAD(id string) string  { return "face:" + id }
+func alertAAD(id string) string { return "alert:" + id }
+
+// sealTemplate seals an encoded template when a keyring is set.
+func (db *DB) sealTemplate(b []byte, aad string) ([]byte, error) {
+	k := db.keys.Load()
+	if k == nil {
+		return b, nil
+	}
+	return k.Seal(b, []byte(aad))
+}
+
+// openTemplate decodes a stored template, opening it first when it is sealed.
+func (db *DB) openTemplate(b []byte, aad string) ([]float32, error) {
+	if protect.IsSealed(b) {
+		k := db.keys.Load()
+		if k == nil {
+			return nil, ErrNoTemplateKey
+		}
+		pt, err := k.Open(b, []byte(aad))
+		if err != nil {
+			return nil, err
+		}
+		b = pt
+	}
+	return decodeTemplate(b)
+}
+
+// RotateTemplates brings every stored template and alert probe under the keyring's active key: plaintext rows
+// are sealed, rows sealed under an older key are opened and sealed again, rows already under the active key
+// are left alone. It works in transactions of batch rows, so the store stays usable (by this process or a
+// server sharing the file) while it runs; progress, when not nil, is called after each batch. It returns how
+// many rows it changed.
+func (db *DB) RotateTemplates(ctx context.Context, batch int, progress func(done int)) (int, error) {
+	k := db.keys.Load()
+	if k == nil {
+		return 0, fmt.Errorf("sqlite: rotate templates: %w", ErrNoTemplateKey)
+	}
+	if batch <= 0 {
+		batch = 500
+	}
+	changed := 0
+	for _, tbl := range []struct{ table, col, aadPrefix string }{
+		{"faces", "template", "face:"},
+		{"alerts", "probe", "alert:"},
+	} {
+		last := int64(0)
+		for {
+			n, next, err := db.rotateBatch(ctx, k, tbl.table, tbl.col, tbl.aadPrefix, last, batch)
+			if err != nil {
+				return changed, fmt.Errorf("sqlite: rotate templates in %s: %w", tbl.table, err)
+			}
+			changed += n
+			if progress != nil {
+				progress(changed)
+			}
+			if next == last {
+				break
+			}
+			last = next
+		}
+	}
+	// Negative exemplars hold their alert's probe, sealed for the alert.
+	last := int64(0)
+	for {
+		n, next, err := db.rotateNegatives(ctx, k, last, batch)
+		if err != nil {
+			return changed, fmt.Errorf("sqlite: rotate templates in negatives: %w", err)
+		}
+		changed += n
+		if next == last {
+			break
+		}
+		last = next
+	}
+	if changed > 0 {
+		if err := db.Checkpoint(ctx); err != nil { // the old ciphertexts leave the WAL too
+			return changed, err
+		}
+	}
+	return changed, nil
+}
+
+// rotateBatch reseals up to batch rows of table after rowid last; it returns how many changed and the last rowid
+// seen (== last when there were none).
+func (db *DB) rotateBatch(ctx context.Context, k *protect.Keyring, table, col, aadPrefix string, last int64, batch int) (int, int64, error) {
+	n, next := 0, last
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT rowid, id, "+col+" FROM "+table+" WHERE rowid > ? AND "+col+" IS NOT NULL ORDER BY rowid LIMIT ?", last, batch)
+		if err != nil {
+			return err
+		}
+		type upd struct {
+			id  string
+			val []byte
+		}
+		var ups []upd
+		for rows.Next() {
+			var rowid int64
+			var id string
+			var val []byte
+			if err := rows.Scan(&rowid, &id, &val); err != nil {
+				rows.Close()
+				return err
+			}
+			next = rowid
+			out, ch, err := k.Reseal(val, []byte(aadPrefix+id))
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("%s %s: %w", table, id, err)
+			}
+			if ch {
+				ups = append(ups, upd{id, out})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, u := range ups {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+col+" = ? WHERE id = ?", u.val, u.id); err != nil {
+				return err
+			}
+		}
+		n = len(ups)
+		return nil
+	})
+	return n, next, err
+}
+
+func (db *DB) rotateNegatives(ctx context.Context, k *protect.Keyring, last int64, batch int) (int, int64, error) {
+	n, next := 0, last
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT rowid, id, alert_id, template FROM negatives WHERE rowid > ? ORDER BY rowid LIMIT ?", last, batch)
+		if err != nil {
+			return err
+		}
+		type upd struct {
+			id  string
+			val []byte
+		}
+		var ups []upd
+		for rows.Next() {
+			var rowid int64
+			var id, alert string
+			var val []byte
+			if err := rows.Scan(&rowid, &id, &alert, &val); err != nil {
+				rows.Close()
+				return err
+			}
+			next = rowid
+			out, ch, err := k.Reseal(val, []byte(alertAAD(alert)))
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("negative %s: %w", id, err)
+			}
+			if ch {
+				ups = append(ups, upd{id, out})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, u := range ups {
+			if _, err := tx.ExecContext(ctx, "UPDATE negatives SET template = ? WHERE id = ?", u.val, u.id); err != nil {
+				return err
+			}
+		}
+		n = len(ups)
+		return nil
+	})
+	return n, next, err
+}

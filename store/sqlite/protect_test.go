@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/protect"
+)
+
+func keyLine(t *testing.T, id string) string {
+	t.Helper()
+	line, err := protect.GenerateKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return line
+}
+
+func keyring(t *testing.T, lines ...string) *protect.Keyring {
+	t.Helper()
+	k, err := protect.ParseKeyring(strings.Join(lines, "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func templateBytes(v []float32) []byte {
+	var b []byte
+	for _, x := range v[:16] {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+// fileHolds reports whether any file of the store holds needle.
+func fileHolds(t *testing.T, dir string, needle []byte) bool {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		if bytes.Contains(data, needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTemplatesEncryptedAtRest: with a keyring no template's bytes reach the files; without the key a sealed
+// store's templates cannot be read; a plaintext store is sealed in place by rotation, and rotation to a new key
+// re-seals everything while the store stays usable.
+func TestTemplatesEncryptedAtRest(t *testing.T) {
+	db, dir := openTest(t)
+	ctx := context.Background()
+	g := mustGallery(t, db, "g")
+	s := mustSubject(t, db, g.ID)
+	// A face written before encryption was switched on.
+	legacy := face(g.ID, s.ID, 1)
+	if err := db.AddFace(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	db.Checkpoint(ctx)
+	if !fileHolds(t, dir, templateBytes(legacy.Template)) {
+		t.Fatal("the plaintext template is not in the file: the check cannot see templates")
+	}
+	l1, l2 := keyLine(t, "k1"), keyLine(t, "k2")
+	k1 := keyring(t, l1)
+	db.SetKeyring(k1)
+	sealed := face(g.ID, s.ID, 2)
+	if err := db.AddFace(ctx, sealed); err != nil {
+		t.Fatal(err)
+	}
+	alert := &facegate.Alert{GalleryID: g.ID, SubjectID: s.ID, Score: 0.5, Probe: template(3, facegate.TemplateDim)}
+	if err := db.AddAlert(ctx, alert); err != nil {
+		t.Fatal(err)
+	}
+	db.Checkpoint(ctx)
+	if fileHolds(t, dir, templateBytes(sealed.Template)) || fileHolds(t, dir, templateBytes(alert.Probe)) {
+		t.Fatal("a template written with the keyring is in the file in clear")
+	}
+	faces, err := db.Faces(ctx, g.ID, s.ID)
+	if err != nil || len(faces) != 2 || faces[1].Template[0] != sealed.Template[0] || faces[0].Template[0] != legacy.Template[0] {
+		t.Fatalf("reading mixed rows: %v", err)
+	}
+	// Rotation seals the legacy row.
+	if n, err := db.RotateTemplates(ctx, 1, nil); err != nil || n != 1 {
+		t.Fatalf("rotation sealing the legacy row: %d %v", n, err)
+	}
+	if fileHolds(t, dir, templateBytes(legacy.Template)) {
+		t.Fatal("the legacy template is still in clear after rotation")
+	}
+	// A new active key: everything is re-sealed under it, reading works throughout.
+	k2 := keyring(t, l2, l1) // k2 active, k1 still opens
+	db.SetKeyring(k2)
+	if _, err := db.ReviewAlert(ctx, alert.ID, facegate.AlertRejected, "key_x", "", time.Now(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.RotateTemplates(ctx, 1, nil); err != nil || n != 3 { // two faces and the negative
+		t.Fatalf("rotation to k2: %d %v", n, err)
+	}
+	db.SetKeyring(keyring(t, l2)) // k1 retired
+	if faces, err := db.Faces(ctx, g.ID, s.ID); err != nil || len(faces) != 2 {
+		t.Fatalf("reading with k2 alone after rotation: %v", err)
+	}
+	if negs, err := db.Negatives(ctx, g.ID, s.ID, time.Now()); err != nil || len(negs) != 1 || negs[0].Template[0] != alert.Probe[0] {
+		t.Fatalf("negative exemplar after rotation: %+v %v", negs, err)
+	}
+	// Without any key the templates cannot be read.
+	db.SetKeyring(nil)
+	if _, err := db.Faces(ctx, g.ID, s.ID); !errors.Is(err, ErrNoTemplateKey) {
+		t.Fatalf("reading sealed templates without a key: %v", err)
+	}
+}
