@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/server"
 	"github.com/facegate/facegate/store/sqlite"
 )
@@ -37,6 +40,7 @@ func runServe(env *Env, args []string) error {
 	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
+	templateKeys := fs.String("template-key", envOr("FACEGATE_TEMPLATE_KEY_FILE", ""), "file of AES-256 keys that encrypt templates at rest ('facegate keys generate'; first line active; mode 0600, outside --data; or the keys themselves in $FACEGATE_TEMPLATE_KEYS); reloaded on SIGHUP ($FACEGATE_TEMPLATE_KEY_FILE)")
 	auditKey := fs.String("audit-key", envOr("FACEGATE_AUDIT_KEY_FILE", ""), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
 	inferences := fs.String("enable-inferences", envOr("FACEGATE_INFERENCES", ""), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envOr("FACEGATE_FFMPEG", "ffmpeg"), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
@@ -79,6 +83,23 @@ func runServe(env *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if err := loadTemplateKeys(st, *templateKeys, *data); err != nil {
+		return err
+	}
+	// SIGHUP reloads the template keys: add a new key first in the file, send SIGHUP, run 'facegate keys
+	// rotate', then remove the old key and send SIGHUP again. No restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := loadTemplateKeys(st, *templateKeys, *data); err != nil {
+				log.Error("template keys not reloaded", "err", err)
+			} else {
+				log.Info("template keys reloaded")
+			}
+		}
+	}()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv})
@@ -117,4 +138,22 @@ func mustAbs(p string) string {
 		return abs
 	}
 	return p
+}
+
+// loadTemplateKeys gives the store its template keyring from the key file (or $FACEGATE_TEMPLATE_KEYS); with
+// neither, templates are stored in clear.
+func loadTemplateKeys(st *sqlite.DB, path, data string) error {
+	if path != "" {
+		if abs, _ := filepath.Abs(path); strings.HasPrefix(abs, mustAbs(data)+string(filepath.Separator)) {
+			return usagef("--template-key must not be inside the data directory")
+		}
+	}
+	k, err := protect.LoadKeyring(path, "FACEGATE_TEMPLATE_KEYS")
+	if err != nil {
+		return err
+	}
+	if k != nil {
+		st.SetKeyring(k)
+	}
+	return nil
 }

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/facegate/facegate/protect"
+	"github.com/facegate/facegate/store/sqlite"
+)
+
+const keysUsage = `Usage:
+  facegate keys generate --id ID
+      prints a new AES-256 template key line ("ID:base64key") to put first in the template key file.
+  facegate keys rotate [--data DIR] [--template-key FILE]
+      re-encrypts every stored template under the key file's first (active) key, in small transactions, while
+      the server keeps running; plaintext templates of a store that had no key are encrypted.
+      Rotation without downtime: put the new key first in the file (keep the old one), send the server SIGHUP,
+      run 'facegate keys rotate', then remove the old key and send SIGHUP again.
+`
+
+func runKeys(env *Env, args []string) error {
+	if len(args) == 0 || (args[0] != "generate" && args[0] != "rotate") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(env.Stderr, keysUsage)
+			return nil
+		}
+		return usagef("want 'keys generate' or 'keys rotate'")
+	}
+	if args[0] == "generate" {
+		fs := newFlags(env, "keys generate", "keys generate --id ID")
+		id := fs.String("id", "", "key id, e.g. the date: 2026-11")
+		if _, err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		line, err := protect.GenerateKey(*id)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		fmt.Fprintln(env.Stdout, line)
+		return nil
+	}
+	fs := newFlags(env, "keys rotate", "keys rotate [--data DIR] [--template-key FILE]")
+	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory of the store ($FACEGATE_DATA)")
+	keyFile := fs.String("template-key", envOr("FACEGATE_TEMPLATE_KEY_FILE", ""), "template key file; first line is the key to rotate to ($FACEGATE_TEMPLATE_KEY_FILE, or the keys in $FACEGATE_TEMPLATE_KEYS)")
+	if _, err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(*data, sqlite.FileName)); err != nil {
+		return fmt.Errorf("no store in %s (--data): %w", *data, err)
+	}
+	db, err := sqlite.Open(*data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := loadTemplateKeys(db, *keyFile, *data); err != nil {
+		return err
+	}
+	n, err := db.RotateTemplates(env.Ctx, 500, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%d templates re-encrypted\n", n)
+	return nil
+}
