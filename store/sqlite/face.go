@@ -51,7 +51,9 @@ func (db *DB) encodeFace(f *facegate.FaceRecord) (faceRow, error) {
 	}
 	r.quality = string(b)
 	if len(f.Thumbnail) > 0 {
-		r.thumbnail = f.Thumbnail
+		if r.thumbnail, err = db.sealBlob(f.Thumbnail, thumbAAD(r.id)); err != nil {
+			return r, err
+		}
 	}
 	return r, nil
 }
@@ -126,6 +128,8 @@ func (db *DB) scanFace(r scanner, f *facegate.FaceRecord, withThumb bool) error 
 	}
 	if len(f.Thumbnail) == 0 {
 		f.Thumbnail = nil
+	} else if f.Thumbnail, err = db.openBlob(f.Thumbnail, thumbAAD(f.ID)); err != nil {
+		return fmt.Errorf("face %s: thumbnail: %w", f.ID, err)
 	}
 	f.CreatedAt = fromNanos(created)
 	return nil

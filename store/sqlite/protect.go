@@ -24,6 +24,24 @@ func (db *DB) SetKeyring(k *protect.Keyring) { db.keys.Store(k) }
 
 func faceAAD(id string) string  { return "face:" + id }
 func alertAAD(id string) string { return "alert:" + id }
+func thumbAAD(id string) string { return "thumb:" + id }
+func cropAAD(id string) string  { return "crop:" + id }
+
+// sealBlob seals an image (thumbnail, match crop) when a keyring is set: faces are biometric data as much as
+// templates are, and a thumbnail would let an attacker undo an unlinkable transform.
+func (db *DB) sealBlob(b []byte, aad string) ([]byte, error) { return db.sealTemplate(b, aad) }
+
+// openBlob opens a sealed image; a plaintext one (JPEG) is returned as it is.
+func (db *DB) openBlob(b []byte, aad string) ([]byte, error) {
+	if !protect.IsSealed(b) {
+		return b, nil
+	}
+	k := db.keys.Load()
+	if k == nil {
+		return nil, ErrNoTemplateKey
+	}
+	return k.Open(b, []byte(aad))
+}
 
 // sealTemplate seals an encoded template when a keyring is set.
 func (db *DB) sealTemplate(b []byte, aad string) ([]byte, error) {
@@ -66,7 +84,9 @@ func (db *DB) RotateTemplates(ctx context.Context, batch int, progress func(done
 	changed := 0
 	for _, tbl := range []struct{ table, col, aadPrefix string }{
 		{"faces", "template", "face:"},
+		{"faces", "thumbnail", "thumb:"},
 		{"alerts", "probe", "alert:"},
+		{"match_crops", "jpeg", "crop:"},
 	} {
 		last := int64(0)
 		for {
@@ -110,7 +130,11 @@ func (db *DB) RotateTemplates(ctx context.Context, batch int, progress func(done
 func (db *DB) rotateBatch(ctx context.Context, k *protect.Keyring, table, col, aadPrefix string, last int64, batch int) (int, int64, error) {
 	n, next := 0, last
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT rowid, id, "+col+" FROM "+table+" WHERE rowid > ? AND "+col+" IS NOT NULL ORDER BY rowid LIMIT ?", last, batch)
+		idCol := "id"
+		if table == "match_crops" {
+			idCol = "event_id"
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT rowid, "+idCol+", "+col+" FROM "+table+" WHERE rowid > ? AND "+col+" IS NOT NULL ORDER BY rowid LIMIT ?", last, batch)
 		if err != nil {
 			return err
 		}
@@ -142,7 +166,7 @@ func (db *DB) rotateBatch(ctx context.Context, k *protect.Keyring, table, col, a
 			return err
 		}
 		for _, u := range ups {
-			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+col+" = ? WHERE id = ?", u.val, u.id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+col+" = ? WHERE "+idCol+" = ?", u.val, u.id); err != nil {
 				return err
 			}
 		}

@@ -76,6 +76,8 @@ func TestTemplatesEncryptedAtRest(t *testing.T) {
 	k1 := keyring(t, l1)
 	db.SetKeyring(k1)
 	sealed := face(g.ID, s.ID, 2)
+	thumb := []byte("\xff\xd8\xff\xe0 a thumbnail that must not reach the disk in clear")
+	sealed.Thumbnail = thumb
 	if err := db.AddFace(ctx, sealed); err != nil {
 		t.Fatal(err)
 	}
@@ -84,11 +86,12 @@ func TestTemplatesEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Checkpoint(ctx)
-	if fileHolds(t, dir, templateBytes(sealed.Template)) || fileHolds(t, dir, templateBytes(alert.Probe)) {
-		t.Fatal("a template written with the keyring is in the file in clear")
+	if fileHolds(t, dir, templateBytes(sealed.Template)) || fileHolds(t, dir, templateBytes(alert.Probe)) || fileHolds(t, dir, thumb[4:40]) {
+		t.Fatal("a template or thumbnail written with the keyring is in the file in clear")
 	}
 	faces, err := db.Faces(ctx, g.ID, s.ID)
-	if err != nil || len(faces) != 2 || faces[1].Template[0] != sealed.Template[0] || faces[0].Template[0] != legacy.Template[0] {
+	if err != nil || len(faces) != 2 || faces[1].Template[0] != sealed.Template[0] || faces[0].Template[0] != legacy.Template[0] ||
+		!bytes.Equal(faces[1].Thumbnail, thumb) {
 		t.Fatalf("reading mixed rows: %v", err)
 	}
 	// Rotation seals the legacy row.
@@ -104,7 +107,7 @@ func TestTemplatesEncryptedAtRest(t *testing.T) {
 	if _, err := db.ReviewAlert(ctx, alert.ID, facegate.AlertRejected, "key_x", "", time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.RotateTemplates(ctx, 1, nil); err != nil || n != 3 { // two faces and the negative
+	if n, err := db.RotateTemplates(ctx, 1, nil); err != nil || n != 4 { // two templates, a thumbnail and the negative
 		t.Fatalf("rotation to k2: %d %v", n, err)
 	}
 	db.SetKeyring(keyring(t, l2)) // k1 retired

@@ -155,8 +155,12 @@ func (db *DB) AddMatchCrop(ctx context.Context, c *facegate.MatchCrop) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now()
 	}
-	_, err := db.write.ExecContext(ctx, `INSERT INTO match_crops(event_id, stream_id, gallery_id, subject_id, created_at, expires_at, jpeg)
-	VALUES (?, ?, ?, ?, ?, ?, ?)`, c.EventID, c.StreamID, c.GalleryID, c.SubjectID, c.CreatedAt.UnixNano(), c.ExpiresAt.UnixNano(), c.JPEG)
+	jpeg, err := db.sealBlob(c.JPEG, cropAAD(c.EventID))
+	if err != nil {
+		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, err)
+	}
+	_, err = db.write.ExecContext(ctx, `INSERT INTO match_crops(event_id, stream_id, gallery_id, subject_id, created_at, expires_at, jpeg)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`, c.EventID, c.StreamID, c.GalleryID, c.SubjectID, c.CreatedAt.UnixNano(), c.ExpiresAt.UnixNano(), jpeg)
 	switch {
 	case isUnique(err):
 		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, facegate.ErrConflict)
@@ -181,6 +185,9 @@ func (db *DB) MatchCrop(ctx context.Context, eventID string) (*facegate.MatchCro
 		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, err)
 	}
 	c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
+	if c.JPEG, err = db.openBlob(c.JPEG, cropAAD(eventID)); err != nil {
+		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, err)
+	}
 	return &c, nil
 }
 
@@ -213,6 +220,9 @@ func (db *DB) MatchCropsOf(ctx context.Context, galleryID, subjectID string) ([]
 			return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
 		}
 		c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
+		if c.JPEG, err = db.openBlob(c.JPEG, cropAAD(c.EventID)); err != nil {
+			return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
+		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
