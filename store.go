@@ -141,6 +141,11 @@ type Store interface {
 	ReviewStore
 	AuditStore
 
+	// Setting and SetSetting keep small pieces of deployment state (e.g. the fingerprint of the template
+	// transform the stored templates were made with); a missing setting is "".
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+
 	// AddConsent records a consent of an existing subject.
 	AddConsent(ctx context.Context, c *Consent) error
 	// Consents lists a subject's consent records, withdrawn ones included, oldest first.

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/protect"
 )
 
 // keyID is the ID of the API key that made the request ("" for routes without a key).
@@ -140,4 +143,48 @@ func (s *Server) forgetEvents(gallery, subject string) {
 	if n > 0 {
 		s.log.Info("events about an erased subject forgotten", "gallery", gallery, "subject", subject, "events", n)
 	}
+}
+
+// protectTemplate applies the deployment's secret transform (Config.Transform) to a template from the engine:
+// every template the server stores or searches with lives in the transformed space, so templates leaked from
+// two deployments (or from before and after a change of secret) cannot be matched against each other.
+func (s *Server) protectTemplate(t []float32) []float32 {
+	if s.cfg.Transform == nil || len(t) == 0 {
+		return t
+	}
+	return s.cfg.Transform.Apply(t)
+}
+
+// transformSetting is the store setting that records the fingerprint of the transform the templates are under.
+const transformSetting = "template_transform"
+
+// checkTransform refuses to start with a template transform other than the one the stored templates were made
+// with (searching them would silently find nobody), and records the transform of a store without templates.
+func checkTransform(ctx context.Context, st facegate.Store, t *protect.Transform) error {
+	want := t.Fingerprint() // "" for nil
+	have, err := st.Setting(ctx, transformSetting)
+	if err != nil {
+		return err
+	}
+	if have == want {
+		return nil
+	}
+	found := false
+	err = st.EachTemplate(ctx, func(*facegate.FaceRecord) error { found = true; return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	if found {
+		return fmt.Errorf("server: the stored templates were made with template transform %q but this server runs with %q: use the same --template-secret, or re-enrol", orNone(have), orNone(want))
+	}
+	return st.SetSetting(ctx, transformSetting, want)
+}
+
+var errStop = errors.New("stop")
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -2,12 +2,16 @@ package server_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/server"
 )
 
@@ -206,4 +210,60 @@ func TestGalleryRetentionSweep(t *testing.T) {
 	if r, err := c.Search(ctx, "visitors", probe, 1); err != nil || r.Faces[0].Result != api.ResultUnknown {
 		t.Fatalf("search after the retention: %+v %v", r, err)
 	}
+}
+
+// TestUnlinkableTemplates: with a secret transform, enrolment and search work as before, the stored templates
+// are not the engine's (they do not match raw templates of the same face), and a server started on the store
+// with another secret, or none, refuses to run rather than silently finding nobody.
+func TestUnlinkableTemplates(t *testing.T) {
+	secret := []byte("a test secret of at least sixteen bytes")
+	tr, err := protect.NewTransform(secret, facegate.TemplateDim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, server.Config{Transform: tr})
+	c := e.client(e.admin)
+	ctx := context.Background()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("doors")}); err != nil {
+		t.Fatal(err)
+	}
+	photo := readShared(t, "face_recognition_examples/identity/obama/obama.jpg")
+	created, err := c.CreateSubject(ctx, "doors", api.SubjectRequest{ExternalID: ptr("o"), Consent: consent("o")}, api.EnrolOptions{}, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Search(ctx, "doors", readShared(t, "face_recognition_examples/identity/obama/obama2.jpg"), 1)
+	if err != nil || res.Faces[0].Result != api.ResultMatch {
+		t.Fatalf("search under the transform: %+v %v", res, err)
+	}
+	stored, err := e.store.Faces(ctx, created.Subject.GalleryID, created.Subject.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, _ := imgio.Decode(photo, imgio.DefaultLimits)
+	raw, err := testEngine(t).Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := facegate.Similarity(stored[0].Template, raw[0].Template); s > 0.3 {
+		t.Fatalf("the stored template matches the raw template of the same photo (%.3f): not transformed", s)
+	}
+	if s := facegate.Similarity(stored[0].Template, tr.Apply(raw[0].Template)); s < 0.99 {
+		t.Fatalf("stored vs transformed raw: %.3f", s)
+	}
+	for _, other := range []*protect.Transform{nil, mustTransform(t, "another secret, also sixteen bytes+")} {
+		_, err := server.New(ctx, server.Config{Store: e.store, Engine: testEngine(t), Index: index.New(facegate.TemplateDim), Transform: other})
+		if err == nil || !strings.Contains(err.Error(), "template transform") {
+			t.Errorf("a server with transform %q on this store: %v, want a refusal", other.Fingerprint(), err)
+		}
+	}
+}
+
+func mustTransform(t *testing.T, secret string) *protect.Transform {
+	t.Helper()
+	tr, err := protect.NewTransform([]byte(secret), facegate.TemplateDim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
 }

@@ -97,6 +97,9 @@ func (s *Server) analyse(img *imgio.Image, opt engine.Options) ([]facegate.Face,
 	var tm engine.Timings
 	opt.Timings = &tm
 	faces, err := s.cfg.Engine.Analyze(img, opt)
+	for i := range faces {
+		faces[i].Template = s.protectTemplate(faces[i].Template)
+	}
 	for stage, d := range map[string]int64{"detect": int64(tm.Detect), "landmarks": int64(tm.Landmarks), "quality": int64(tm.Quality), "embed": int64(tm.Embed), "attributes": int64(tm.Attributes)} {
 		if d > 0 {
 			s.metrics.observe("facegate_inference_seconds", "Model inference time per request by stage.", durationNS(d), "stage", stage)
@@ -175,6 +178,7 @@ func (s *Server) primaryTemplate(ctx context.Context, data []byte, name string) 
 		return facegate.Face{}, 0, errf(http.StatusUnprocessableEntity, codeNoFace, "no face found in image %q", name)
 	}
 	f, err := s.cfg.Engine.Embed(img, faces[engine.Primary(faces, img.W, img.H)])
+	f.Template = s.protectTemplate(f.Template)
 	return f, len(faces), err
 }
 

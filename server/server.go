@@ -27,6 +27,7 @@ import (
 	"github.com/facegate/facegate/events"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/modelpack"
+	"github.com/facegate/facegate/protect"
 )
 
 // Config configures a Server.
@@ -50,6 +51,10 @@ type Config struct {
 	// checkpoint is signed, so a consistent rewrite of the whole log would go unnoticed.
 	AuditKey             ed25519.PrivateKey
 	AuditCheckpointEvery int
+	// Transform, when set, is the deployment's secret orthogonal transform of templates (unlinkable templates,
+	// docs/protection.md). Stored templates must have been made with the same transform: New checks the
+	// fingerprint the store recorded.
+	Transform *protect.Transform
 	// Inferences lists the sensitive inferences (age, gender, expression) this deployment allows on /v1/detect;
 	// none by default. Liveness is always allowed.
 	Inferences []engine.Attribute
@@ -140,6 +145,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		analyses: make(chan struct{}, cfg.MaxAnalyses), bus: events.NewBus(4096), hooks: events.NewDeliverer(cfg.Webhooks),
 		streams: streams{run: map[string]*runningStream{}, failed: map[string]string{}}}
 	s.bg, s.stopBG = context.WithCancel(context.Background())
+	if err := checkTransform(ctx, cfg.Store, cfg.Transform); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	n := 0
 	err := cfg.Store.EachTemplate(ctx, func(f *facegate.FaceRecord) error {

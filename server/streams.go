@@ -55,7 +55,7 @@ func (s *Server) startStreams(ctx context.Context) error {
 
 func (s *Server) startStream(st *facegate.Stream) error {
 	id := st.ID
-	p, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store,
+	p, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store, Transform: s.cfg.Transform,
 		Publish: s.publish, FFmpeg: s.cfg.FFmpeg, Logger: s.log,
 		OnFrame: func(f video.FrameStats) {
 			s.metrics.observe("facegate_stream_frame_latency_seconds", "Time from a frame's arrival to the end of its analysis.", f.Latency, "stream", id)

@@ -31,6 +31,7 @@ import (
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/draw"
+	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/video/ffmpeg"
 	"github.com/facegate/facegate/video/track"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	Store facegate.Store
 	// Publish delivers an event and returns it with its ID set (events.Bus.Publish, say). Required.
 	Publish func(facegate.Event) facegate.Event
+	// Transform is the deployment's secret template transform (nil: none); the gallery's templates were made
+	// with it, so a track's views must be too.
+	Transform *protect.Transform
 	// NoCropStore delivers match crops in events without storing them (facegate watch, which has no stored
 	// stream).
 	NoCropStore bool
@@ -350,7 +354,11 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []fa
 				errs[i] = err
 				return
 			}
-			out[i] = view{q: j.f.Quality.Score, tmpl: f.Template, box: j.f.Box, crop: draw.FaceCrop(fr.Img, j.f.Box, 160)}
+			tmpl := f.Template
+			if p.cfg.Transform != nil {
+				tmpl = p.cfg.Transform.Apply(tmpl)
+			}
+			out[i] = view{q: j.f.Quality.Score, tmpl: tmpl, box: j.f.Box, crop: draw.FaceCrop(fr.Img, j.f.Box, 160)}
 		}()
 	}
 	wg.Wait()

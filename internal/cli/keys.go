@@ -10,6 +10,10 @@ import (
 )
 
 const keysUsage = `Usage:
+  facegate keys secret
+      prints a new secret for the unlinkable template transform ('facegate serve --template-secret FILE').
+      Templates made under one secret do not match templates made under another: changing it revokes a
+      leaked set, and means re-enrolling.
   facegate keys generate --id ID
       prints a new AES-256 template key line ("ID:base64key") to put first in the template key file.
   facegate keys rotate [--data DIR] [--template-key FILE]
@@ -20,12 +24,20 @@ const keysUsage = `Usage:
 `
 
 func runKeys(env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "secret" {
+		secret, err := protect.GenerateSecret()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, secret)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "generate" && args[0] != "rotate") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			fmt.Fprint(env.Stderr, keysUsage)
 			return nil
 		}
-		return usagef("want 'keys generate' or 'keys rotate'")
+		return usagef("want 'keys generate', 'keys rotate' or 'keys secret'")
 	}
 	if args[0] == "generate" {
 		fs := newFlags(env, "keys generate", "keys generate --id ID")

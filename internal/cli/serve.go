@@ -41,6 +41,7 @@ func runServe(env *Env, args []string) error {
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
 	templateKeys := fs.String("template-key", envOr("FACEGATE_TEMPLATE_KEY_FILE", ""), "file of AES-256 keys that encrypt templates at rest ('facegate keys generate'; first line active; mode 0600, outside --data; or the keys themselves in $FACEGATE_TEMPLATE_KEYS); reloaded on SIGHUP ($FACEGATE_TEMPLATE_KEY_FILE)")
+	templateSecret := fs.String("template-secret", envOr("FACEGATE_TEMPLATE_SECRET_FILE", ""), "file holding the secret of the unlinkable template transform ('facegate keys secret'; or the secret itself in $FACEGATE_TEMPLATE_SECRET); every stored template is made with it ($FACEGATE_TEMPLATE_SECRET_FILE)")
 	auditKey := fs.String("audit-key", envOr("FACEGATE_AUDIT_KEY_FILE", ""), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
 	inferences := fs.String("enable-inferences", envOr("FACEGATE_INFERENCES", ""), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envOr("FACEGATE_FFMPEG", "ffmpeg"), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
@@ -68,6 +69,10 @@ func runServe(env *Env, args []string) error {
 		if abs, _ := filepath.Abs(*auditKey); strings.HasPrefix(abs, mustAbs(*data)+string(filepath.Separator)) {
 			return usagef("--audit-key must not be inside the data directory (whoever can rewrite the log could then re-sign it)")
 		}
+	}
+	transform, err := loadTransform(*templateSecret, *data)
+	if err != nil {
+		return err
 	}
 	log, err := c.logger(env.Stderr)
 	if err != nil {
@@ -102,7 +107,7 @@ func runServe(env *Env, args []string) error {
 	}()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
-		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv})
+		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform})
 	if err != nil {
 		return err
 	}
@@ -156,4 +161,21 @@ func loadTemplateKeys(st *sqlite.DB, path, data string) error {
 		st.SetKeyring(k)
 	}
 	return nil
+}
+
+// loadTransform reads the template transform's secret (file or $FACEGATE_TEMPLATE_SECRET); nil without one.
+func loadTransform(path, data string) (*protect.Transform, error) {
+	if path != "" {
+		if abs, _ := filepath.Abs(path); strings.HasPrefix(abs, mustAbs(data)+string(filepath.Separator)) {
+			return nil, usagef("--template-secret must not be inside the data directory")
+		}
+	}
+	if path == "" && os.Getenv("FACEGATE_TEMPLATE_SECRET") == "" {
+		return nil, nil
+	}
+	secret, err := protect.LoadSecret(path, "FACEGATE_TEMPLATE_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	return protect.NewTransform(secret, facegate.TemplateDim)
 }

@@ -34,6 +34,7 @@ func runWatch(env *Env, args []string) error {
 	crowd := fs.Int("crowd-interval", 60, "seconds between crowd figures")
 	crops := fs.Bool("crops", false, "put a JPEG crop (base64) of the face in match events")
 	unknownCrops := fs.Bool("unknown-crops", false, "put a crop in unknown-face events too (off: unknown faces carry no biometric data)")
+	templateSecret := fs.String("template-secret", envOr("FACEGATE_TEMPLATE_SECRET_FILE", ""), "the template transform secret the store's templates were made with (as for 'serve')")
 	types := fs.String("types", "", "comma-separated event types to print (default: all): "+eventTypeList())
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -89,6 +90,16 @@ func runWatch(env *Env, args []string) error {
 			return err
 		}
 		log.Info("gallery loaded", "gallery", g.Name, "templates", n, "threshold", g.Threshold)
+		transform, err := loadTransform(*templateSecret, *data)
+		if err != nil {
+			return err
+		}
+		if have, err := db.Setting(env.Ctx, "template_transform"); err != nil {
+			return err
+		} else if have != transform.Fingerprint() {
+			return fmt.Errorf("the store's templates were made with template transform %q, not %q: pass the same --template-secret as the server", have, transform.Fingerprint())
+		}
+		cfg.Transform = transform
 		st.Gallery, cfg.Store, cfg.Index = g.ID, db, ix
 	}
 	var mu sync.Mutex

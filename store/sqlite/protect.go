@@ -220,3 +220,24 @@ func (db *DB) rotateNegatives(ctx context.Context, k *protect.Keyring, last int6
 	})
 	return n, next, err
 }
+
+// Setting returns a deployment setting ("" when unset).
+func (db *DB) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.read.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting stores a deployment setting.
+func (db *DB) SetSetting(ctx context.Context, key, value string) error {
+	if _, err := db.write.ExecContext(ctx, "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value); err != nil {
+		return fmt.Errorf("sqlite: set %s: %w", key, err)
+	}
+	return nil
+}
