@@ -27,7 +27,8 @@ func runAudit(env *Env, args []string) error {
 	return runAuditVerify(env, args[1:])
 }
 
-const auditUsage = `Usage:
+const auditUsage = `Usage: facegate audit verify|keygen
+
   facegate audit verify [--data DIR] [--public-key KEY] [--json]
       checks the audit log of the store in DIR: every entry's hash, the chain, and the signed checkpoints;
       exit status 1 when anything was edited, removed, inserted or reordered, with where.

@@ -9,7 +9,8 @@ import (
 	"github.com/facegate/facegate/store/sqlite"
 )
 
-const keysUsage = `Usage:
+const keysUsage = `Usage: facegate keys secret|generate|rotate
+
   facegate keys secret
       prints a new secret for the unlinkable template transform ('facegate serve --template-secret FILE').
       Templates made under one secret do not match templates made under another: changing it revokes a
