@@ -45,19 +45,7 @@ func TestExportAndErasure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		st, err := c.Stream(ctx, info.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Status.State == facegate.StreamEnded {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("stream did not end: %+v", st.Status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitEnded(t, ctx, c, info.ID)
 	matches, err := c.RecentEvents(ctx, api.EventFilter{Types: []facegate.EventType{facegate.EventMatch}}, 0)
 	if err != nil || len(matches) == 0 {
 		t.Fatalf("no match event: %v", err)

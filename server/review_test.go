@@ -19,19 +19,7 @@ func runClip(t *testing.T, ctx context.Context, c *api.Client, name, gallery str
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		st, err := c.Stream(ctx, info.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Status.State == facegate.StreamEnded {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("stream did not end: %+v", st.Status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitEnded(t, ctx, c, info.ID)
 	evs, err := c.RecentEvents(ctx, api.EventFilter{Streams: []string{info.ID}, Types: []facegate.EventType{facegate.EventMatch}}, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +28,24 @@ func runClip(t *testing.T, ctx context.Context, c *api.Client, name, gallery str
 		t.Fatal(err)
 	}
 	return evs
+}
+
+// waitEnded waits until a stream on a file has reached its end.
+func waitEnded(t *testing.T, ctx context.Context, c *api.Client, id string) {
+	t.Helper()
+	for {
+		st, err := c.Stream(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Status.State == facegate.StreamEnded {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("stream did not end: %+v", st.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestWatchlistReview: a match against a watchlist is a pending alert, not an action; people confirm or reject

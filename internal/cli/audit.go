@@ -74,9 +74,7 @@ func runAuditVerify(env *Env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(*data, sqlite.FileName)); err != nil {
-		return fmt.Errorf("no store in %s (--data): %w", *data, err)
-	}
+
 	var pub []byte
 	if *pubText != "" {
 		k, err := audit.ParsePublicKey(*pubText)
@@ -85,7 +83,7 @@ func runAuditVerify(env *Env, args []string) error {
 		}
 		pub = k
 	}
-	db, err := sqlite.Open(*data)
+	db, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -107,4 +105,12 @@ func runAuditVerify(env *Env, args []string) error {
 		return errors.New("the audit log does not verify")
 	}
 	return nil
+}
+
+// openStore opens the existing store in data (never creating one: a typo in --data must not make an empty store).
+func openStore(data string) (*sqlite.DB, error) {
+	if _, err := os.Stat(filepath.Join(data, sqlite.FileName)); err != nil {
+		return nil, fmt.Errorf("no store in %s (--data): %w", data, err)
+	}
+	return sqlite.Open(data)
 }

@@ -2,11 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/facegate/facegate/protect"
-	"github.com/facegate/facegate/store/sqlite"
 )
 
 const keysUsage = `Usage: facegate keys secret|generate|rotate
@@ -59,10 +56,7 @@ func runKeys(env *Env, args []string) error {
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(*data, sqlite.FileName)); err != nil {
-		return fmt.Errorf("no store in %s (--data): %w", *data, err)
-	}
-	db, err := sqlite.Open(*data)
+	db, err := openStore(*data)
 	if err != nil {
 		return err
 	}

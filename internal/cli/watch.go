@@ -3,8 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -66,10 +64,7 @@ func runWatch(env *Env, args []string) error {
 	defer e.Close()
 	cfg := video.Config{Engine: e, Logger: log, NoCropStore: true}
 	if *gallery != "" {
-		if _, err := os.Stat(filepath.Join(*data, sqlite.FileName)); err != nil {
-			return fmt.Errorf("no store in %s (--data): %w", *data, err)
-		}
-		db, err := sqlite.Open(*data)
+		db, err := openStore(*data)
 		if err != nil {
 			return err
 		}

@@ -82,17 +82,20 @@ func (db *DB) RotateTemplates(ctx context.Context, batch int, progress func(done
 		batch = 500
 	}
 	changed := 0
-	for _, tbl := range []struct{ table, col, aadPrefix string }{
-		{"faces", "template", "face:"},
-		{"faces", "thumbnail", "thumb:"},
-		{"alerts", "probe", "alert:"},
-		{"match_crops", "jpeg", "crop:"},
+	// Each sealed column, the column whose value binds it to its row, and that binding's prefix. A negative
+	// exemplar holds its alert's probe, sealed for the alert.
+	for _, c := range []sealedColumn{
+		{"faces", "template", "id", "face:"},
+		{"faces", "thumbnail", "id", "thumb:"},
+		{"alerts", "probe", "id", "alert:"},
+		{"match_crops", "jpeg", "event_id", "crop:"},
+		{"negatives", "template", "alert_id", "alert:"},
 	} {
 		last := int64(0)
 		for {
-			n, next, err := db.rotateBatch(ctx, k, tbl.table, tbl.col, tbl.aadPrefix, last, batch)
+			n, next, err := db.rotateBatch(ctx, k, c, last, batch)
 			if err != nil {
-				return changed, fmt.Errorf("sqlite: rotate templates in %s: %w", tbl.table, err)
+				return changed, fmt.Errorf("sqlite: rotate %s.%s: %w", c.table, c.col, err)
 			}
 			changed += n
 			if progress != nil {
@@ -104,19 +107,6 @@ func (db *DB) RotateTemplates(ctx context.Context, batch int, progress func(done
 			last = next
 		}
 	}
-	// Negative exemplars hold their alert's probe, sealed for the alert.
-	last := int64(0)
-	for {
-		n, next, err := db.rotateNegatives(ctx, k, last, batch)
-		if err != nil {
-			return changed, fmt.Errorf("sqlite: rotate templates in negatives: %w", err)
-		}
-		changed += n
-		if next == last {
-			break
-		}
-		last = next
-	}
 	if changed > 0 {
 		if err := db.Checkpoint(ctx); err != nil { // the old ciphertexts leave the WAL too
 			return changed, err
@@ -125,85 +115,40 @@ func (db *DB) RotateTemplates(ctx context.Context, batch int, progress func(done
 	return changed, nil
 }
 
-// rotateBatch reseals up to batch rows of table after rowid last; it returns how many changed and the last rowid
-// seen (== last when there were none).
-func (db *DB) rotateBatch(ctx context.Context, k *protect.Keyring, table, col, aadPrefix string, last int64, batch int) (int, int64, error) {
-	n, next := 0, last
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		idCol := "id"
-		if table == "match_crops" {
-			idCol = "event_id"
-		}
-		rows, err := tx.QueryContext(ctx, "SELECT rowid, "+idCol+", "+col+" FROM "+table+" WHERE rowid > ? AND "+col+" IS NOT NULL ORDER BY rowid LIMIT ?", last, batch)
-		if err != nil {
-			return err
-		}
-		type upd struct {
-			id  string
-			val []byte
-		}
-		var ups []upd
-		for rows.Next() {
-			var rowid int64
-			var id string
-			var val []byte
-			if err := rows.Scan(&rowid, &id, &val); err != nil {
-				rows.Close()
-				return err
-			}
-			next = rowid
-			out, ch, err := k.Reseal(val, []byte(aadPrefix+id))
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("%s %s: %w", table, id, err)
-			}
-			if ch {
-				ups = append(ups, upd{id, out})
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, u := range ups {
-			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+col+" = ? WHERE "+idCol+" = ?", u.val, u.id); err != nil {
-				return err
-			}
-		}
-		n = len(ups)
-		return nil
-	})
-	return n, next, err
-}
+// sealedColumn names a column that holds sealed values.
+type sealedColumn struct{ table, col, aadCol, aadPrefix string }
 
-func (db *DB) rotateNegatives(ctx context.Context, k *protect.Keyring, last int64, batch int) (int, int64, error) {
+// rotateBatch reseals up to batch values of column c in rows after rowid last, in one transaction; it returns
+// how many changed and the last rowid seen (== last when there were none).
+func (db *DB) rotateBatch(ctx context.Context, k *protect.Keyring, c sealedColumn, last int64, batch int) (int, int64, error) {
 	n, next := 0, last
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT rowid, id, alert_id, template FROM negatives WHERE rowid > ? ORDER BY rowid LIMIT ?", last, batch)
+		rows, err := tx.QueryContext(ctx, "SELECT rowid, "+c.aadCol+", "+c.col+" FROM "+c.table+" WHERE rowid > ? AND "+c.col+
+			" IS NOT NULL ORDER BY rowid LIMIT ?", last, batch)
 		if err != nil {
 			return err
 		}
 		type upd struct {
-			id  string
-			val []byte
+			rowid int64
+			val   []byte
 		}
 		var ups []upd
 		for rows.Next() {
 			var rowid int64
-			var id, alert string
+			var bind string
 			var val []byte
-			if err := rows.Scan(&rowid, &id, &alert, &val); err != nil {
+			if err := rows.Scan(&rowid, &bind, &val); err != nil {
 				rows.Close()
 				return err
 			}
 			next = rowid
-			out, ch, err := k.Reseal(val, []byte(alertAAD(alert)))
+			out, changed, err := k.Reseal(val, []byte(c.aadPrefix+bind))
 			if err != nil {
 				rows.Close()
-				return fmt.Errorf("negative %s: %w", id, err)
+				return fmt.Errorf("row %d: %w", rowid, err)
 			}
-			if ch {
-				ups = append(ups, upd{id, out})
+			if changed {
+				ups = append(ups, upd{rowid, out})
 			}
 		}
 		rows.Close()
@@ -211,7 +156,7 @@ func (db *DB) rotateNegatives(ctx context.Context, k *protect.Keyring, last int6
 			return err
 		}
 		for _, u := range ups {
-			if _, err := tx.ExecContext(ctx, "UPDATE negatives SET template = ? WHERE id = ?", u.val, u.id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+c.table+" SET "+c.col+" = ? WHERE rowid = ?", u.val, u.rowid); err != nil {
 				return err
 			}
 		}
