@@ -494,3 +494,15 @@ func (c *Client) ReviewAlert(ctx context.Context, id, decision, note string) (*f
 	_, err = c.do(ctx, "POST", "/v1/alerts/"+esc(id)+"/review", nil, b, &out)
 	return &out, err
 }
+
+// ExportDataset downloads a gallery as an annotated dataset (a ZIP) of the subjects whose consent covers
+// purpose ("" = research_dataset).
+func (c *Client) ExportDataset(ctx context.Context, gallery string, purpose facegate.Purpose) ([]byte, error) {
+	b, err := jsonBody(DatasetRequest{Purpose: purpose})
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	_, err = c.do(ctx, "POST", "/v1/galleries/"+esc(gallery)+"/datasets", nil, b, &raw)
+	return raw, err
+}

@@ -371,3 +371,55 @@ type AuditCheckpoints struct {
 	Checkpoints []audit.Checkpoint `json:"checkpoints"`
 	PublicKey   string             `json:"public_key,omitempty"`
 }
+
+// DatasetRequest is POST /v1/galleries/{g}/datasets: the purpose the subjects' consent must cover (default
+// research_dataset).
+type DatasetRequest struct {
+	Purpose facegate.Purpose `json:"purpose,omitempty"`
+}
+
+// DatasetManifest is manifest.json of a dataset export: the consent manifest and the annotations.
+type DatasetManifest struct {
+	ExportID  string           `json:"export_id"`
+	CreatedAt time.Time        `json:"created_at"`
+	CreatedBy string           `json:"created_by"` // API key id
+	Gallery   string           `json:"gallery"`
+	Purpose   facegate.Purpose `json:"purpose"`
+	Subjects  []DatasetSubject `json:"subjects"`
+	Faces     int              `json:"faces"`
+	// Excluded counts the subjects left out because no consent in force covers Purpose; SkippedFaces the
+	// faces whose stored image could not be annotated.
+	Excluded     int `json:"excluded_no_consent"`
+	SkippedFaces int `json:"skipped_faces,omitempty"`
+}
+
+// DatasetSubject is one person of a dataset, under a per-export pseudonym, with the consent that allows it.
+type DatasetSubject struct {
+	ID      string         `json:"id"`
+	Minor   bool           `json:"minor,omitempty"`
+	Consent DatasetConsent `json:"consent"`
+	Faces   []DatasetFace  `json:"faces"`
+}
+
+// DatasetConsent is the consent record behind a dataset subject (who gave it is not exported).
+type DatasetConsent struct {
+	Purposes  []facegate.Purpose `json:"purposes"`
+	Evidence  string             `json:"evidence"`
+	Guardian  bool               `json:"guardian,omitempty"`
+	GivenAt   time.Time          `json:"given_at"`
+	ExpiresAt time.Time          `json:"expires_at,omitzero"`
+}
+
+// DatasetFace is one aligned face image and its annotations, in the aligned image's pixels.
+type DatasetFace struct {
+	File       string            `json:"file"`
+	Width      int               `json:"width"`
+	Height     int               `json:"height"`
+	Box        facegate.Box      `json:"box"`
+	Landmarks  []facegate.Point  `json:"landmarks"`
+	Points5    [5]facegate.Point `json:"points5"`
+	Pose       facegate.Pose     `json:"pose"`
+	Quality    float32           `json:"quality"`
+	Sharpness  float32           `json:"sharpness"`
+	Expression string            `json:"expression,omitempty"`
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/internal/geom"
+	"github.com/facegate/facegate/internal/imgio"
 )
 
 // The embedding model takes a 112x112 face aligned to the standard five-point template, channels in B, G, R order
@@ -97,4 +99,32 @@ func normalize(v []float32) bool {
 		v[i] *= inv
 	}
 	return true
+}
+
+// AlignedImage returns the face as the embedding model sees it: warped by its five points onto the 112x112
+// template (eyes, nose and mouth at fixed places), as an RGB image. Annotated datasets are made of these.
+func (e *Engine) AlignedImage(img *imgio.Image, f facegate.Face) (*imgio.Image, error) {
+	var five [5]geom.Point
+	for i, pt := range f.Points5 {
+		five[i] = geom.Point{X: float64(pt.X), Y: float64(pt.Y)}
+	}
+	t, err := alignTransform(five)
+	if err != nil {
+		return nil, err
+	}
+	inv, ok := t.Invert()
+	if !ok {
+		return nil, errors.New("engine: singular alignment transform")
+	}
+	planes := make([]float32, 3*alignSize*alignSize)
+	newPyramid(img).warp(planes, alignSize, alignSize, inv, layout{mul: [3]float32{1, 1, 1}})
+	out := imgio.NewImage(alignSize, alignSize)
+	n := alignSize * alignSize
+	for i := 0; i < n; i++ {
+		for c := 0; c < 3; c++ {
+			v := planes[c*n+i]
+			out.Pix[i*3+c] = uint8(min(255, max(0, v+0.5)))
+		}
+	}
+	return out, nil
 }

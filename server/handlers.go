@@ -42,6 +42,7 @@ func (s *Server) routeTable() []route {
 		{"PATCH /v1/galleries/{g}/subjects/{s}", operator, s.updateSubject, false},
 		{"DELETE /v1/galleries/{g}/subjects/{s}", operator, s.deleteSubject, false},
 		{"GET /v1/galleries/{g}/subjects/{s}/export", operator, s.exportSubject, false},
+		{"POST /v1/galleries/{g}/datasets", admin, s.exportDataset, false},
 		{"POST /v1/galleries/{g}/subjects/{s}/consents", operator, s.addConsent, false},
 		{"GET /v1/galleries/{g}/subjects/{s}/consents", operator, s.listConsents, false},
 		{"DELETE /v1/galleries/{g}/subjects/{s}/consents/{c}", operator, s.withdrawConsent, false},

@@ -40,6 +40,7 @@ var routeDocs = map[string]routeDoc{
 	"GET /v1/galleries/{g}/subjects/{s}":                     {200, api.SubjectInfo{}, nil, nil},
 	"PATCH /v1/galleries/{g}/subjects/{s}":                   {200, facegate.Subject{}, api.SubjectRequest{}, nil},
 	"DELETE /v1/galleries/{g}/subjects/{s}":                  {204, nil, nil, nil},
+	"POST /v1/galleries/{g}/datasets":                        {200, nil, api.DatasetRequest{}, nil},
 	"GET /v1/galleries/{g}/subjects/{s}/export":              {200, nil, nil, nil},
 	"POST /v1/galleries/{g}/subjects/{s}/consents":           {201, facegate.Consent{}, api.ConsentRequest{}, nil},
 	"GET /v1/galleries/{g}/subjects/{s}/consents":            {200, api.ConsentList{}, nil, nil},
@@ -229,6 +230,11 @@ func (s *Server) openapiDoc() map[string]any {
 		case path == "/v1/events":
 			ok["description"] = "Server-Sent Events: one message per event, 'id:' its id, 'event:' its type, 'data:' the Event JSON"
 			ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": sc.of(reflect.TypeOf(facegate.Event{}))}}
+		case strings.HasSuffix(path, "/datasets"):
+			ok["description"] = "a ZIP: manifest.json (DatasetManifest: consent manifest and annotations) and faces/<pseudonym>/NN.jpg aligned faces, each carrying the export id; headers X-Facegate-Export-Id and X-Facegate-Export-Fingerprint"
+			ok["content"] = map[string]any{"application/zip": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+			sc.of(reflect.TypeOf(api.DatasetManifest{}))
+			op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": sc.of(reflect.TypeOf(api.DatasetRequest{}))}}}
 		case strings.HasSuffix(path, "/export"):
 			ok["description"] = "a ZIP: subject.json (SubjectExport: the subject, its gallery's purpose, consents, faces with templates, kept match crops, events in memory) and the images (faces/*.jpg, crops/*.jpg)"
 			ok["content"] = map[string]any{"application/zip": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}

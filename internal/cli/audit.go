@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/server"
@@ -14,12 +17,15 @@ import (
 
 // runAudit is 'facegate audit verify|keygen'.
 func runAudit(env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "trace" {
+		return runAuditTrace(env, args[1:])
+	}
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "keygen") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			fmt.Fprint(env.Stderr, auditUsage)
 			return nil
 		}
-		return usagef("want 'audit verify' or 'audit keygen'")
+		return usagef("want 'audit verify', 'audit keygen' or 'audit trace'")
 	}
 	if args[0] == "keygen" {
 		return runAuditKeygen(env, args[1:])
@@ -27,7 +33,7 @@ func runAudit(env *Env, args []string) error {
 	return runAuditVerify(env, args[1:])
 }
 
-const auditUsage = `Usage: facegate audit verify|keygen
+const auditUsage = `Usage: facegate audit verify|keygen|trace
 
   facegate audit verify [--data DIR] [--public-key KEY] [--json]
       checks the audit log of the store in DIR: every entry's hash, the chain, and the signed checkpoints;
@@ -35,6 +41,9 @@ const auditUsage = `Usage: facegate audit verify|keygen
   facegate audit keygen --out FILE
       makes a checkpoint signing key (mode 0600; keep it outside the data directory) for
       'facegate serve --audit-key FILE', and prints its public key for 'audit verify --public-key'.
+  facegate audit trace FILE [--data DIR]
+      finds which dataset export an image (or manifest, or ZIP) came from: who made it, when, with what
+      fingerprint, from the audit log.
 `
 
 func runAuditKeygen(env *Env, args []string) error {
@@ -113,4 +122,52 @@ func openStore(data string) (*sqlite.DB, error) {
 		return nil, fmt.Errorf("no store in %s (--data): %w", data, err)
 	}
 	return sqlite.Open(data)
+}
+
+// runAuditTrace finds the export a dataset file came from: the export id written into every image (and the
+// manifest and the ZIP comment), then the audit entry that recorded the export.
+func runAuditTrace(env *Env, args []string) error {
+	fs := newFlags(env, "audit trace", "audit trace FILE [--data DIR]")
+	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory of the store whose audit log recorded the export ($FACEGATE_DATA)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one FILE (an image, manifest.json or the ZIP of a dataset export)")
+	}
+	b, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	i := bytes.Index(b, []byte(server.ExportMarker))
+	if i < 0 {
+		return fmt.Errorf("%s carries no facegate export id", pos[0])
+	}
+	id := string(b[i+len(server.ExportMarker):])
+	if j := strings.IndexFunc(id, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }); j >= 0 {
+		id = id[:j]
+	}
+	db, err := openStore(*data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var found *audit.Entry
+	if err := db.EachAudit(env.Ctx, func(e *audit.Entry) error {
+		if e.Details["export_id"] == id {
+			c := *e
+			found = &c
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if found == nil {
+		return fmt.Errorf("export %s is not in this store's audit log", id)
+	}
+	fmt.Fprintf(env.Stdout, "export %s: audit entry %d, %s by key %s at %s, target %s, purpose %s, %s subjects, fingerprint %s\n",
+		id, found.Seq, found.Outcome, found.Actor, found.Time.Format(time.RFC3339), found.Target, found.Details["purpose"],
+		found.Details["subjects"], found.Details["fingerprint"])
+	return nil
 }

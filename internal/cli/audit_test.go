@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate/audit"
+	"github.com/facegate/facegate/server"
 	"github.com/facegate/facegate/store/sqlite"
 )
 
@@ -78,5 +79,30 @@ func TestAuditVerifyCLI(t *testing.T) {
 	}
 	if code, _, _ := run(t, "audit", "frobnicate"); code != ExitUsage {
 		t.Fatalf("unknown subcommand: exit %d", code)
+	}
+}
+
+// TestAuditTraceCLI: a file carrying a dataset export id is traced to the audit entry that recorded the export.
+func TestAuditTraceCLI(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendAudit(context.Background(), &audit.Entry{Actor: "key_7", Action: "POST /v1/galleries/{g}/datasets",
+		Target: "galleries/lab/datasets", Outcome: "ok", Details: map[string]string{"export_id": "dsx_0123abcd", "fingerprint": "f00d", "subjects": "3", "purpose": "research_dataset"}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	found := filepath.Join(t.TempDir(), "found.jpg")
+	os.WriteFile(found, []byte("\xff\xd8\xff\xfe\x00\x20"+server.ExportMarker+"dsx_0123abcd\xff\xdb rest of a jpeg"), 0o644)
+	code, out, errs := run(t, "audit", "trace", found, "--data", dir)
+	if code != ExitOK || !strings.Contains(out, "dsx_0123abcd") || !strings.Contains(out, "key_7") || !strings.Contains(out, "f00d") {
+		t.Fatalf("trace: exit %d %q %q", code, out, errs)
+	}
+	plain := filepath.Join(t.TempDir(), "plain.jpg")
+	os.WriteFile(plain, []byte("\xff\xd8\xff\xe0 no marker"), 0o644)
+	if code, _, errs := run(t, "audit", "trace", plain, "--data", dir); code != ExitError || !strings.Contains(errs, "no facegate export id") {
+		t.Fatalf("file without an export id: exit %d %q", code, errs)
 	}
 }
