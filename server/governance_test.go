@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -266,4 +268,65 @@ func mustTransform(t *testing.T, secret string) *protect.Transform {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// TestProbesNeverStored: a probe that matches nothing leaves no trace in the data directory: neither its
+// image's bytes nor its template's (the scan is shown to see an enrolled face's template first).
+func TestProbesNeverStored(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	c := e.client(e.admin)
+	ctx := context.Background()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("doors")}); err != nil {
+		t.Fatal(err)
+	}
+	enrolled := readShared(t, "face_recognition_examples/identity/obama/obama.jpg")
+	if _, err := c.CreateSubject(ctx, "doors", api.SubjectRequest{ExternalID: ptr("o"), Consent: consent("o")}, api.EnrolOptions{}, enrolled); err != nil {
+		t.Fatal(err)
+	}
+	probe := readShared(t, "face_recognition_examples/identity/biden/biden.jpg")
+	for _, route := range []string{"search", "verify", "detect", "compare"} {
+		var err error
+		switch route {
+		case "search":
+			var res *api.SearchResponse
+			res, err = c.Search(ctx, "doors", probe, 1)
+			if err == nil && res.Faces[0].Result != api.ResultUnknown {
+				t.Fatalf("the probe matched: %+v", res.Faces[0])
+			}
+		case "verify":
+			subs, _ := c.Subjects(ctx, "doors", "", 0)
+			_, err = c.Verify(ctx, "doors", subs.Subjects[0].ID, probe)
+		case "detect":
+			_, err = c.Detect(ctx, probe)
+		case "compare":
+			_, err = c.Compare(ctx, probe, enrolled)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", route, err)
+		}
+	}
+	if err := e.store.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	templateOf := func(data []byte) []byte {
+		img, _, _ := imgio.Decode(data, imgio.DefaultLimits)
+		faces, err := testEngine(t).Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
+		if err != nil || len(faces) == 0 {
+			t.Fatal(err)
+		}
+		var b []byte
+		for _, v := range faces[0].Template[:16] {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+		}
+		return b
+	}
+	if tf, _ := scanDir(t, e.dir, templateOf(enrolled)); len(tf) == 0 {
+		t.Fatal("the scan does not find the enrolled template: it cannot see templates")
+	}
+	if tf, _ := scanDir(t, e.dir, templateOf(probe)); len(tf) != 0 {
+		t.Errorf("the probe's template is in %v", tf)
+	}
+	if pf, _ := scanDir(t, e.dir, probe[len(probe)/2:len(probe)/2+64]); len(pf) != 0 {
+		t.Errorf("the probe image's bytes are in %v", pf)
+	}
 }
