@@ -196,6 +196,7 @@ func (s *Server) Close() error {
 		s.stopBG()
 		s.streams.wg.Wait()
 		s.bgWG.Wait()
+		s.checkpointAudit(context.Background()) // the last entries are signed before the server stops
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = s.hooks.Close(ctx)

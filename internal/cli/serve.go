@@ -42,11 +42,16 @@ func runServe(env *Env, args []string) error {
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
 	templateKeys := fs.String("template-key", envOr("FACEGATE_TEMPLATE_KEY_FILE", ""), "file of AES-256 keys that encrypt templates at rest ('facegate keys generate'; first line active; mode 0600, outside --data; or the keys themselves in $FACEGATE_TEMPLATE_KEYS); reloaded on SIGHUP ($FACEGATE_TEMPLATE_KEY_FILE)")
 	templateSecret := fs.String("template-secret", envOr("FACEGATE_TEMPLATE_SECRET_FILE", ""), "file holding the secret of the unlinkable template transform ('facegate keys secret'; or the secret itself in $FACEGATE_TEMPLATE_SECRET); every stored template is made with it ($FACEGATE_TEMPLATE_SECRET_FILE)")
+	eventRetention := fs.Duration("event-retention", 24*time.Hour, "how long events stay in memory for replay (SSE Last-Event-ID, /v1/events/recent)")
+	negativeRetention := fs.Duration("not-this-person-retention", 90*24*time.Hour, "how long a rejected watchlist alert suppresses the same false match")
 	auditKey := fs.String("audit-key", envOr("FACEGATE_AUDIT_KEY_FILE", ""), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
 	inferences := fs.String("enable-inferences", envOr("FACEGATE_INFERENCES", ""), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envOr("FACEGATE_FFMPEG", "ffmpeg"), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *eventRetention <= 0 || *negativeRetention <= 0 {
+		return usagef("--event-retention and --not-this-person-retention must be positive")
 	}
 	if *maxBody <= 0 || *maxPixels <= 0 || *timeout <= 0 || *analyses <= 0 {
 		return usagef("--max-body, --max-pixels, --timeout and --max-analyses must be positive")
@@ -107,7 +112,8 @@ func runServe(env *Env, args []string) error {
 	}()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
-		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform})
+		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
+		EventRetention: *eventRetention, NegativeRetention: *negativeRetention})
 	if err != nil {
 		return err
 	}
