@@ -177,3 +177,18 @@ type ReviewStore interface {
 	// Negatives lists the unexpired negative exemplars of a subject at time t.
 	Negatives(ctx context.Context, galleryID, subjectID string, t time.Time) ([]Negative, error)
 }
+
+// RejectedBefore reports whether a match of subject by probe is one a person already rejected as "not this
+// person": the probe clears the gallery's threshold against one of the subject's unexpired negative exemplars.
+func RejectedBefore(ctx context.Context, rs ReviewStore, g *Gallery, subject string, probe []float32, t time.Time) (bool, error) {
+	negs, err := rs.Negatives(ctx, g.ID, subject, t)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range negs {
+		if float64(Similarity(probe, n.Template)) >= g.Threshold {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -204,7 +204,10 @@ type Candidate struct {
 	DisplayName string  `json:"display_name,omitempty"`
 	FaceID      string  `json:"face_id"` // the subject's best-matching enrolled face
 	Score       float32 `json:"score"`   // the best similarity over the subject's faces
-	Match       bool    `json:"match"`   // Score reaches the gallery's threshold
+	Match       bool    `json:"match"`   // Score reaches the gallery's threshold (and was not rejected before)
+	// Suppressed: the score reaches the threshold, but a reviewer rejected this face as "not this person"
+	// for this watchlist subject before, so it is not a match.
+	Suppressed bool `json:"suppressed,omitempty"`
 }
 
 // Result values of a searched face.
@@ -218,6 +221,8 @@ type SearchFace struct {
 	facegate.Face
 	Result     string      `json:"result"` // ResultMatch or ResultUnknown
 	Candidates []Candidate `json:"candidates"`
+	// AlertID is the pending alert a match against a watchlist created: a person must review it.
+	AlertID string `json:"alert_id,omitempty"`
 }
 
 // SearchResponse is the response of POST /v1/galleries/{g}/search.

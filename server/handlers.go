@@ -868,6 +868,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		sf := api.SearchFace{Face: f, Result: api.ResultUnknown, Candidates: []api.Candidate{}}
 		for _, h := range s.cfg.Index.Search(g.ID, f.Template, k) {
 			c := api.Candidate{SubjectID: h.Subject, FaceID: h.Face, Score: h.Score, Match: float64(h.Score) >= g.Threshold}
+			if c.Match && g.Purpose == facegate.PurposeWatchlist && s.rejectedBefore(r.Context(), g, h.Subject, f.Template) {
+				c.Match, c.Suppressed = false, true
+			}
 			if sub, err := s.cfg.Store.Subject(r.Context(), g.ID, h.Subject); err == nil {
 				c.ExternalID, c.DisplayName = sub.ExternalID, sub.DisplayName
 			}
@@ -876,6 +879,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		if len(sf.Candidates) > 0 && sf.Candidates[0].Match {
 			sf.Result = api.ResultMatch
 			matched = append(matched, sf.Candidates[0].SubjectID)
+			if g.Purpose == facegate.PurposeWatchlist {
+				// A watchlist match is never an action by itself: a person reviews the alert.
+				a := &facegate.Alert{GalleryID: g.ID, SubjectID: sf.Candidates[0].SubjectID, Score: sf.Candidates[0].Score, Probe: f.Template}
+				if err := s.cfg.Store.AddAlert(r.Context(), a); err != nil {
+					return err
+				}
+				sf.AlertID = a.ID
+			}
 		}
 		out.Faces = append(out.Faces, sf)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -77,4 +78,14 @@ func (s *Server) reviewAlert(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, a)
 	return nil
+}
+
+// rejectedBefore reports whether a watchlist match was rejected before as "not this person" (see
+// facegate.RejectedBefore); a store error is logged and counts as not rejected.
+func (s *Server) rejectedBefore(ctx context.Context, g *facegate.Gallery, subject string, probe []float32) bool {
+	ok, err := facegate.RejectedBefore(ctx, s.cfg.Store, g, subject, probe, time.Now())
+	if err != nil {
+		s.log.Warn("reading negative exemplars failed", "err", err)
+	}
+	return ok
 }

@@ -114,3 +114,31 @@ func TestWatchlistReview(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchlistSearchReview: a search that matches a watchlist subject creates a pending alert; once it is
+// rejected, the same face no longer matches that subject (suppressed).
+func TestWatchlistSearchReview(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	c := e.client(e.admin)
+	ctx := context.Background()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("wanted"), Purpose: purpose(facegate.PurposeWatchlist), LegalBasis: ptr("test warrant")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateSubject(ctx, "wanted", api.SubjectRequest{ExternalID: ptr("w"),
+		Watch: &facegate.WatchEntry{Reason: "test", ReviewAt: time.Now().Add(time.Hour)}}, api.EnrolOptions{},
+		readShared(t, "face_recognition_examples/identity/obama/obama.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	probe := readShared(t, "face_recognition_examples/identity/obama/obama2.jpg")
+	res, err := c.Search(ctx, "wanted", probe, 1)
+	if err != nil || res.Faces[0].Result != api.ResultMatch || res.Faces[0].AlertID == "" {
+		t.Fatalf("watchlist search: %+v %v", res, err)
+	}
+	if _, err := c.ReviewAlert(ctx, res.Faces[0].AlertID, "reject", "not him"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = c.Search(ctx, "wanted", probe, 1)
+	if err != nil || res.Faces[0].Result != api.ResultUnknown || !res.Faces[0].Candidates[0].Suppressed || res.Faces[0].AlertID != "" {
+		t.Fatalf("search after the rejection: %+v %v", res.Faces[0], err)
+	}
+}

@@ -486,18 +486,14 @@ func (p *Pipeline) suppressed(ctx context.Context, g *facegate.Gallery, subject 
 	if g.Purpose != facegate.PurposeWatchlist {
 		return false
 	}
-	negs, err := p.cfg.Store.Negatives(ctx, g.ID, subject, time.Now())
+	ok, err := facegate.RejectedBefore(ctx, p.cfg.Store, g, subject, fused, time.Now())
 	if err != nil {
 		p.log.Warn("reading negative exemplars failed", "err", err)
-		return false
 	}
-	for _, n := range negs {
-		if float64(facegate.Similarity(fused, n.Template)) >= g.Threshold {
-			p.log.Info("watchlist match suppressed: rejected before as not this person", "subject", subject, "negative", n.ID)
-			return true
-		}
+	if ok {
+		p.log.Info("watchlist match suppressed: rejected before as not this person", "subject", subject)
 	}
-	return false
+	return ok
 }
 
 // unknownAfterDwell declares a track unknown once it has been in view this long with at least one view that
