@@ -33,15 +33,24 @@ func alignTransform(five [5]geom.Point) (geom.Affine, error) {
 	return t, nil
 }
 
-// alignedFace warps the face into the model's normalised 3x112x112 input.
-func (e *Engine) alignedFace(p *pyramid, five [5]geom.Point) ([]float32, error) {
+// alignInverse maps the 112x112 template's pixels back into the image, for sampling the aligned face.
+func alignInverse(five [5]geom.Point) (geom.Affine, error) {
 	t, err := alignTransform(five)
 	if err != nil {
-		return nil, err
+		return geom.Affine{}, err
 	}
 	inv, ok := t.Invert()
 	if !ok {
-		return nil, errors.New("engine: singular alignment transform")
+		return geom.Affine{}, errors.New("engine: singular alignment transform")
+	}
+	return inv, nil
+}
+
+// alignedFace warps the face into the model's normalised 3x112x112 input.
+func (e *Engine) alignedFace(p *pyramid, five [5]geom.Point) ([]float32, error) {
+	inv, err := alignInverse(five)
+	if err != nil {
+		return nil, err
 	}
 	in := make([]float32, 3*alignSize*alignSize)
 	p.warp(in, alignSize, alignSize, inv, layout{bgr: true, mean: [3]float32{127, 127, 127}, mul: [3]float32{1. / 128, 1. / 128, 1. / 128}})
@@ -108,13 +117,9 @@ func (e *Engine) AlignedImage(img *imgio.Image, f facegate.Face) (*imgio.Image, 
 	for i, pt := range f.Points5 {
 		five[i] = geom.Point{X: float64(pt.X), Y: float64(pt.Y)}
 	}
-	t, err := alignTransform(five)
+	inv, err := alignInverse(five)
 	if err != nil {
 		return nil, err
-	}
-	inv, ok := t.Invert()
-	if !ok {
-		return nil, errors.New("engine: singular alignment transform")
 	}
 	planes := make([]float32, 3*alignSize*alignSize)
 	newPyramid(img).warp(planes, alignSize, alignSize, inv, layout{mul: [3]float32{1, 1, 1}})

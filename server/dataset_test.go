@@ -51,16 +51,7 @@ func TestDatasetExport(t *testing.T) {
 		t.Fatalf("export: %d %s", resp.StatusCode, body)
 	}
 	exportID, fingerprint := resp.Header.Get("X-Facegate-Export-Id"), resp.Header.Get("X-Facegate-Export-Fingerprint")
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, _ := f.Open()
-		files[f.Name], _ = io.ReadAll(rc)
-		rc.Close()
-	}
+	files := unzip(t, body)
 	var man api.DatasetManifest
 	if err := json.Unmarshal(files["manifest.json"], &man); err != nil {
 		t.Fatal(err)
@@ -96,4 +87,26 @@ func TestDatasetExport(t *testing.T) {
 	if len(list.Entries) != 1 || list.Entries[0].Details["export_id"] != exportID || list.Entries[0].Details["fingerprint"] != fingerprint {
 		t.Fatalf("audit entries for the export: %+v", list.Entries)
 	}
+}
+
+// unzip returns the files of a ZIP by name.
+func unzip(t *testing.T, data []byte) map[string][]byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
 }

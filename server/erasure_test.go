@@ -1,12 +1,10 @@
 package server_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -56,16 +54,7 @@ func TestExportAndErasure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, _ := f.Open()
-		files[f.Name], _ = io.ReadAll(rc)
-		rc.Close()
-	}
+	files := unzip(t, zipped)
 	var doc api.SubjectExport
 	if err := json.Unmarshal(files["subject.json"], &doc); err != nil {
 		t.Fatalf("subject.json: %v", err)
