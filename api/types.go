@@ -428,3 +428,15 @@ type DatasetFace struct {
 	Sharpness  float32           `json:"sharpness"`
 	Expression string            `json:"expression,omitempty"`
 }
+
+// Me is GET /v1/me: who the calling key is and what the deployment has switched on.
+type Me struct {
+	KeyID               string        `json:"key_id"`
+	Name                string        `json:"name"`
+	Role                facegate.Role `json:"role"`
+	Inferences          []string      `json:"inferences"`
+	AuditSigned         bool          `json:"audit_signed"`
+	TemplatesEncrypted  bool          `json:"templates_encrypted"`
+	UnlinkableTemplates bool          `json:"unlinkable_templates"`
+	Version             string        `json:"version"`
+}

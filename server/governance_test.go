@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"encoding/binary"
+	"io"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -328,5 +330,32 @@ func TestProbesNeverStored(t *testing.T) {
 	}
 	if pf, _ := scanDir(t, e.dir, probe[len(probe)/2:len(probe)/2+64]); len(pf) != 0 {
 		t.Errorf("the probe image's bytes are in %v", pf)
+	}
+}
+
+// TestMe: a key learns its role and what the deployment switched on; unknown API paths stay JSON 404s, and the
+// console (when given) gets every other GET.
+func TestMe(t *testing.T) {
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("console " + r.URL.Path)) })
+	e := newEnv(t, server.Config{Inferences: []engine.Attribute{engine.AttrAge}, Console: console})
+	var me api.Me
+	if code := e.json("GET", "/v1/me", e.admin, nil, &me); code != 200 || me.Role != facegate.RoleAdmin || len(me.Inferences) != 1 || me.KeyID == "" {
+		t.Fatalf("me: %d %+v", code, me)
+	}
+	if code := e.json("GET", "/v1/me", "", nil, nil); code != 401 {
+		t.Fatalf("me without a key: %d", code)
+	}
+	var ae apiErr
+	if code := e.json("GET", "/v1/nothing", e.admin, nil, &ae); code != 404 || ae.Error.Code != api.CodeNotFound {
+		t.Fatalf("unknown API path: %d %+v", code, ae)
+	}
+	resp, err := http.Get(e.url + "/galleries/staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "console /galleries/staff" {
+		t.Fatalf("console path: %d %q", resp.StatusCode, body)
 	}
 }

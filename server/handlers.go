@@ -29,6 +29,7 @@ func (s *Server) routeTable() []route {
 		{"GET /readyz", "", s.readyz, false},
 		{"GET /metrics", operator, s.metricsHandler, false},
 		{"GET /openapi.json", device, s.openapi, false},
+		{"GET /v1/me", device, s.me, false},
 		{"POST /v1/detect", device, s.detect, false},
 		{"POST /v1/compare", device, s.compare, false},
 		{"POST /v1/galleries", admin, s.createGallery, false},
@@ -966,5 +967,21 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// me is GET /v1/me: the calling key's id, name and role, and what the deployment has switched on, so a client
+// (the web console) shows what its user may do.
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	k, _ := r.Context().Value(keyCtx).(*facegate.APIKey)
+	if k == nil {
+		return errf(http.StatusUnauthorized, codeUnauthorized, "an API key is required")
+	}
+	out := api.Me{KeyID: k.ID, Name: k.Name, Role: k.Role, Inferences: []string{}, AuditSigned: s.cfg.AuditKey != nil,
+		TemplatesEncrypted: s.cfg.TemplatesEncrypted, UnlinkableTemplates: s.cfg.Transform != nil, Version: facegate.Version}
+	for _, a := range s.cfg.Inferences {
+		out.Inferences = append(out.Inferences, string(a))
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

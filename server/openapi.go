@@ -28,6 +28,7 @@ var routeDocs = map[string]routeDoc{
 	"GET /readyz":                                            {200, api.Status{}, nil, nil},
 	"GET /metrics":                                           {200, nil, nil, nil},
 	"GET /openapi.json":                                      {200, nil, nil, nil},
+	"GET /v1/me":                                             {200, api.Me{}, nil, nil},
 	"POST /v1/detect":                                        {200, api.DetectResponse{}, nil, map[string]string{"attributes": "comma-separated: age, gender, expression, liveness, all"}},
 	"POST /v1/compare":                                       {200, api.CompareResponse{}, nil, nil},
 	"POST /v1/galleries":                                     {201, facegate.Gallery{}, api.GalleryRequest{}, nil},

@@ -55,6 +55,10 @@ type Config struct {
 	// docs/protection.md). Stored templates must have been made with the same transform: New checks the
 	// fingerprint the store recorded.
 	Transform *protect.Transform
+	// TemplatesEncrypted tells /v1/me that the store seals templates (the CLI sets it with --template-key).
+	TemplatesEncrypted bool
+	// Console, when set, serves the web console at every path outside /v1 (GET only).
+	Console http.Handler
 	// Inferences lists the sensitive inferences (age, gender, expression) this deployment allows on /v1/detect;
 	// none by default. Liveness is always allowed.
 	Inferences []engine.Attribute
@@ -313,9 +317,17 @@ func (s *Server) routes() {
 	for _, rt := range s.routeTable() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errf(http.StatusNotFound, codeNotFound, "no route for %s %s", r.Method, r.URL.Path))
-	})
+	}
+	s.mux.HandleFunc("/v1/", notFound)
+	if s.cfg.Console != nil {
+		// The web console: everything that is not the API. Its pages call the API with the user's key.
+		s.mux.Handle("GET /", s.cfg.Console)
+		s.mux.HandleFunc("/", notFound)
+	} else {
+		s.mux.HandleFunc("/", notFound)
+	}
 }
 
 type ctxKey int

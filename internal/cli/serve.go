@@ -113,7 +113,7 @@ func runServe(env *Env, args []string) error {
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
-		EventRetention: *eventRetention, NegativeRetention: *negativeRetention})
+		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, TemplatesEncrypted: st.Encrypted()})
 	if err != nil {
 		return err
 	}

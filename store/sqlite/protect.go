@@ -22,6 +22,9 @@ var ErrNoTemplateKey = errors.New("templates are encrypted at rest; start with t
 // store is in use, e.g. to load a rotated key file.
 func (db *DB) SetKeyring(k *protect.Keyring) { db.keys.Store(k) }
 
+// Encrypted reports whether the store has template keys.
+func (db *DB) Encrypted() bool { return db.keys.Load() != nil }
+
 func faceAAD(id string) string  { return "face:" + id }
 func alertAAD(id string) string { return "alert:" + id }
 func thumbAAD(id string) string { return "thumb:" + id }
