@@ -321,13 +321,15 @@ func (s *Server) routes() {
 		writeError(w, errf(http.StatusNotFound, codeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	}
 	s.mux.HandleFunc("/v1/", notFound)
-	if s.cfg.Console != nil {
-		// The web console: everything that is not the API. Its pages call the API with the user's key.
-		s.mux.Handle("GET /", s.cfg.Console)
-		s.mux.HandleFunc("/", notFound)
-	} else {
-		s.mux.HandleFunc("/", notFound)
-	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// The web console, when there is one: every GET that is not the API. Its pages call the API with the
+		// user's key.
+		if s.cfg.Console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			s.cfg.Console.ServeHTTP(w, r)
+			return
+		}
+		notFound(w, r)
+	})
 }
 
 type ctxKey int
