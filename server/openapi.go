@@ -256,7 +256,7 @@ func (s *Server) openapiDoc() map[string]any {
 	}
 	return map[string]any{
 		"openapi": "3.0.3",
-		"info":    map[string]any{"title": "facegate", "version": facegate.Version, "description": "Self-hosted face recognition: detection, galleries, 1:N search and 1:1 verification. Errors are {\"error\": {\"code\", \"message\", \"details\"}}."},
+		"info":    map[string]any{"title": "facegate", "version": facegate.Version, "description": "Self-hosted face recognition: detection, galleries with consent, 1:N search and 1:1 verification, video streams and events, watchlist review, audit log. Errors are {\"error\": {\"code\", \"message\", \"details\"}}."},
 		"paths":   paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
