@@ -12,7 +12,7 @@ LDFLAGS := -X github.com/facegate/facegate.Version=$(VERSION)
 TAGS     = $(shell test -f /usr/include/jpeglib.h && echo libjpeg)
 GOFLAGS_TAGS = -tags '$(TAGS)'
 
-.PHONY: all deps build run test vet fmt-check bench fuzz loadtest videobench eval-lfw eval-deepface eval-identify eval-identify-server calibrate clean
+.PHONY: all deps build run test console-screenshots vet fmt-check bench fuzz loadtest videobench eval-lfw eval-deepface eval-identify eval-identify-server calibrate clean
 
 all: build
 
@@ -35,12 +35,18 @@ fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # make test: static checks, every unit and golden test under the race detector (-short skips the slow accuracy
-# runs), then the accuracy tests on ../shared/datasets without the race detector. Tests that need the shared
-# datasets skip with a message when they are absent.
+# runs and the browser test), then the accuracy tests on ../shared/datasets without the race detector, then the
+# web console's browser test (headless Chromium, about 30 s; docs/console.md). Tests that need the shared
+# datasets, chromium or node skip with a message when they are absent.
 test: deps fmt-check vet
 	$(GO) test $(GOFLAGS_TAGS) -race -short -count=1 ./...
 	$(GO) test -count=1 -short ./internal/imgio   # the pure-Go JPEG path too
 	$(GO) test $(GOFLAGS_TAGS) -count=1 -v -run 'Accuracy|Golden' ./engine
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -v -run '^TestConsoleE2E$$' ./console
+
+# The browser test again, writing its screenshots to docs/console (make test writes them to out/console-e2e).
+console-screenshots: deps
+	FACEGATE_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test $(GOFLAGS_TAGS) -count=1 -v -run '^TestConsoleE2E$$' ./console
 
 bench: build
 	$(BIN) bench

@@ -14,6 +14,7 @@ packages=(
   "onnxruntime-node@1.30.0 6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75"
   "faceplugin-face-recognition-js@0.0.1 7ea06031d9a3f83753254fcff60506a07b81b46fc84d4ee024cd041f260ec1ba"
   "@vladmandic/face-api@1.7.15 0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
+  "playwright-core@1.65.1 6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e"
 )
 
 # destination  sha256  package  path-in-tarball
@@ -44,12 +45,15 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 apt_missing=()
 [ -f /usr/include/jpeglib.h ] || apt_missing+=(libjpeg62-turbo-dev)
 command -v ffmpeg >/dev/null || apt_missing+=(ffmpeg)
+# chromium runs the web console's end-to-end test (console/e2e), driven by playwright-core below.
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium)
 if [ ${#apt_missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "deps: installing ${apt_missing[*]} (Debian)" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null) ||
-    echo "deps: could not install ${apt_missing[*]}; without libjpeg JPEG is decoded by image/jpeg, without ffmpeg video streams cannot run" >&2
+    echo "deps: could not install ${apt_missing[*]}; without libjpeg JPEG is decoded by image/jpeg, without ffmpeg video streams cannot run, without chromium the console's browser test skips" >&2
 fi
 command -v ffmpeg >/dev/null || echo "deps: ffmpeg not found: video streams and their tests will not run" >&2
+[ -x /usr/bin/chromium ] || echo "deps: /usr/bin/chromium not found: the web console's browser test will not run" >&2
 
 tarball_for() { # package@version -> cached tarball path (downloaded and verified on first use)
   local spec="$1" want="" line name
@@ -89,4 +93,22 @@ for line in "${files[@]}"; do
   mv "$dest.tmp" "$dest"
   changed=$((changed+1))
 done
+# playwright-core (no dependencies of its own) drives the system chromium in the console's browser test. The
+# whole verified tarball is unpacked into .deps/playwright-core; no install script runs, so it never downloads a
+# browser (the test also sets PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 and passes executablePath).
+pw_spec="playwright-core@1.65.1"
+pw_dir="$deps/playwright-core"
+# Only the browser test needs it, so a failed fetch is a warning (the test then skips), not an error.
+if pw_tgz="$(tarball_for "$pw_spec")"; then
+  if [ "$(cat "$pw_dir/.facegate-tarball-sha256" 2>/dev/null)" != "$(sha "$pw_tgz")" ]; then
+    rm -rf "$pw_dir" "$pw_dir.tmp" && mkdir -p "$pw_dir.tmp"
+    tar -xzf "$pw_tgz" -C "$pw_dir.tmp" --strip-components=1
+    sha "$pw_tgz" > "$pw_dir.tmp/.facegate-tarball-sha256"
+    mv "$pw_dir.tmp" "$pw_dir"
+    changed=$((changed+1))
+  fi
+else
+  echo "deps: $pw_spec not available: the web console's browser test will skip" >&2
+fi
+
 echo "deps: runtime, $(ls "$deps/models" | wc -l) models and $(ls "$deps/testimages" | wc -l) test images verified in $deps ($changed extracted)" >&2

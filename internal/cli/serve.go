@@ -14,6 +14,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/audit"
+	"github.com/facegate/facegate/console"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/protect"
@@ -113,7 +114,8 @@ func runServe(env *Env, args []string) error {
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
-		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, TemplatesEncrypted: st.Encrypted()})
+		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, TemplatesEncrypted: st.Encrypted(),
+		Console: console.Handler()})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,730 @@
+// facegate web console: plain ES module, no framework, no build step. Every call goes to the /v1 API with the key
+// the user signed in with (kept in sessionStorage, so it ends with the tab). See docs/console.md.
+
+const KEY = 'facegate.key';
+const PURPOSES = {
+  access_control: 'Access control',
+  identity_verification: 'Identity verification',
+  payment: 'Payment',
+  attendance: 'Attendance',
+  watchlist: 'Watchlist',
+  research_dataset: 'Research dataset',
+  other: 'Other',
+};
+const ROLE_RANK = { device: 1, operator: 2, admin: 3 };
+
+let me = null; // GET /v1/me of the signed-in key
+let blobURLs = []; // revoked when the page changes
+const main = document.getElementById('main');
+
+// ---- small DOM helpers (text only: nothing from the API is ever parsed as HTML) ----
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+let uid = 0;
+function field(label, input, hint) {
+  const id = input.id || `f${++uid}`;
+  input.id = id;
+  const err = h('div', { class: 'error', id: `${id}-err`, role: 'alert' });
+  const ids = [`${id}-err`];
+  let hintEl = null;
+  if (hint) {
+    hintEl = h('p', { class: 'hint', id: `${id}-hint` }, hint);
+    ids.unshift(`${id}-hint`);
+  }
+  input.setAttribute('aria-describedby', ids.join(' '));
+  return { el: h('div', { class: 'field' }, h('label', { for: id }, label), hintEl, input, err), input, err };
+}
+
+function showError(target, content) {
+  // target: {err, input} from field(), or an element.
+  const box = target.err || target;
+  box.replaceChildren(...[].concat(content || []));
+  if (target.input) target.input.setAttribute('aria-invalid', content ? 'true' : 'false');
+}
+
+function clearErrors(form) {
+  for (const e of form.querySelectorAll('.error')) e.replaceChildren();
+  for (const i of form.querySelectorAll('[aria-invalid]')) i.setAttribute('aria-invalid', 'false');
+}
+
+function announce(text) {
+  const live = document.getElementById('live');
+  live.textContent = '';
+  setTimeout(() => { live.textContent = text; }, 50);
+}
+
+function fmtDate(s) {
+  if (!s) return '';
+  const d = new Date(s);
+  return isNaN(d) ? s : d.toLocaleString();
+}
+
+function can(role) {
+  return me && ROLE_RANK[me.role] >= ROLE_RANK[role];
+}
+
+// ---- the API ----
+
+class APIError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `The server answered ${status}.`);
+    this.status = status;
+    this.code = e.code || 'http_' + status;
+    this.details = e.details;
+  }
+}
+
+async function api(method, path, { json, form, blob } = {}) {
+  const key = sessionStorage.getItem(KEY);
+  const headers = { Authorization: `Bearer ${key}` };
+  let body;
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body, cache: 'no-store' });
+  } catch (e) {
+    throw new APIError(0, { error: { code: 'network', message: 'The server could not be reached. Check that facegate is running and try again.' } });
+  }
+  if (res.status === 401) {
+    signOut('Your API key was not accepted (unknown, revoked or missing). Please sign in again.');
+    throw new APIError(401, { error: { code: 'unauthorized', message: 'Signed out.' } });
+  }
+  if (!res.ok) {
+    let b = null;
+    try { b = await res.json(); } catch { /* not JSON */ }
+    throw new APIError(res.status, b);
+  }
+  if (blob) return res;
+  if (res.status === 204) return null;
+  return res.json();
+}
+
+// Plain-words text for an API error, with the reasons of a quality-gate rejection as a list.
+function explain(err) {
+  if (!(err instanceof APIError)) return [h('p', {}, 'Something went wrong: ' + err.message)];
+  const words = {
+    forbidden: 'Your key’s role may not do this.',
+    not_found: 'This no longer exists (it may have been erased).',
+    conflict: 'This already exists.',
+    consent_required: 'A consent record covering this gallery’s purpose is required before a face can be enrolled.',
+    quality_rejected: 'The photo was not accepted by the quality check:',
+    no_face: 'No face was found in the photo.',
+    multiple_faces: 'The photo shows more than one face; use a photo of this person alone.',
+    too_large: 'The file is too large.',
+    unsupported_media_type: 'This file type is not supported. Use a JPEG, PNG, GIF, WebP or BMP photo.',
+    bad_image: 'The file could not be read as an image.',
+    empty_image: 'The file is empty.',
+    truncated_image: 'The image file is incomplete (truncated).',
+    rate_limited: 'Too many requests in a short time. Wait a moment and try again.',
+    timeout: 'The server is busy. Try again in a moment.',
+    minor_on_watchlist: 'Minors may not be added to a watchlist.',
+  };
+  const out = [h('p', {}, words[err.code] || err.message)];
+  const reasons = [];
+  const d = err.details || {};
+  for (const r of d.reasons || []) reasons.push(r);
+  for (const img of d.images || []) {
+    for (const r of (img.details && img.details.reasons) || img.reasons || []) reasons.push(r);
+    if (!(img.details && img.details.reasons) && !img.reasons && img.message) reasons.push({ message: img.message });
+  }
+  if (reasons.length) out.push(h('ul', {}, reasons.map((r) => h('li', {}, sentence(r.message || r.code)))));
+  else if (words[err.code] && err.message && err.code !== 'not_found') out.push(h('p', { class: 'note' }, 'Server says: ' + err.message));
+  return out;
+}
+
+function sentence(s) {
+  s = String(s || '');
+  return s ? s[0].toUpperCase() + s.slice(1) : s;
+}
+
+// Fetches an image with the key and returns an object URL (revoked when the page changes).
+async function imageURL(path) {
+  const res = await api('GET', path, { blob: true });
+  const url = URL.createObjectURL(await res.blob());
+  blobURLs.push(url);
+  return url;
+}
+
+// ---- routing (history API; the server answers every console path with index.html) ----
+
+const routes = [
+  [/^\/$/, () => go('/galleries', true)],
+  [/^\/signin$/, viewSignIn],
+  [/^\/galleries$/, viewGalleries],
+  [/^\/galleries\/([^/]+)$/, viewGallery],
+  [/^\/galleries\/([^/]+)\/enrol$/, viewEnrol],
+  [/^\/galleries\/([^/]+)\/search$/, viewSearch],
+  [/^\/galleries\/([^/]+)\/subjects\/([^/]+)$/, viewSubject],
+];
+
+function go(path, replace) {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  render();
+}
+
+let renderSeq = 0;
+async function render(message) {
+  const seq = ++renderSeq;
+  for (const u of blobURLs) URL.revokeObjectURL(u);
+  blobURLs = [];
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  if (!sessionStorage.getItem(KEY) && path !== '/signin') {
+    sessionStorage.setItem('facegate.next', path === '/' ? '/galleries' : path + location.search);
+    history.replaceState(null, '', '/signin');
+    return render(message);
+  }
+  if (sessionStorage.getItem(KEY) && !me && path !== '/signin') {
+    try {
+      me = await api('GET', '/v1/me');
+    } catch (e) {
+      if (e.status !== 401) {
+        page('facegate', h('div', { class: 'error', role: 'alert' }, explain(e)));
+      }
+      return;
+    }
+  }
+  updateHeader();
+  for (const [re, view] of routes) {
+    const m = path.match(re);
+    if (m) {
+      const args = m.slice(1).map(decodeURIComponent);
+      try {
+        await view(...args, message);
+      } catch (e) {
+        if (seq === renderSeq && !(e instanceof APIError && e.status === 401)) {
+          page('Something went wrong', h('div', { class: 'error', role: 'alert' }, explain(e)),
+            h('p', {}, h('a', { href: '/galleries' }, 'Back to galleries')));
+        }
+      }
+      return;
+    }
+  }
+  page('Page not found', h('p', {}, 'There is no console page at this address. '), h('a', { href: '/galleries' }, 'Go to galleries'));
+}
+
+// page replaces the main content, sets the title and moves focus to the heading for screen-reader users.
+function page(title, ...content) {
+  document.title = `${title} · facegate`;
+  const h1 = h('h1', { tabindex: '-1' }, title);
+  main.replaceChildren(...content.flat(Infinity).filter(Boolean).map((c) => (c === '$h1' ? h1 : c)));
+  if (!main.contains(h1)) main.prepend(h1);
+  h1.focus({ preventScroll: false });
+  return h1;
+}
+
+function updateHeader() {
+  const signedIn = !!me;
+  document.getElementById('nav').hidden = !signedIn;
+  document.getElementById('who').hidden = !signedIn;
+  if (signedIn) {
+    document.getElementById('who-text').replaceChildren('Signed in as ', h('strong', {}, me.name || me.key_id), ' ',
+      h('span', { class: 'role', title: 'Your key’s role' }, me.role));
+  }
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(KEY);
+  me = null;
+  updateHeader();
+  history.replaceState(null, '', '/signin');
+  render(message);
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a');
+  if (!a || a.target || a.hasAttribute('download') || e.defaultPrevented || e.button !== 0 ||
+      e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/v1/') || url.hash) return;
+  e.preventDefault();
+  go(url.pathname + url.search);
+});
+window.addEventListener('popstate', () => render());
+document.getElementById('signout').addEventListener('click', () => signOut('You have signed out.'));
+
+// ---- pages ----
+
+function viewSignIn(message) {
+  me = null;
+  updateHeader();
+  const key = field('API key', h('input', { type: 'password', name: 'key', autocomplete: 'off', spellcheck: 'false', required: true }),
+    'Starts with fg_. It is kept in this browser tab only and forgotten when the tab closes.');
+  const form = h('form', { class: 'panel', novalidate: true }, key.el, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const v = key.input.value.trim();
+    if (!v) return showError(key, 'Enter your API key.');
+    try {
+      const res = await fetch('/v1/me', { headers: { Authorization: `Bearer ${v}` }, cache: 'no-store' });
+      if (res.status === 401) return showError(key, 'This key was not accepted: it is unknown or has been revoked.');
+      if (!res.ok) {
+        let b = null;
+        try { b = await res.json(); } catch { /* not JSON */ }
+        return showError(key, explain(new APIError(res.status, b)));
+      }
+      me = await res.json();
+    } catch {
+      return showError(key, 'The server could not be reached. Check that facegate is running.');
+    }
+    sessionStorage.setItem(KEY, v);
+    const next = sessionStorage.getItem('facegate.next') || '/galleries';
+    sessionStorage.removeItem('facegate.next');
+    announce(`Signed in as ${me.name || me.key_id}, role ${me.role}.`);
+    go(next.startsWith('/signin') ? '/galleries' : next, true);
+  });
+  const sec = h('section', { class: 'signin' }, '$h1',
+    message ? h('p', { class: 'note', role: 'status' }, message) : null,
+    h('p', {}, 'Sign in with a facegate API key. What you can do depends on its role: a device key can search, an operator key can also enrol and erase people, an admin key can also create galleries.'),
+    form);
+  document.title = 'Sign in · facegate';
+  const h1 = h('h1', { tabindex: '-1' }, 'Sign in');
+  sec.replaceChild(h1, sec.firstChild);
+  main.replaceChildren(sec);
+  key.input.focus();
+}
+
+async function viewGalleries() {
+  const list = (await api('GET', '/v1/galleries')).galleries || [];
+  const rows = list.map((g) => h('tr', {},
+    h('td', {}, h('a', { href: `/galleries/${encodeURIComponent(g.id)}` }, g.name)),
+    h('td', {}, PURPOSES[g.purpose] || g.purpose),
+    h('td', { class: 'num' }, g.subjects),
+    h('td', { class: 'num hide-narrow' }, g.templates),
+    h('td', { class: 'hide-narrow' }, g.description || '')));
+  const table = list.length
+    ? h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'Galleries with their number of people and faces'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Purpose'), h('th', { scope: 'col', class: 'num' }, 'People'),
+        h('th', { scope: 'col', class: 'num hide-narrow' }, 'Faces'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Description'))),
+      h('tbody', {}, rows)))
+    : h('p', { class: 'note' }, can('admin') ? 'There are no galleries yet. Create the first one below.' : 'There are no galleries yet. An admin has to create one.');
+  page('Galleries', table, can('admin') ? createGalleryForm() : null);
+}
+
+function createGalleryForm() {
+  const name = field('Name', h('input', { type: 'text', name: 'name', required: true, autocomplete: 'off' }), 'A short name, such as staff or visitors. It must be unique.');
+  const purpose = field('Purpose', h('select', { name: 'purpose' }, Object.entries(PURPOSES).map(([v, t]) => h('option', { value: v }, t))),
+    'What the faces are used for. People consent to purposes, and a watchlist needs a legal basis.');
+  const legal = field('Legal basis (optional)', h('input', { type: 'text', name: 'legal_basis', autocomplete: 'off' }),
+    'Required for a watchlist; a gallery with a legal basis can be made exempt from consent through the API.');
+  const desc = field('Description (optional)', h('input', { type: 'text', name: 'description', autocomplete: 'off' }));
+  const formErr = h('div', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'panel', novalidate: true }, name.el, purpose.el, legal.el, desc.el, formErr,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create gallery')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const body = { name: name.input.value.trim(), purpose: purpose.input.value };
+    if (!body.name) return showError(name, 'Enter a name for the gallery.');
+    if (desc.input.value.trim()) body.description = desc.input.value.trim();
+    if (legal.input.value.trim()) body.legal_basis = legal.input.value.trim();
+    try {
+      const g = await api('POST', '/v1/galleries', { json: body });
+      announce(`Gallery ${g.name} created.`);
+      go(`/galleries/${encodeURIComponent(g.id)}`);
+    } catch (err) {
+      if (err.code === 'conflict') showError(name, 'A gallery with this name already exists. Choose another name.');
+      else if (/legal/i.test(err.message)) showError(legal, explain(err));
+      else if (/purpose/i.test(err.message)) showError(purpose, explain(err));
+      else showError(formErr, explain(err));
+    }
+  });
+  return [h('h2', {}, 'Create a gallery'), form];
+}
+
+function crumbs(...items) {
+  return h('p', { class: 'crumbs' }, h('a', { href: '/galleries' }, 'Galleries'), items.map((it) => [' › ', it]));
+}
+
+function galleryLink(g) {
+  return h('a', { href: `/galleries/${encodeURIComponent(g.id)}` }, g.name);
+}
+
+function galleryFacts(g) {
+  return h('dl', { class: 'meta' },
+    h('dt', {}, 'Purpose'), h('dd', {}, PURPOSES[g.purpose] || g.purpose),
+    h('dt', {}, 'Consent'), h('dd', {}, g.consent_exempt ? `Not required (legal basis: ${g.legal_basis})` : 'Required before a face is enrolled'),
+    h('dt', {}, 'People'), h('dd', {}, `${g.subjects} (${g.templates} ${g.templates === 1 ? 'face' : 'faces'})`),
+    h('dt', {}, 'Match threshold'), h('dd', {}, Number(g.threshold).toFixed(3)),
+    g.retention_days ? [h('dt', {}, 'Retention'), h('dd', {}, `${g.retention_days} days`)] : null);
+}
+
+async function viewGallery(gid) {
+  const g = await api('GET', `/v1/galleries/${encodeURIComponent(gid)}`);
+  const base = `/galleries/${encodeURIComponent(g.id)}`;
+  const actions = h('div', { class: 'actions' },
+    h('a', { class: 'button', href: `${base}/search` }, 'Search with a photo'),
+    can('operator') ? h('a', { class: 'button secondary', href: `${base}/enrol` }, 'Enrol a person') : null);
+  const h1 = page(`Gallery ${g.name}`, crumbs(g.name), '$h1', g.description ? h('p', {}, g.description) : null, galleryFacts(g), actions);
+  if (!can('operator')) {
+    main.append(h('p', { class: 'note' }, 'A device key can search this gallery but not list or enrol people.'));
+    return h1;
+  }
+  const params = new URLSearchParams(location.search);
+  const ext = params.get('external_id') || '';
+  const after = params.get('after') || '';
+  const q = field('Find by external id', h('input', { type: 'search', name: 'external_id', value: ext, autocomplete: 'off' }),
+    'The exact id from your own records, such as an employee number.');
+  const searchForm = h('form', { role: 'search', class: 'panel', novalidate: true }, q.el,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Find'), ext ? h('a', { href: base }, 'Show everyone') : null));
+  searchForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = q.input.value.trim();
+    go(v ? `${base}?external_id=${encodeURIComponent(v)}` : base);
+  });
+  const qs = new URLSearchParams({ limit: '12' });
+  if (ext) qs.set('external_id', ext);
+  if (after) qs.set('after', after);
+  let list;
+  try {
+    list = await api('GET', `/v1/galleries/${encodeURIComponent(g.id)}/subjects?${qs}`);
+  } catch (err) {
+    if (ext && err.code === 'not_found') list = { subjects: [] };
+    else throw err;
+  }
+  const subjects = list.subjects || [];
+  const rows = subjects.map((s) => {
+    const img = h('img', { class: 'thumb', alt: '', width: 56, height: 56 });
+    loadFirstThumb(g.id, s.id, img, s);
+    return h('tr', {},
+      h('td', { class: 'thumbcol' }, img),
+      h('td', {}, h('a', { href: `${base}/subjects/${encodeURIComponent(s.id)}` }, s.display_name || s.external_id || s.id)),
+      h('td', {}, s.external_id || '—'),
+      h('td', { class: 'hide-narrow' }, fmtDate(s.created_at)));
+  });
+  const pager = h('div', { class: 'actions' },
+    after ? h('a', { href: ext ? `${base}?external_id=${encodeURIComponent(ext)}` : base }, 'First page') : null,
+    list.next ? h('a', { href: `${base}?after=${encodeURIComponent(list.next)}` }, 'Next page') : null);
+  main.append(h('h2', {}, 'People'), searchForm,
+    subjects.length
+      ? h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'People enrolled in this gallery'),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'thumbcol' }, h('span', { class: 'visually-hidden' }, 'Photo')), h('th', { scope: 'col' }, 'Name'),
+          h('th', { scope: 'col' }, 'External id'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Enrolled'))),
+        h('tbody', {}, rows)))
+      : h('p', { class: 'note' }, ext ? `Nobody with external id “${ext}” is enrolled here.` : 'Nobody is enrolled in this gallery yet.'),
+    pager);
+  return h1;
+}
+
+async function loadFirstThumb(gid, sid, img, s) {
+  const who = s.display_name || s.external_id || 'this person';
+  try {
+    const faces = (await api('GET', `/v1/galleries/${encodeURIComponent(gid)}/subjects/${encodeURIComponent(sid)}/faces`)).faces || [];
+    if (!faces.length) { img.alt = `No face enrolled for ${who}`; return; }
+    img.src = await imageURL(`/v1/galleries/${encodeURIComponent(gid)}/subjects/${encodeURIComponent(sid)}/faces/${encodeURIComponent(faces[0].id)}/thumbnail`);
+    img.alt = `Face of ${who}`;
+  } catch {
+    img.alt = `No thumbnail for ${who}`;
+  }
+}
+
+async function viewEnrol(gid) {
+  const g = await api('GET', `/v1/galleries/${encodeURIComponent(gid)}`);
+  const base = `/galleries/${encodeURIComponent(g.id)}`;
+  if (!can('operator')) {
+    page('Enrol a person', crumbs(galleryLink(g), 'Enrol'), '$h1', h('p', {}, 'Your key’s role (device) may not enrol people. Ask for an operator key.'));
+    return;
+  }
+  // 1. Consent
+  const givenBy = field('Who consents', h('input', { type: 'text', name: 'given_by', autocomplete: 'off' }),
+    'The full name of the person (or their guardian) who gave consent.');
+  const evidence = field('Evidence reference', h('input', { type: 'text', name: 'evidence', autocomplete: 'off' }),
+    'Where the proof is kept, such as “signed form 2026-11-29/17”.');
+  const purposeBoxes = Object.entries(PURPOSES).map(([v, t]) =>
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'purposes', value: v, checked: v === g.purpose }), t));
+  const purposesErr = h('div', { class: 'error', id: 'purposes-err', role: 'alert' });
+  const purposes = h('fieldset', { 'aria-describedby': 'purposes-hint purposes-err' }, h('legend', {}, 'Purposes consented to'),
+    h('p', { class: 'hint', id: 'purposes-hint' }, `This gallery’s purpose is ${PURPOSES[g.purpose] || g.purpose}; it must be among them.`),
+    purposeBoxes, purposesErr);
+  const expires = field('Consent expires on (optional)', h('input', { type: 'date', name: 'expires_at' }));
+  const consentErr = h('div', { class: 'error', role: 'alert' });
+  const consentSet = h('fieldset', {}, h('legend', {}, '1. Consent record'),
+    g.consent_exempt ? h('p', { class: 'hint' }, `This gallery does not require consent (legal basis: ${g.legal_basis}). A record is still recommended.`) : null,
+    givenBy.el, evidence.el, purposes, expires.el, consentErr);
+  // 2. Person and photo (disabled until the consent record is filled in)
+  const extId = field('External id', h('input', { type: 'text', name: 'external_id', autocomplete: 'off' }), 'Your own id for this person, such as an employee number. Optional, unique in the gallery.');
+  const name = field('Display name', h('input', { type: 'text', name: 'display_name', autocomplete: 'off' }));
+  const photo = field('Photo', h('input', { type: 'file', name: 'image', accept: 'image/*' }),
+    'A recent, sharp photo of this person alone, facing the camera, eyes open.');
+  const preview = h('img', { class: 'thumb', alt: '', hidden: true });
+  const gate = h('p', { class: 'hint', id: 'gate' }, 'Fill in who consents and the evidence first.');
+  const personSet = h('fieldset', { 'aria-describedby': 'gate' }, h('legend', {}, '2. Person and photo'), gate, extId.el, name.el, photo.el, preview);
+  const formErr = h('div', { class: 'error', role: 'alert' });
+  const submit = h('button', { type: 'submit' }, 'Enrol');
+  const form = h('form', { class: 'panel', novalidate: true }, consentSet, personSet, formErr, h('div', { class: 'actions' }, submit, h('a', { href: base }, 'Cancel')));
+  const needConsent = !g.consent_exempt;
+  const consentFilled = () => givenBy.input.value.trim() && evidence.input.value.trim();
+  const syncGate = () => {
+    const open = !needConsent || consentFilled();
+    personSet.disabled = !open;
+    gate.hidden = open;
+  };
+  form.addEventListener('input', syncGate);
+  syncGate();
+  photo.input.addEventListener('change', () => {
+    showError(photo, null);
+    const f = photo.input.files[0];
+    if (f) {
+      const u = URL.createObjectURL(f);
+      blobURLs.push(u);
+      preview.src = u;
+      preview.alt = 'The chosen photo';
+      preview.hidden = false;
+    } else preview.hidden = true;
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    let bad = false;
+    const anyConsent = givenBy.input.value.trim() || evidence.input.value.trim();
+    const chosen = purposeBoxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+    if (needConsent || anyConsent) {
+      if (!givenBy.input.value.trim()) { showError(givenBy, 'Enter who gave consent.'); bad = true; }
+      if (!evidence.input.value.trim()) { showError(evidence, 'Enter a reference to the evidence of consent.'); bad = true; }
+      if (!chosen.includes(g.purpose)) { showError(purposesErr, `Consent must cover this gallery’s purpose (${PURPOSES[g.purpose] || g.purpose}).`); bad = true; }
+    }
+    if (!photo.input.files.length) { showError(photo, 'Choose a photo of the person.'); bad = true; }
+    if (bad) {
+      form.querySelector('[aria-invalid=true], .error:not(:empty)')?.scrollIntoView({ block: 'center' });
+      (form.querySelector('[aria-invalid=true]') || submit).focus();
+      return;
+    }
+    const fd = new FormData();
+    if (extId.input.value.trim()) fd.append('external_id', extId.input.value.trim());
+    if (name.input.value.trim()) fd.append('display_name', name.input.value.trim());
+    if (anyConsent) {
+      const c = { given_by: givenBy.input.value.trim(), evidence: evidence.input.value.trim(), purposes: chosen };
+      if (expires.input.value) c.expires_at = new Date(expires.input.value + 'T23:59:59').toISOString();
+      fd.append('consent', JSON.stringify(c));
+    }
+    fd.append('image', photo.input.files[0]);
+    submit.disabled = true;
+    submit.textContent = 'Enrolling…';
+    try {
+      const created = await api('POST', `/v1/galleries/${encodeURIComponent(g.id)}/subjects`, { form: fd });
+      announce('Person enrolled.');
+      go(`${base}/subjects/${encodeURIComponent(created.subject.id)}`);
+      return;
+    } catch (err) {
+      const msg = explain(err);
+      switch (err.code) {
+        case 'quality_rejected': case 'no_face': case 'multiple_faces': case 'bad_image': case 'empty_image':
+        case 'truncated_image': case 'too_large': case 'unsupported_media_type':
+          showError(photo, msg); photo.input.focus(); break;
+        case 'consent_required':
+          showError(consentErr, msg); givenBy.input.focus(); break;
+        case 'conflict':
+          showError(extId, 'Someone with this external id is already enrolled in this gallery.'); extId.input.focus(); break;
+        default:
+          if (/consent|given_by|evidence|purpose/i.test(err.message)) { showError(consentErr, msg); givenBy.input.focus(); } else showError(formErr, msg);
+      }
+    }
+    submit.disabled = false;
+    submit.textContent = 'Enrol';
+  });
+  page('Enrol a person', crumbs(galleryLink(g), 'Enrol'), '$h1',
+    h('p', {}, 'Record the person’s consent first, then add their photo. The photo goes through the quality check; only the face template and a small thumbnail are kept, never the photo.'),
+    form);
+}
+
+async function viewSubject(gid, sid) {
+  const g = await api('GET', `/v1/galleries/${encodeURIComponent(gid)}`);
+  const base = `/galleries/${encodeURIComponent(g.id)}`;
+  const sp = `/v1/galleries/${encodeURIComponent(g.id)}/subjects/${encodeURIComponent(sid)}`;
+  const info = await api('GET', sp);
+  const s = info.subject;
+  const who = s.display_name || s.external_id || s.id;
+  const [faces, consents] = await Promise.all([api('GET', `${sp}/faces`), api('GET', `${sp}/consents`)]);
+  const faceItems = (faces.faces || []).map((f, i) => {
+    const img = h('img', { alt: `Face ${i + 1} of ${who}`, width: 112, height: 112 });
+    imageURL(`${sp}/faces/${encodeURIComponent(f.id)}/thumbnail`).then((u) => { img.src = u; }).catch(() => { img.alt = `Face ${i + 1}: no thumbnail stored`; });
+    return h('li', {}, img, h('span', { class: 'hint' }, `Quality ${f.quality && f.quality.score !== undefined ? Number(f.quality.score).toFixed(2) : '—'}`));
+  });
+  const consentRows = (consents.consents || []).map((c) => h('tr', {},
+    h('td', {}, c.given_by, c.guardian ? ' (guardian)' : ''),
+    h('td', {}, (c.purposes || []).map((p) => PURPOSES[p] || p).join(', ')),
+    h('td', {}, c.evidence),
+    h('td', {}, fmtDate(c.given_at)),
+    h('td', {}, c.withdrawn_at ? `Withdrawn ${fmtDate(c.withdrawn_at)}` : c.expires_at ? `In force until ${fmtDate(c.expires_at)}` : 'In force')));
+  const exportErr = h('div', { class: 'error', role: 'alert' });
+  const exportBtn = h('button', { type: 'button', class: 'secondary' }, 'Export (download)');
+  exportBtn.addEventListener('click', async () => {
+    showError(exportErr, null);
+    try {
+      const res = await api('GET', `${sp}/export`, { blob: true });
+      const cd = res.headers.get('Content-Disposition') || '';
+      const m = cd.match(/filename="?([^";]+)"?/);
+      const url = URL.createObjectURL(await res.blob());
+      const a = h('a', { href: url, download: m ? m[1] : `facegate-subject-${s.id}.zip`, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      announce('Export downloaded.');
+    } catch (err) {
+      showError(exportErr, explain(err));
+    }
+  });
+  const eraseBtn = h('button', { type: 'button', class: 'danger' }, 'Erase…');
+  const confirmBox = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': 'erase-q', hidden: true });
+  const eraseErr = h('div', { class: 'error', role: 'alert' });
+  eraseBtn.addEventListener('click', () => {
+    const yes = h('button', { type: 'button', class: 'danger' }, `Yes, erase ${who}`);
+    const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    confirmBox.replaceChildren(
+      h('p', { id: 'erase-q' }, h('strong', {}, `Erase ${who} permanently?`),
+        ' The person, their faces, thumbnails, consent records, match crops and alerts are deleted now and cannot be recovered; the audit log keeps only the fact of the erasure. Export first if the person asked for a copy.'),
+      h('div', { class: 'actions' }, yes, no), eraseErr);
+    confirmBox.hidden = false;
+    eraseBtn.disabled = true;
+    no.addEventListener('click', () => { confirmBox.hidden = true; eraseBtn.disabled = false; eraseBtn.focus(); });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await api('DELETE', sp);
+        announce(`${who} was erased.`);
+        go(base);
+      } catch (err) {
+        yes.disabled = false;
+        showError(eraseErr, explain(err));
+      }
+    });
+    no.focus();
+  });
+  page(who, crumbs(galleryLink(g), who), '$h1',
+    h('dl', { class: 'meta' },
+      h('dt', {}, 'External id'), h('dd', {}, s.external_id || '—'),
+      h('dt', {}, 'Display name'), h('dd', {}, s.display_name || '—'),
+      h('dt', {}, 'Enrolled'), h('dd', {}, fmtDate(s.created_at)),
+      s.minor ? [h('dt', {}, 'Minor'), h('dd', {}, 'Yes')] : null,
+      h('dt', {}, 'Subject id'), h('dd', {}, h('code', {}, s.id))),
+    h('h2', {}, `Faces (${faceItems.length})`),
+    faceItems.length ? h('ul', { class: 'faces' }, faceItems) : h('p', { class: 'note' }, 'No faces are enrolled (they may have been erased when consent was withdrawn).'),
+    h('h2', {}, 'Consent records'),
+    consentRows.length
+      ? h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'Consent records'),
+        h('thead', {}, h('tr', {}, ['Given by', 'Purposes', 'Evidence', 'Given', 'Status'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, consentRows)))
+      : h('p', { class: 'note' }, 'No consent record.'),
+    h('h2', {}, 'Data-subject requests'),
+    h('div', { class: 'actions' }, exportBtn, eraseBtn), exportErr, confirmBox);
+}
+
+async function viewSearch(gid) {
+  const g = await api('GET', `/v1/galleries/${encodeURIComponent(gid)}`);
+  const base = `/galleries/${encodeURIComponent(g.id)}`;
+  const photo = field('Photo to search', h('input', { type: 'file', name: 'image', accept: 'image/*' }),
+    'Every face in the photo is compared with the people in this gallery. The photo is not stored.');
+  const submit = h('button', { type: 'submit' }, 'Search');
+  const form = h('form', { class: 'panel', novalidate: true }, photo.el, h('div', { class: 'actions' }, submit));
+  const out = h('div', { id: 'search-result', 'aria-live': 'polite' });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const file = photo.input.files[0];
+    if (!file) return showError(photo, 'Choose a photo to search with.');
+    const fd = new FormData();
+    fd.append('image', file);
+    submit.disabled = true;
+    submit.textContent = 'Searching…';
+    out.replaceChildren();
+    try {
+      const res = await api('POST', `/v1/galleries/${encodeURIComponent(g.id)}/search`, { form: fd });
+      await showSearch(out, file, res, base);
+    } catch (err) {
+      showError(photo, explain(err));
+      photo.input.focus();
+    } finally {
+      submit.disabled = false;
+      submit.textContent = 'Search';
+    }
+  });
+  page(`Search ${g.name}`, crumbs(galleryLink(g), 'Search'), '$h1', form, out);
+}
+
+async function showSearch(out, file, res, base) {
+  const faces = res.faces || [];
+  const canvas = h('canvas', { role: 'img' });
+  const summary = faces.length === 0 ? 'No face was found in the photo.'
+    : `${faces.length} face${faces.length > 1 ? 's' : ''} found: ` + faces.map((f, i) => `face ${i + 1} ${f.result === 'match' ? 'matches ' + candName(f.candidates[0]) : 'is unknown'}`).join('; ') + '.';
+  canvas.setAttribute('aria-label', 'The searched photo with numbered face boxes. ' + summary);
+  try {
+    const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const w = res.width || bmp.width;
+    const hgt = res.height || bmp.height;
+    canvas.width = w;
+    canvas.height = hgt;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bmp, 0, 0, w, hgt);
+    const lw = Math.max(2, Math.round(Math.max(w, hgt) / 300));
+    faces.forEach((f, i) => {
+      const b = f.box;
+      const color = f.result === 'match' ? '#1b7a37' : '#b45309'; // white text on both: contrast 5:1 or more
+      ctx.lineWidth = lw;
+      ctx.strokeStyle = '#000';
+      ctx.strokeRect(b.x1, b.y1, b.x2 - b.x1, b.y2 - b.y1);
+      ctx.strokeStyle = color;
+      ctx.strokeRect(b.x1 + lw, b.y1 + lw, b.x2 - b.x1 - 2 * lw, b.y2 - b.y1 - 2 * lw);
+      const label = `${i + 1} ${f.result === 'match' ? candName(f.candidates[0]) : 'unknown'}`;
+      const fs = Math.max(14, Math.round(Math.max(w, hgt) / 40));
+      ctx.font = `bold ${fs}px system-ui, sans-serif`;
+      const tw = ctx.measureText(label).width + fs * 0.6;
+      const ty = b.y1 - fs * 1.4 >= 0 ? b.y1 - fs * 1.4 : b.y2;
+      ctx.fillStyle = color;
+      ctx.fillRect(b.x1, ty, tw, fs * 1.4);
+      ctx.fillStyle = '#fff';
+      ctx.fillText(label, b.x1 + fs * 0.3, ty + fs * 1.05);
+    });
+  } catch {
+    canvas.replaceWith(h('p', { class: 'note' }, 'The browser could not draw this photo; the results are listed below.'));
+  }
+  const results = faces.map((f, i) => {
+    const match = f.result === 'match';
+    const cands = f.candidates || [];
+    return h('section', { class: `result ${match ? 'match' : 'unknown'}`, 'aria-labelledby': `face-${i + 1}` },
+      h('h3', { id: `face-${i + 1}` }, `Face ${i + 1}: `, h('span', { class: `badge ${match ? 'match' : 'unknown'}` }, match ? 'match' : 'unknown'),
+        match ? [' ', h('a', { href: `${base}/subjects/${encodeURIComponent(cands[0].subject_id)}` }, candName(cands[0]))] : null),
+      match ? null : h('p', {}, cands.length
+        ? `Nobody in this gallery reaches the match threshold (${Number(res.threshold).toFixed(3)}). The closest people are listed for reference only; they are not matches.`
+        : 'Nobody in this gallery is similar enough to list.'),
+      f.alert_id ? h('p', { class: 'note' }, 'This match created an alert: a person must review it before anything is done.') : null,
+      cands.length ? h('table', {}, h('caption', { class: 'visually-hidden' }, `Candidates for face ${i + 1}`),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Candidate'), h('th', { scope: 'col', class: 'num' }, 'Score'), h('th', { scope: 'col' }, 'Decision'))),
+        h('tbody', {}, cands.map((c) => h('tr', {},
+          h('td', {}, h('a', { href: `${base}/subjects/${encodeURIComponent(c.subject_id)}` }, candName(c))),
+          h('td', { class: 'num' }, Number(c.score).toFixed(3)),
+          h('td', {}, c.match ? 'match' : c.suppressed ? 'not a match (rejected by a reviewer before)' : 'below threshold'))))) : null);
+  });
+  out.replaceChildren(h('h2', {}, 'Result'), h('p', { role: 'status' }, summary),
+    h('div', { class: 'search-layout' }, canvas, h('div', {}, results)));
+  announce(summary);
+}
+
+function candName(c) {
+  if (!c) return 'unknown';
+  return c.display_name || c.external_id || c.subject_id;
+}
+
+render();

@@ -1,0 +1,155 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConsoleE2E builds facegate, starts it on a free port with a temporary store, and runs the browser test
+// console/e2e/console.spec.mjs in headless Chromium: sign in, create a gallery, enrol a person with consent,
+// search and see the match, erase, search and see unknown. make test runs it on its own line (it is skipped
+// with -short). It needs /usr/bin/chromium, node and .deps/playwright-core (scripts/deps.sh) and the photos in
+// ../shared/datasets; without them it skips, saying which is missing.
+//
+// Screenshots go to $FACEGATE_CONSOLE_SCREENSHOTS, default out/console-e2e ('make console-screenshots' writes
+// the ones in docs/console).
+func TestConsoleE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short (make test runs it without)")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chromium := envOr("FACEGATE_CHROMIUM", "/usr/bin/chromium")
+	data := envOr("FACEGATE_DATASETS", filepath.Join(root, "..", "shared", "datasets"))
+	images := filepath.Join(data, "face_recognition_examples", "identity", "obama")
+	pw := filepath.Join(root, ".deps", "playwright-core")
+	node, nodeErr := exec.LookPath("node")
+	switch {
+	case !isFile(chromium):
+		t.Skipf("browser test: %s not found (scripts/deps.sh installs Debian's chromium when run as root)", chromium)
+	case nodeErr != nil:
+		t.Skip("browser test: node not found")
+	case !isFile(filepath.Join(pw, "package.json")):
+		t.Skipf("browser test: %s missing (run scripts/deps.sh)", pw)
+	case !isFile(filepath.Join(images, "obama.jpg")) || !isFile(filepath.Join(images, "obama2.jpg")):
+		t.Skipf("browser test: %s/obama.jpg and obama2.jpg not found (../shared/datasets)", images)
+	}
+	shots := envOr("FACEGATE_CONSOLE_SCREENSHOTS", filepath.Join(root, "out", "console-e2e"))
+	if !filepath.IsAbs(shots) {
+		shots = filepath.Join(root, shots)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "facegate")
+	args := []string{"build", "-o", bin}
+	if isFile("/usr/include/jpeglib.h") {
+		args = append(args, "-tags", "libjpeg")
+	}
+	build := exec.CommandContext(ctx, goBin(), append(args, "./cmd/facegate")...)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	key := "fg_" + hex.EncodeToString(secret)
+	var serverLog bytes.Buffer
+	srv := exec.Command(bin, "serve", "--addr", addr, "--data", filepath.Join(tmp, "data"), "--rate", "0")
+	srv.Dir = root // the models are found in .deps
+	srv.Env = append(os.Environ(), "FACEGATE_ADMIN_KEY="+key)
+	srv.Stdout, srv.Stderr = &serverLog, &serverLog
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		srv.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			srv.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", serverLog.String())
+		}
+	}()
+	base := "http://" + addr
+	if err := waitReady(ctx, base+"/readyz"); err != nil {
+		t.Fatalf("server not ready: %v\n%s", err, serverLog.String())
+	}
+
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "console", "e2e", "console.spec.mjs"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "BASE_URL="+base, "FACEGATE_KEY="+key, "PLAYWRIGHT_CORE="+pw, "IMAGES="+images,
+		"SCREENSHOTS="+shots, "CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("browser test failed after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	t.Logf("browser test passed in %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
+}
+
+func waitReady(ctx context.Context, url string) error {
+	var last error
+	for {
+		res, err := http.Get(url)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %d", res.StatusCode)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return last
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func goBin() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
