@@ -62,7 +62,8 @@ func TestRevalidation(t *testing.T) {
 func TestSPAFallback(t *testing.T) {
 	h := Handler()
 	index := get(t, h, "GET", "/").Body.String()
-	for _, p := range []string{"/signin", "/galleries", "/galleries/g_123/subjects/s_456", "/galleries/x/search?y=1", "/a/../galleries"} {
+	for _, p := range []string{"/signin", "/galleries", "/galleries/g_123/subjects/s_456", "/galleries/x/search?y=1", "/a/../galleries",
+		"/streams", "/streams/str_1", "/streams/str_1/edit", "/alerts", "/audit?actor=system&after=5"} {
 		w := get(t, h, "GET", p)
 		if w.Code != 200 || w.Body.String() != index {
 			t.Errorf("%s: status %d, index.html served: %v", p, w.Code, w.Body.String() == index)

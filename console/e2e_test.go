@@ -18,7 +18,9 @@ import (
 
 // TestConsoleE2E builds facegate, starts it on a free port with a temporary store, and runs the browser test
 // console/e2e/console.spec.mjs in headless Chromium: sign in, create a gallery, enrol a person with consent,
-// search and see the match, erase, search and see unknown. make test runs it on its own line (it is skipped
+// search and see the match, erase, search and see unknown; then (with ffmpeg) add a stream on the test clip against
+// a watchlist, watch its live preview and match events, reject an alert in the review queue and find the
+// decision in the verified audit log. make test runs it on its own line (it is skipped
 // with -short). It needs /usr/bin/chromium, node and .deps/playwright-core (scripts/deps.sh) and the photos in
 // ../shared/datasets; without them it skips, saying which is missing.
 //
@@ -46,6 +48,17 @@ func TestConsoleE2E(t *testing.T) {
 		t.Skipf("browser test: %s missing (run scripts/deps.sh)", pw)
 	case !isFile(filepath.Join(images, "obama.jpg")) || !isFile(filepath.Join(images, "obama2.jpg")):
 		t.Skipf("browser test: %s/obama.jpg and obama2.jpg not found (../shared/datasets)", images)
+	}
+	// The streams part needs ffmpeg and the clip; without them the rest runs and the test says what it skipped.
+	clip := filepath.Join(data, "face_recognition_examples", "video", "short_hamilton_clip.mp4")
+	watchPhoto := filepath.Join(data, "face_recognition_examples", "identity", "lin_manuel_miranda", "lin-manuel-miranda.png")
+	video := "1"
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		video = ""
+		t.Log("browser test: ffmpeg not on PATH: skipping the streams, live view, review queue and audit part")
+	} else if !isFile(clip) || !isFile(watchPhoto) {
+		video = ""
+		t.Logf("browser test: %s or %s not found: skipping the streams, live view, review queue and audit part", clip, watchPhoto)
 	}
 	shots := envOr("FACEGATE_CONSOLE_SCREENSHOTS", filepath.Join(root, "out", "console-e2e"))
 	if !filepath.IsAbs(shots) {
@@ -106,7 +119,7 @@ func TestConsoleE2E(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "console", "e2e", "console.spec.mjs"))
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "BASE_URL="+base, "FACEGATE_KEY="+key, "PLAYWRIGHT_CORE="+pw, "IMAGES="+images,
-		"SCREENSHOTS="+shots, "CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+		"SCREENSHOTS="+shots, "VIDEO="+video, "CLIP="+clip, "WATCH_PHOTO="+watchPhoto, "CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", strings.TrimSpace(string(out)))
 	if err != nil {

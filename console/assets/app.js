@@ -15,6 +15,7 @@ const ROLE_RANK = { device: 1, operator: 2, admin: 3 };
 
 let me = null; // GET /v1/me of the signed-in key
 let blobURLs = []; // revoked when the page changes
+let cleanups = []; // run when the page changes: timers, open streams
 const main = document.getElementById('main');
 
 // ---- small DOM helpers (text only: nothing from the API is ever parsed as HTML) ----
@@ -176,6 +177,11 @@ const routes = [
   [/^\/galleries\/([^/]+)\/enrol$/, viewEnrol],
   [/^\/galleries\/([^/]+)\/search$/, viewSearch],
   [/^\/galleries\/([^/]+)\/subjects\/([^/]+)$/, viewSubject],
+  [/^\/streams$/, viewStreams],
+  [/^\/streams\/([^/]+)\/edit$/, viewStreamEdit],
+  [/^\/streams\/([^/]+)$/, viewLive],
+  [/^\/alerts$/, viewAlerts],
+  [/^\/audit$/, viewAudit],
 ];
 
 function go(path, replace) {
@@ -189,6 +195,8 @@ async function render(message) {
   const seq = ++renderSeq;
   for (const u of blobURLs) URL.revokeObjectURL(u);
   blobURLs = [];
+  for (const c of cleanups) { try { c(); } catch { /* already stopped */ } }
+  cleanups = [];
   const path = location.pathname.replace(/\/+$/, '') || '/';
   if (!sessionStorage.getItem(KEY) && path !== '/signin') {
     sessionStorage.setItem('facegate.next', path === '/' ? '/galleries' : path + location.search);
@@ -238,6 +246,7 @@ function updateHeader() {
   const signedIn = !!me;
   document.getElementById('nav').hidden = !signedIn;
   document.getElementById('who').hidden = !signedIn;
+  for (const a of document.querySelectorAll('#nav [data-role]')) a.hidden = !signedIn || !can(a.dataset.role);
   if (signedIn) {
     document.getElementById('who-text').replaceChildren('Signed in as ', h('strong', {}, me.name || me.key_id), ' ',
       h('span', { class: 'role', title: 'Your key’s role' }, me.role));
@@ -297,7 +306,7 @@ function viewSignIn(message) {
   });
   const sec = h('section', { class: 'signin' }, '$h1',
     message ? h('p', { class: 'note', role: 'status' }, message) : null,
-    h('p', {}, 'Sign in with a facegate API key. What you can do depends on its role: a device key can search, an operator key can also enrol and erase people, an admin key can also create galleries.'),
+    h('p', {}, 'Sign in with a facegate API key. What you can do depends on its role: a device key can search, an operator key can also enrol and erase people, watch streams and review alerts, an admin key can also create galleries, manage streams and read the audit log.'),
     form);
   document.title = 'Sign in · facegate';
   const h1 = h('h1', { tabindex: '-1' }, 'Sign in');
@@ -725,6 +734,533 @@ async function showSearch(out, file, res, base) {
 function candName(c) {
   if (!c) return 'unknown';
   return c.display_name || c.external_id || c.subject_id;
+}
+
+// ---- second slice: streams, live view, review queue, audit ----
+
+const STATES = { starting: 'Starting', running: 'Running', reconnecting: 'Reconnecting', ended: 'Ended', stopped: 'Stopped' };
+
+function needRole(role, title, what) {
+  if (can(role)) return true;
+  page(title, h('p', {}, `Your key’s role (${me.role}) may not ${what}. Ask for an ${role} key.`));
+  return false;
+}
+
+function every(ms, fn) {
+  const t = setInterval(fn, ms);
+  cleanups.push(() => clearInterval(t));
+}
+
+function fmtRate(x) {
+  return x === undefined || x === null ? '—' : Number(x).toFixed(1);
+}
+
+function download(url, name) {
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+async function galleryNames() {
+  const m = {};
+  for (const g of (await api('GET', '/v1/galleries')).galleries || []) m[g.id] = g.name;
+  return m;
+}
+
+function streamRow(s, gnames, onRemove) {
+  const st = s.status || {};
+  const live = `/streams/${encodeURIComponent(s.id)}`;
+  return h('tr', { 'data-id': s.id, 'data-sig': JSON.stringify([s.name, s.source, s.gallery, gnames[s.gallery]]) },
+    h('td', {}, h('a', { href: live, 'aria-label': `${s.name}: live view` }, s.name)),
+    h('td', { class: 'hide-narrow' }, h('code', { class: 'src' }, s.source)),
+    h('td', {}, s.gallery ? gnames[s.gallery] || s.gallery : h('span', { class: 'note' }, 'none (count only)')),
+    h('td', { 'data-k': 'state' }, h('span', { class: `state ${st.state || ''}` }, STATES[st.state] || st.state || '—')),
+    h('td', { class: 'num', 'data-k': 'fps' }, `${fmtRate(st.fps_in)} / ${fmtRate(st.fps_analysed)}`),
+    h('td', { class: 'num', 'data-k': 'dropped' }, st.frames_dropped ?? 0),
+    h('td', { class: 'hide-narrow', 'data-k': 'error' }, st.last_error || '—'),
+    can('admin') ? h('td', {}, h('div', { class: 'row-actions' },
+      h('a', { href: `${live}/edit`, 'aria-label': `Edit ${s.name}` }, 'Edit'),
+      h('button', { type: 'button', class: 'link danger-link', 'aria-label': `Remove ${s.name}…`, onclick: () => onRemove(s) }, 'Remove…'))) : null);
+}
+
+async function viewStreams() {
+  if (!needRole('operator', 'Streams', 'see video streams')) return;
+  const [list, gnames] = await Promise.all([api('GET', '/v1/streams'), galleryNames()]);
+  const tbody = h('tbody', {});
+  const empty = h('p', { class: 'note' }, can('admin') ? 'There are no streams yet. Add the first one below.' : 'There are no streams yet. An admin has to add one.');
+  const confirmBox = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': 'remove-q', hidden: true });
+  const statusErr = h('div', { class: 'error', role: 'alert' });
+  const onRemove = (s) => {
+    const yes = h('button', { type: 'button', class: 'danger' }, `Yes, remove ${s.name}`);
+    const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    const err = h('div', { class: 'error', role: 'alert' });
+    confirmBox.replaceChildren(h('p', { id: 'remove-q' }, h('strong', {}, `Remove the stream ${s.name}?`),
+      ' It stops now, its configuration is deleted, and so are the match crops it kept. Pending alerts stay in the review queue.'),
+    h('div', { class: 'actions' }, yes, no), err);
+    confirmBox.hidden = false;
+    no.addEventListener('click', () => { confirmBox.hidden = true; });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await api('DELETE', `/v1/streams/${encodeURIComponent(s.id)}`);
+        confirmBox.hidden = true;
+        announce(`Stream ${s.name} removed.`);
+        await refresh();
+      } catch (e) {
+        yes.disabled = false;
+        showError(err, explain(e));
+      }
+    });
+    no.focus();
+  };
+  // Rows are updated in place (only the status cells), so a refresh never moves the keyboard focus.
+  const fill = (streams) => {
+    const old = new Map([...tbody.children].map((tr) => [tr.dataset.id, tr]));
+    const rows = streams.map((s) => {
+      const fresh = streamRow(s, gnames, onRemove);
+      const tr = old.get(s.id);
+      if (!tr || tr.dataset.sig !== fresh.dataset.sig) return fresh;
+      for (const td of fresh.querySelectorAll('[data-k]')) {
+        const cur = tr.querySelector(`[data-k="${td.dataset.k}"]`);
+        if (cur.textContent !== td.textContent) cur.replaceChildren(...td.childNodes);
+      }
+      return tr;
+    });
+    rows.forEach((tr, i) => { if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null); });
+    while (tbody.children.length > rows.length) tbody.lastChild.remove();
+    table.hidden = !streams.length;
+    empty.hidden = !!streams.length;
+  };
+  const table = h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'Video streams with their live status'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Source'), h('th', { scope: 'col' }, 'Gallery'),
+      h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col', class: 'num' }, 'fps in / analysed'), h('th', { scope: 'col', class: 'num' }, 'Dropped'),
+      h('th', { scope: 'col', class: 'hide-narrow' }, 'Last error'), can('admin') ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
+    tbody));
+  const refresh = async () => {
+    try {
+      fill((await api('GET', '/v1/streams')).streams || []);
+      showError(statusErr, null);
+    } catch (e) {
+      if (e.status !== 401) showError(statusErr, [h('p', {}, 'The status could not be refreshed.'), ...explain(e)]);
+    }
+  };
+  fill(list.streams || []);
+  page('Streams', h('p', { class: 'hint' }, 'The status refreshes every 3 seconds. Open a stream for its live view.'), table, empty, statusErr, confirmBox,
+    can('admin') ? [h('h2', {}, 'Add a stream'), streamForm(null, gnames, async (s) => { announce(`Stream ${s.name} added.`); await refresh(); })] : null);
+  every(3000, refresh);
+}
+
+// streamForm adds (s null) or replaces (PUT, the whole configuration) a stream.
+function streamForm(s, gnames, done) {
+  const name = field('Name', h('input', { type: 'text', name: 'name', autocomplete: 'off', value: s ? s.name : '' }), 'A short name, such as front door. It must be unique.');
+  const source = field('Source', h('input', { type: 'text', name: 'source', autocomplete: 'off', spellcheck: 'false', value: s ? s.source : '' }),
+    'A video file on the server, rtsp://…, http://… (MJPEG) or device:/dev/video0.');
+  const gallery = field('Gallery', h('select', { name: 'gallery' }, h('option', { value: '' }, 'None: detect, track and count only'),
+    Object.entries(gnames).map(([id, n]) => h('option', { value: id, selected: s && s.gallery === id }, n))), 'The people faces are identified against.');
+  const fps = field('Frames analysed per second', h('input', { type: 'number', name: 'fps', min: '0.1', max: '30', step: '0.1', value: s && s.fps ? s.fps : 5 }), 'More than 0, at most 30.');
+  const loop = h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'loop', checked: !!(s && s.loop) }), 'Loop: start a file again at its end');
+  const norealtime = h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'no_realtime', checked: !!(s && s.no_realtime) }), 'Read a file as fast as possible instead of at its own speed');
+  const formErr = h('div', { class: 'error', role: 'alert' });
+  const submit = h('button', { type: 'submit' }, s ? 'Save and restart' : 'Add stream');
+  const form = h('form', { class: 'panel', novalidate: true }, name.el, source.el, gallery.el, fps.el,
+    h('fieldset', {}, h('legend', {}, 'Options'), loop, norealtime), formErr,
+    h('div', { class: 'actions' }, submit, s ? h('a', { href: '/streams' }, 'Cancel') : null));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    // PUT replaces the whole configuration: keep the fields this form does not show.
+    const body = s ? { ...s } : {};
+    delete body.id; delete body.status; delete body.created_at; delete body.updated_at;
+    Object.assign(body, { name: name.input.value.trim(), source: source.input.value.trim(), gallery: gallery.input.value || undefined,
+      fps: Number(fps.input.value), loop: loop.querySelector('input').checked, no_realtime: norealtime.querySelector('input').checked });
+    let bad = false;
+    if (!body.name) { showError(name, 'Enter a name for the stream.'); bad = true; }
+    if (!body.source) { showError(source, 'Enter where the video comes from.'); bad = true; }
+    if (!(body.fps > 0 && body.fps <= 30)) { showError(fps, 'Enter a number of frames per second above 0 and at most 30.'); bad = true; }
+    if (bad) return (form.querySelector('[aria-invalid=true]') || submit).focus();
+    submit.disabled = true;
+    try {
+      const saved = await api(s ? 'PUT' : 'POST', s ? `/v1/streams/${encodeURIComponent(s.id)}` : '/v1/streams', { json: body });
+      if (!s) form.reset();
+      await done(saved);
+    } catch (err) {
+      const msg = explain(err);
+      if (err.code === 'bad_source' || /source/i.test(err.message)) { showError(source, err.code === 'bad_source' ? [h('p', {}, 'This source cannot be opened.'), h('p', { class: 'note' }, 'Server says: ' + err.message)] : msg); source.input.focus(); }
+      else if (err.code === 'conflict') { showError(name, 'A stream with this name already exists. Choose another name.'); name.input.focus(); }
+      else if (err.code === 'not_found' || /gallery/i.test(err.message)) { showError(gallery, err.code === 'not_found' ? 'This gallery no longer exists.' : msg); gallery.input.focus(); }
+      else if (/fps/i.test(err.message)) { showError(fps, msg); fps.input.focus(); }
+      else showError(formErr, msg);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+async function viewStreamEdit(id) {
+  if (!needRole('admin', 'Edit stream', 'change streams')) return;
+  const [s, gnames] = await Promise.all([api('GET', `/v1/streams/${encodeURIComponent(id)}`), galleryNames()]);
+  page(`Edit ${s.name}`, h('p', { class: 'crumbs' }, h('a', { href: '/streams' }, 'Streams'), ' › ', s.name), '$h1',
+    h('p', {}, 'Saving replaces the stream’s configuration and restarts it.'),
+    streamForm(s, gnames, (saved) => { announce(`Stream ${saved.name} saved.`); go('/streams'); }));
+}
+
+// keyFetch is a streaming GET with the key; the caller reads the body. It stops when the page changes.
+async function keyFetch(path) {
+  const ac = new AbortController();
+  cleanups.push(() => ac.abort());
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` }, cache: 'no-store', signal: ac.signal });
+  if (res.status === 401) {
+    signOut('Your API key was not accepted (unknown, revoked or missing). Please sign in again.');
+    throw new APIError(401, null);
+  }
+  if (!res.ok) {
+    let b = null;
+    try { b = await res.json(); } catch { /* not JSON */ }
+    throw new APIError(res.status, b);
+  }
+  return res;
+}
+
+function indexOf(buf, pat, from) {
+  outer: for (let i = from || 0; i <= buf.length - pat.length; i++) {
+    for (let j = 0; j < pat.length; j++) if (buf[i + j] !== pat[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+// readMJPEG reads multipart/x-mixed-replace from res and calls onFrame with each part's bytes.
+async function readMJPEG(res, onFrame) {
+  const m = (res.headers.get('Content-Type') || '').match(/boundary="?([^";]+)"?/i);
+  if (!m) throw new Error('the preview has no multipart boundary');
+  const enc = new TextEncoder();
+  const dashes = enc.encode('--' + m[1].replace(/^--/, ''));
+  const crlf2 = enc.encode('\r\n\r\n');
+  const reader = res.body.getReader();
+  let buf = new Uint8Array(0);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    const nb = new Uint8Array(buf.length + value.length);
+    nb.set(buf);
+    nb.set(value, buf.length);
+    buf = nb;
+    for (;;) {
+      const b = indexOf(buf, dashes, 0);
+      if (b < 0) break;
+      const he = indexOf(buf, crlf2, b);
+      if (he < 0) break;
+      const headers = new TextDecoder().decode(buf.subarray(b, he));
+      const cl = headers.match(/content-length:\s*(\d+)/i);
+      const start = he + 4;
+      let end;
+      if (cl) {
+        end = start + Number(cl[1]);
+        if (buf.length < end) break;
+      } else {
+        end = indexOf(buf, dashes, start);
+        if (end < 0) break;
+        if (buf[end - 2] === 13 && buf[end - 1] === 10) end -= 2;
+      }
+      onFrame(buf.slice(start, end));
+      buf = buf.slice(end);
+    }
+  }
+}
+
+// readSSE reads text/event-stream from res and calls onEvent({id, event, data}) for each event.
+async function readSSE(res, onEvent) {
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  let ev = { data: [] };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    text += value;
+    let nl;
+    while ((nl = text.search(/\r\n|\n|\r/)) >= 0) {
+      if (nl === text.length - 1 && text[nl] === '\r') break; // a CR at the end of a chunk may be half of CRLF
+      const line = text.slice(0, nl);
+      text = text.slice(nl + (text[nl] === '\r' && text[nl + 1] === '\n' ? 2 : 1));
+      if (line === '') {
+        if (ev.data.length) onEvent({ id: ev.id, event: ev.event || 'message', data: ev.data.join('\n') });
+        ev = { data: [] };
+        continue;
+      }
+      if (line.startsWith(':')) continue; // comment (ping)
+      const i = line.indexOf(':');
+      const k = i < 0 ? line : line.slice(0, i);
+      let v = i < 0 ? '' : line.slice(i + 1);
+      if (v.startsWith(' ')) v = v.slice(1);
+      if (k === 'data') ev.data.push(v);
+      else if (k === 'event') ev.event = v;
+      else if (k === 'id') ev.id = v;
+    }
+  }
+}
+
+async function viewLive(id) {
+  if (!needRole('operator', 'Live view', 'see video streams')) return;
+  const sp = `/v1/streams/${encodeURIComponent(id)}`;
+  const [s, gnames] = await Promise.all([api('GET', sp), galleryNames()]);
+  const img = h('img', { class: 'preview', alt: `Live preview of ${s.name}: faces boxed, names and scores of matches in green, unknown faces in amber`, width: 640, height: 360 });
+  const previewMsg = h('p', { class: 'note', role: 'status' }, 'Connecting to the preview…');
+  const statusLine = h('p', { class: 'hint', 'aria-live': 'off' });
+  const feedErr = h('div', { class: 'error', role: 'alert' });
+  const feed = h('ol', { class: 'feed', role: 'log', 'aria-label': 'Events, newest first', 'aria-live': 'polite' });
+  const crowd = h('dl', { class: 'meta', hidden: true });
+  const showStatus = (st) => {
+    statusLine.textContent = `${STATES[st.state] || st.state}; ${fmtRate(st.fps_in)} frames/s in, ${fmtRate(st.fps_analysed)} analysed, ${st.frames_dropped || 0} dropped; ${st.faces_in_view || 0} faces in view${st.last_error ? '; last error: ' + st.last_error : ''}`;
+  };
+  showStatus(s.status || {});
+  page(`Live: ${s.name}`, h('p', { class: 'crumbs' }, h('a', { href: '/streams' }, 'Streams'), ' › ', s.name), '$h1',
+    h('p', { class: 'hint' }, 'Source ', h('code', { class: 'src' }, s.source), `; gallery ${s.gallery ? gnames[s.gallery] || s.gallery : 'none'}. Nothing of the preview is stored.`),
+    h('div', { class: 'live-layout' },
+      h('section', { 'aria-labelledby': 'pv-h' }, h('h2', { id: 'pv-h' }, 'Preview'), img, previewMsg, statusLine,
+        h('h2', {}, 'Crowd'), crowd, h('p', { class: 'note', id: 'crowd-none' }, 'Crowd figures appear at the end of each interval.')),
+      h('section', { 'aria-labelledby': 'feed-h' }, h('h2', { id: 'feed-h' }, 'Events'), feedErr, feed)));
+  every(3000, async () => {
+    try { showStatus((await api('GET', sp)).status || {}); } catch { /* the feed and preview say more */ }
+  });
+  // Preview: fetch + multipart parsing (an <img src> could not send the key).
+  let lastURL = null;
+  let frames = 0;
+  let stopped = false;
+  cleanups.push(() => { stopped = true; if (lastURL) URL.revokeObjectURL(lastURL); });
+  const startPreview = async () => {
+    while (!stopped) {
+      try {
+        const res = await keyFetch(`${sp}/preview`);
+        previewMsg.textContent = frames ? 'Live (reconnected).' : 'Waiting for the first frame…';
+        await readMJPEG(res, (jpg) => {
+          const u = URL.createObjectURL(new Blob([jpg], { type: 'image/jpeg' }));
+          img.src = u;
+          if (lastURL) URL.revokeObjectURL(lastURL);
+          lastURL = u;
+          if (++frames === 1) previewMsg.textContent = 'Live.';
+          img.dataset.frames = String(frames);
+        });
+        if (stopped) return;
+        previewMsg.textContent = 'The preview stopped (the stream may have ended or restarted); trying again in a few seconds…';
+      } catch (e) {
+        if (stopped || e.name === 'AbortError' || e.status === 401) return;
+        previewMsg.replaceChildren(h('span', { class: 'error' }, 'The preview could not be shown. ', ...explain(e)));
+        if (e.status === 403 || e.status === 404) return;
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  };
+  startPreview();
+  // Events: fetch + Server-Sent Events parsing (EventSource could not send the key).
+  const add = (item) => {
+    feed.prepend(item);
+    while (feed.children.length > 100) feed.lastChild.remove();
+  };
+  const onEvent = ({ event, data }) => {
+    let e;
+    try { e = JSON.parse(data); } catch { return; }
+    const t = new Date(e.time || Date.now()).toLocaleTimeString();
+    const when = h('time', { datetime: e.time }, t);
+    switch (event) {
+      case 'track_started':
+        add(h('li', { class: 'ev' }, when, ' ', `Track ${e.track} started`)); break;
+      case 'track_ended':
+        add(h('li', { class: 'ev' }, when, ' ', `Track ${e.track} ended after ${Number(e.dwell_seconds || 0).toFixed(1)} s`)); break;
+      case 'match': {
+        const m = e.match || {};
+        const who = m.display_name || m.external_id || m.subject;
+        add(h('li', { class: 'ev match' },
+          e.crop_jpeg ? h('img', { class: 'thumb', src: `data:image/jpeg;base64,${e.crop_jpeg}`, alt: `Face of track ${e.track}` }) : null,
+          h('div', {}, when, ' ', h('span', { class: 'badge match' }, 'match'), ' ',
+            m.gallery && m.subject ? h('a', { href: `/galleries/${encodeURIComponent(m.gallery)}/subjects/${encodeURIComponent(m.subject)}` }, who) : who,
+            ` (score ${Number(m.score).toFixed(3)}, threshold ${Number(m.threshold).toFixed(3)}), track ${e.track}`,
+            e.alert_id ? h('p', { class: 'note' }, 'Watchlist: a person must review this alert in the ', h('a', { href: '/alerts' }, 'review queue'), '.') : null)));
+        break;
+      }
+      case 'unknown_face':
+        add(h('li', { class: 'ev unknown' },
+          e.crop_jpeg ? h('img', { class: 'thumb', src: `data:image/jpeg;base64,${e.crop_jpeg}`, alt: `Face of track ${e.track}` }) : null,
+          h('div', {}, when, ' ', h('span', { class: 'badge unknown' }, 'unknown'), ` Track ${e.track}: nobody in the gallery reaches the threshold`)));
+        break;
+      case 'crowd': {
+        const c = e.crowd || {};
+        crowd.hidden = false;
+        document.getElementById('crowd-none')?.remove();
+        crowd.replaceChildren(
+          h('dt', {}, 'Interval'), h('dd', {}, `${new Date(c.from).toLocaleTimeString()} – ${new Date(c.to).toLocaleTimeString()}`),
+          h('dt', {}, 'Faces in view'), h('dd', {}, `mean ${Number(c.faces_mean).toFixed(1)}, max ${c.faces_max}`),
+          h('dt', {}, 'People'), h('dd', {}, `${c.unique_people} different (${c.new_tracks} new tracks)`),
+          h('dt', {}, 'Dwell'), h('dd', {}, `mean ${Number(c.dwell_mean_seconds).toFixed(1)} s, max ${Number(c.dwell_max_seconds).toFixed(1)} s (${c.ended_tracks} ended)`));
+        break;
+      }
+      case 'stream_status':
+        if (e.status) { showStatus(e.status); add(h('li', { class: 'ev' }, when, ' ', `Stream ${STATES[e.status.state] || e.status.state}`)); }
+        break;
+      case 'lagged':
+        add(h('li', { class: 'ev' }, when, ' ', 'Some events were skipped: this page fell behind.')); break;
+      default:
+    }
+  };
+  // A dropped feed reconnects after a few seconds, resuming after the last event seen (the server replays
+  // what was missed while it still holds it).
+  let lastID = '';
+  (async () => {
+    while (!stopped) {
+      try {
+        const q = new URLSearchParams({ stream: s.id });
+        if (lastID) q.set('last_event_id', lastID);
+        const res = await keyFetch(`/v1/events?${q}`);
+        showError(feedErr, null);
+        await readSSE(res, (ev) => { if (ev.id) lastID = ev.id; onEvent(ev); });
+        if (stopped) return;
+        showError(feedErr, 'The event feed closed; reconnecting in a few seconds…');
+      } catch (e) {
+        if (stopped || e.name === 'AbortError' || e.status === 401) return;
+        showError(feedErr, [h('p', {}, 'The event feed could not be read; trying again in a few seconds.'), ...explain(e)]);
+        if (e.status === 403 || e.status === 404) return;
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  })();
+}
+
+async function viewAlerts() {
+  if (!needRole('operator', 'Review queue', 'review alerts')) return;
+  const [pending, all, streams] = await Promise.all([api('GET', '/v1/alerts?status=pending'), api('GET', '/v1/alerts?limit=100'),
+    api('GET', '/v1/streams').catch(() => ({ streams: [] }))]);
+  const snames = {};
+  for (const s of streams.streams || []) snames[s.id] = s.name;
+  const subjects = {};
+  const subjectLink = (a) => {
+    const href = `/galleries/${encodeURIComponent(a.gallery_id)}/subjects/${encodeURIComponent(a.subject_id)}`;
+    const link = h('a', { href }, a.subject_id);
+    const key = a.gallery_id + '/' + a.subject_id;
+    subjects[key] = subjects[key] || api('GET', `/v1/galleries/${encodeURIComponent(a.gallery_id)}/subjects/${encodeURIComponent(a.subject_id)}`);
+    subjects[key].then((r) => { link.textContent = r.subject.display_name || r.subject.external_id || a.subject_id; }).catch(() => { link.replaceWith('an erased person'); });
+    return link;
+  };
+  const crop = (a) => {
+    if (!a.event_id) return h('p', { class: 'note thumbbox' }, 'No crop (a search)');
+    const img = h('img', { class: 'crop', alt: 'The matched face, as the camera saw it', width: 112, height: 112 });
+    imageURL(`/v1/events/${encodeURIComponent(a.event_id)}/crop`).then((u) => { img.src = u; })
+      .catch(() => img.replaceWith(h('p', { class: 'note thumbbox' }, 'No crop kept (expired, or the stream keeps none)')));
+    return img;
+  };
+  const facts = (a) => [
+    h('dt', {}, 'Score'), h('dd', {}, Number(a.score).toFixed(3)),
+    h('dt', {}, 'Time'), h('dd', {}, fmtDate(a.created_at)),
+    h('dt', {}, 'Source'), h('dd', {}, a.stream_id ? [`stream ${snames[a.stream_id] || a.stream_id}`, a.track ? `, track ${a.track}` : ''] : 'a search')];
+  const cards = (pending.alerts || []).map((a, i) => {
+    const note = field('Note (optional)', h('textarea', { name: 'note', rows: 2 }), 'What you checked, such as “different person, checked ID”.');
+    const err = h('div', { class: 'error', role: 'alert' });
+    const decide = async (decision, btn) => {
+      showError(err, null);
+      btn.disabled = true;
+      try {
+        await api('POST', `/v1/alerts/${encodeURIComponent(a.id)}/review`, { json: { decision, note: note.input.value.trim() || undefined } });
+        announce(`Alert ${decision === 'confirm' ? 'confirmed' : 'rejected'}.`);
+        await render();
+      } catch (e) {
+        btn.disabled = false;
+        showError(err, e.code === 'conflict' ? 'Someone else has already reviewed this alert. Reload the page.' : explain(e));
+      }
+    };
+    const confirmBtn = h('button', { type: 'button' }, 'Confirm');
+    const rejectBtn = h('button', { type: 'button', class: 'danger' }, 'Reject');
+    confirmBtn.addEventListener('click', () => decide('confirm', confirmBtn));
+    rejectBtn.addEventListener('click', () => decide('reject', rejectBtn));
+    const hid = `alert-${i}`;
+    return h('li', { class: 'alert-card', 'aria-labelledby': hid }, crop(a),
+      h('div', {}, h('h3', { id: hid }, 'Possible match: ', subjectLink(a)), h('dl', { class: 'meta' }, facts(a)),
+        note.el, err, h('div', { class: 'actions' }, confirmBtn, rejectBtn),
+        h('p', { class: 'hint' }, 'Confirm: it is this person. Reject: it is not; the face is remembered as “not this person” and not matched to them again.')));
+  });
+  const reviewed = (all.alerts || []).filter((a) => a.status !== 'pending');
+  const reviewedTable = reviewed.length ? h('div', { class: 'table-wrap' }, h('table', { id: 'reviewed' }, h('caption', { class: 'visually-hidden' }, 'Reviewed alerts'),
+    h('thead', {}, h('tr', {}, ['Person', 'Decision', 'Score', 'Raised', 'Reviewed', 'By', 'Note'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, reviewed.map((a) => h('tr', {},
+      h('td', {}, subjectLink(a)),
+      h('td', {}, h('span', { class: `badge ${a.status === 'confirmed' ? 'match' : 'unknown'}` }, a.status === 'confirmed' ? 'Confirmed' : 'Rejected')),
+      h('td', { class: 'num' }, Number(a.score).toFixed(3)),
+      h('td', {}, fmtDate(a.created_at)), h('td', {}, fmtDate(a.reviewed_at)), h('td', {}, a.reviewed_by || ''), h('td', {}, a.note || '')))))) : h('p', { class: 'note' }, 'No alert has been reviewed yet.');
+  page('Review queue', h('p', {}, 'A match against a watchlist is never acted on by itself: a person decides whether it is the same person.'),
+    h('h2', {}, `Pending (${cards.length})`),
+    cards.length ? h('ul', { class: 'alerts' }, cards) : h('p', { class: 'note' }, 'Nothing to review.'),
+    h('h2', {}, 'Reviewed'), reviewedTable);
+}
+
+async function viewAudit() {
+  if (!needRole('admin', 'Audit log', 'read the audit log')) return;
+  const params = new URLSearchParams(location.search);
+  const qs = new URLSearchParams();
+  for (const k of ['actor', 'action', 'from', 'to']) if (params.get(k)) qs.set(k, params.get(k));
+  const filters = new URLSearchParams(qs);
+  if (params.get('after')) qs.set('after', params.get('after'));
+  qs.set('limit', '50');
+  let list = null;
+  let listErr = null;
+  const [rep] = await Promise.all([api('GET', '/v1/audit/verify'),
+    api('GET', `/v1/audit?${qs}`).then((l) => { list = l; }, (e) => { listErr = e; })]);
+  const verify = rep.ok
+    ? h('div', { class: 'verify ok-box', role: 'status' }, h('p', {}, h('strong', { class: 'ok' }, 'OK'),
+      `: the chain of ${rep.entries} entries is intact (${rep.checkpoints} signed checkpoints${rep.signatures_checked ? ', signatures checked' : ''}).`))
+    : h('div', { class: 'verify bad-box', role: 'alert' }, h('p', {}, h('strong', {}, 'FAILED'),
+      `: ${(rep.problems || []).length + (rep.omitted || 0)} problems in ${rep.entries} entries. The log has been changed after it was written.`),
+    h('ul', {}, (rep.problems || []).map((p) => h('li', {}, `Entry ${p.seq} (${p.kind}): ${sentence(p.message)}`))),
+    rep.omitted ? h('p', {}, `${rep.omitted} more not listed.`) : null);
+  const toLocal = (v) => { if (!v) return ''; const d = new Date(v); return isNaN(d) ? '' : new Date(d - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); };
+  const actor = field('Actor', h('input', { type: 'text', name: 'actor', autocomplete: 'off', value: params.get('actor') || '' }), 'A key id, stream/<id> or system.');
+  const action = field('Action', h('input', { type: 'text', name: 'action', autocomplete: 'off', value: params.get('action') || '' }), 'Such as POST /v1/alerts/{id}/review or stream.match.');
+  const from = field('From', h('input', { type: 'datetime-local', name: 'from', value: toLocal(params.get('from')) }));
+  const to = field('To', h('input', { type: 'datetime-local', name: 'to', value: toLocal(params.get('to')) }));
+  const form = h('form', { class: 'panel filters', role: 'search', novalidate: true }, actor.el, action.el, from.el, to.el,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Filter'), filters.toString() ? h('a', { href: '/audit' }, 'Clear filters') : null));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const q = new URLSearchParams();
+    if (actor.input.value.trim()) q.set('actor', actor.input.value.trim());
+    if (action.input.value.trim()) q.set('action', action.input.value.trim());
+    if (from.input.value) q.set('from', new Date(from.input.value).toISOString());
+    if (to.input.value) q.set('to', new Date(to.input.value).toISOString());
+    if (from.input.value && to.input.value && from.input.value > to.input.value) return showError(to, '“To” must be after “From”.');
+    go(q.toString() ? `/audit?${q}` : '/audit');
+  });
+  if (listErr) {
+    const target = /^from\b/.test(listErr.message) ? from : /^to\b/.test(listErr.message) ? to : null;
+    if (target) showError(target, explain(listErr));
+  }
+  const exportErr = h('div', { class: 'error', role: 'alert' });
+  const exportBtn = h('button', { type: 'button', class: 'secondary' }, 'Export as JSON lines (download)');
+  exportBtn.addEventListener('click', async () => {
+    showError(exportErr, null);
+    const q = new URLSearchParams(filters);
+    q.set('format', 'jsonl');
+    try {
+      const res = await api('GET', `/v1/audit?${q}`, { blob: true });
+      download(URL.createObjectURL(await res.blob()), `facegate-audit-${new Date().toISOString().slice(0, 10)}.jsonl`);
+      announce('Audit export downloaded.');
+    } catch (e) {
+      showError(exportErr, explain(e));
+    }
+  });
+  const entries = (list && list.entries) || [];
+  const details = (d) => Object.entries(d || {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  const table = listErr ? h('div', { class: 'error', role: 'alert' }, explain(listErr))
+    : entries.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'audit' }, h('caption', { class: 'visually-hidden' }, 'Audit entries, oldest first'),
+      h('thead', {}, h('tr', {}, ['#', 'Time', 'Actor', 'Action', 'Target', 'Outcome', 'Details'].map((t) => h('th', { scope: 'col', class: t === '#' ? 'num' : null }, t)))),
+      h('tbody', {}, entries.map((e) => h('tr', {},
+        h('td', { class: 'num' }, e.seq), h('td', {}, fmtDate(e.time)), h('td', {}, h('code', {}, e.actor)), h('td', {}, e.action),
+        h('td', { class: 'wrap' }, e.target || ''), h('td', {}, e.outcome), h('td', { class: 'wrap' }, details(e.details)))))))
+      : h('p', { class: 'note' }, filters.toString() ? 'No entry matches these filters.' : 'The log is empty.');
+  const f = filters.toString();
+  const pager = h('div', { class: 'actions' },
+    params.get('after') ? h('a', { href: f ? `/audit?${f}` : '/audit' }, 'First page') : null,
+    list && list.next_after ? h('a', { href: `/audit?${f ? f + '&' : ''}after=${list.next_after}` }, 'Next page') : null);
+  page('Audit log', h('h2', {}, 'Verification'), verify, h('h2', {}, 'Entries'), form, h('div', { class: 'actions' }, exportBtn), exportErr, table, pager);
 }
 
 render();

@@ -6,9 +6,11 @@
 //   PLAYWRIGHT_CORE   the unpacked playwright-core package (.deps/playwright-core, from scripts/deps.sh)
 //   IMAGES            the folder with obama.jpg and obama2.jpg
 //   SCREENSHOTS       where to write the screenshots (docs/console for the documentation)
+//   VIDEO             non-empty when ffmpeg is there: then CLIP (the test video) and WATCH_PHOTO (the person on the
+//                     watchlist) drive the streams, live view, review queue and audit part
 //   CHROMIUM          the browser (default /usr/bin/chromium)
 import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -60,9 +62,9 @@ try {
   page.setDefaultTimeout(20000);
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    // Failed requests the test causes on purpose (a wrong key, a rejected photo) are logged by the browser;
+    // Failed requests the test causes on purpose (a wrong key, a rejected photo, a bad stream source) are logged by the browser;
     // anything else, such as a CSP violation, is a failure.
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|422)/.test(m.text())) problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|401|422)/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   const heading = (name) => page.getByRole('heading', { level: 1, name });
 
@@ -170,6 +172,129 @@ try {
   assert.equal(await result.getByText('Barack Obama').count(), 0, 'the erased person is not a candidate');
   await page.screenshot({ path: join(shots, 'search-unknown.png'), fullPage: true });
 
+  if (process.env.VIDEO) {
+    step('streams: a watchlist with one person, via the API');
+    const auth = { Authorization: `Bearer ${adminKey}` };
+    let r = await fetch(base + '/v1/galleries', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'wanted', purpose: 'watchlist', legal_basis: 'test' }) });
+    assert.equal(r.status, 201, `creating the watchlist: ${r.status} ${await r.clone().text()}`);
+    const wl = await r.json();
+    const fd = new FormData();
+    fd.append('display_name', 'Lin-Manuel Miranda');
+    fd.append('watch', JSON.stringify({ reason: 'end-to-end test', review_at: new Date(Date.now() + 30 * 86400e3).toISOString() }));
+    fd.append('image', new Blob([readFileSync(process.env.WATCH_PHOTO)], { type: 'image/png' }), 'lin-manuel-miranda.png');
+    r = await fetch(`${base}/v1/galleries/${wl.id}/subjects`, { method: 'POST', headers: auth, body: fd });
+    assert.equal(r.status, 201, `enrolling on the watchlist: ${r.status} ${await r.clone().text()}`);
+
+    step('streams: add one on the clip (a bad source first)');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Streams' }).click();
+    await heading('Streams').waitFor();
+    await page.getByText('There are no streams yet').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('stage');
+    await page.getByLabel('Source').fill('/nonexistent/clip.mp4');
+    await page.getByLabel('Gallery').selectOption({ label: 'wanted' });
+    await page.getByLabel('Loop: start a file again at its end').check();
+    await page.getByRole('button', { name: 'Add stream' }).click();
+    const srcErr = page.locator('#' + (await page.getByLabel('Source').getAttribute('id')) + '-err');
+    await srcErr.getByText('This source cannot be opened.').waitFor();
+    await page.getByLabel('Source').fill(process.env.CLIP);
+    await page.getByRole('button', { name: 'Add stream' }).click();
+    await page.getByRole('link', { name: 'stage: live view' }).waitFor();
+    await page.getByRole('cell', { name: 'Running' }).waitFor(); // the status refreshes by itself
+    await page.screenshot({ path: join(shots, 'streams.png'), fullPage: true });
+
+    step('live view: preview frames and a match in the feed');
+    const streamID = async () => (await (await fetch(base + '/v1/streams', { headers: auth })).json()).streams.find((x) => x.name === 'stage').id;
+    await page.getByRole('link', { name: 'stage: live view' }).click();
+    await heading('Live: stage').waitFor();
+    const preview = page.locator('img.preview');
+    await page.waitForFunction(() => { const i = document.querySelector('img.preview'); return i && Number(i.dataset.frames) >= 1 && i.complete && i.naturalWidth > 0; });
+    const first = await preview.getAttribute('src');
+    await page.waitForFunction((src) => { const i = document.querySelector('img.preview'); return i.src !== src && i.complete && i.naturalWidth > 0; }, first);
+    const size = await preview.evaluate((i) => `${i.naturalWidth}x${i.naturalHeight}`);
+    const feed = page.getByRole('log', { name: 'Events, newest first' });
+    await feed.locator('li.match', { hasText: 'Lin-Manuel Miranda' }).first().waitFor({ timeout: 30000 });
+    const frames = await preview.getAttribute('data-frames');
+    step(`preview ${size}, ${frames} frames; match: ${(await feed.locator('li.match').first().innerText()).replace(/\s+/g, ' ')}`);
+    await page.screenshot({ path: join(shots, 'live.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(shots, 'live-phone.png'), fullPage: true });
+    const liveOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const wide = await page.evaluate(() => [...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 3).map((e) => e.tagName + '.' + e.className).join(', '));
+    assert.ok(liveOverflow <= 1, `live view: no horizontal scrolling at 390 px (overflow ${liveOverflow} px: ${wide})`);
+    await page.setViewportSize({ width: 1280, height: 860 });
+
+    step('review queue: reject one alert');
+    const aborted = new Set();
+    const onFailed = (rq) => { if (/ERR_ABORTED|aborted/i.test(rq.failure()?.errorText || '')) aborted.add(new URL(rq.url()).pathname); };
+    page.on('requestfailed', onFailed);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Review queue' }).click();
+    await heading('Review queue').waitFor();
+    for (let i = 0; i < 50 && aborted.size < 2; i++) await page.waitForTimeout(100);
+    page.off('requestfailed', onFailed);
+    assert.deepEqual([...aborted].sort(), ['/v1/events', `/v1/streams/${await streamID()}/preview`], 'leaving the live view stops the preview and the event feed');
+    const card = page.locator('li.alert-card').first();
+    await card.getByRole('link', { name: 'Lin-Manuel Miranda' }).waitFor();
+    await page.waitForFunction(() => { const i = document.querySelector('li.alert-card img.crop'); return i && i.complete && i.naturalWidth > 0; });
+    const pendingBefore = await page.locator('li.alert-card').count();
+    await card.getByLabel('Note (optional)').fill('different person, checked ID');
+    await card.getByRole('button', { name: 'Reject' }).click();
+    const reviewed = page.locator('#reviewed');
+    await reviewed.getByRole('row', { name: /Lin-Manuel Miranda Rejected .*different person, checked ID/ }).waitFor();
+    assert.equal(await page.locator('li.alert-card').count(), pendingBefore - 1, 'the rejected alert left the pending list');
+    await page.waitForFunction(() => [...document.querySelectorAll('li.alert-card img.crop')].every((i) => i.complete && i.naturalWidth > 0));
+    await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
+    step(`rejected: ${pendingBefore} pending before, ${pendingBefore - 1} after`);
+
+    step('audit: verified, with the review decision');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await heading('Audit log').waitFor();
+    await page.locator('.verify').getByText('OK', { exact: true }).waitFor();
+    await page.getByLabel('Action').fill('POST /v1/alerts/{id}/review');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('row', { name: /POST \/v1\/alerts\/\{id\}\/review .* ok .*decision=rejected/ }).first().waitFor();
+    await page.screenshot({ path: join(shots, 'audit.png'), fullPage: true });
+    const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export as JSON lines/ }).click()]);
+    assert.match(jsonl.suggestedFilename(), /\.jsonl$/);
+
+    step('streams: edit, then remove with confirmation');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Streams' }).click();
+    await page.getByRole('link', { name: 'Edit stage' }).click();
+    await heading('Edit stage').waitFor();
+    assert.equal(await page.getByLabel('Loop: start a file again at its end').isChecked(), true, 'the form shows the stored configuration');
+    await page.getByLabel('Frames analysed per second').fill('40');
+    await page.getByRole('button', { name: 'Save and restart' }).click();
+    await page.getByText('Enter a number of frames per second above 0 and at most 30.').waitFor();
+    await page.getByLabel('Frames analysed per second').fill('4');
+    await page.getByRole('button', { name: 'Save and restart' }).click();
+    await heading('Streams').waitFor();
+    const stored = await (await fetch(base + '/v1/streams', { headers: auth })).json();
+    assert.equal(stored.streams[0].fps, 4, 'the edit was saved');
+    assert.equal(stored.streams[0].loop, true, 'the edit kept loop');
+    await page.getByRole('button', { name: 'Remove stage…' }).click();
+    await page.getByRole('button', { name: 'Yes, remove stage' }).click();
+    await page.getByText('There are no streams yet').waitFor();
+  } else {
+    step('streams, live view, review queue and audit: skipped (no ffmpeg or no clip)');
+  }
+
+  step('an operator key: streams and review queue, no audit, no stream changes');
+  const opRes = await fetch(base + '/v1/keys', { method: 'POST', headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'reviewer', role: 'operator' }) });
+  assert.equal(opRes.status, 201, `creating an operator key: ${opRes.status}`);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await heading('Sign in').waitFor();
+  await page.getByLabel('API key').fill((await opRes.json()).secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.role', { hasText: 'operator' }).waitFor();
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  assert.equal(await nav.getByRole('link', { name: 'Audit' }).count(), 0, 'no Audit link for an operator key');
+  await nav.getByRole('link', { name: 'Review queue' }).waitFor();
+  await nav.getByRole('link', { name: 'Streams' }).click();
+  await heading('Streams').waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'Add a stream' }).count(), 0, 'no stream creation for an operator key');
+  await page.goto(base + '/audit');
+  await page.getByText('Your key’s role (operator) may not read the audit log.').waitFor();
+
   step('a device key sees search only');
   const res = await fetch(base + '/v1/keys', { method: 'POST', headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'door-1', role: 'device' }) });
   assert.equal(res.status, 201, `creating a device key: ${res.status}`);
@@ -184,6 +309,9 @@ try {
   await page.getByRole('link', { name: 'staff' }).click();
   await page.getByRole('link', { name: 'Search with a photo' }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'Enrol a person' }).count(), 0, 'no enrolment for a device key');
+  for (const n of ['Streams', 'Review queue', 'Audit']) {
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: n }).count(), 0, `no ${n} link for a device key`);
+  }
 
   step('a revoked key returns to sign-in');
   const keys = await (await fetch(base + '/v1/keys', { headers: { Authorization: `Bearer ${adminKey}` } })).json();
