@@ -18,9 +18,10 @@ import (
 
 // TestConsoleE2E builds facegate, starts it on a free port with a temporary store, and runs the browser test
 // console/e2e/console.spec.mjs in headless Chromium: sign in, create a gallery, enrol a person with consent,
-// search and see the match, erase, search and see unknown; then (with ffmpeg) add a stream on the test clip against
-// a watchlist, watch its live preview and match events, reject an alert in the review queue and find the
-// decision in the verified audit log. make test runs it on its own line (it is skipped
+// search and see the match, erase, search and see unknown; then (with ffmpeg) enrol with the guided webcam steps
+// from a fake camera playing obama.jpg, add a stream on the test clip against a watchlist, watch its live preview
+// and match events, reject an alert in the review queue, find the decision in the verified audit log and see the
+// crowd charts; then create, revoke and change things on the settings page. make test runs it on its own line (it is skipped
 // with -short). It needs /usr/bin/chromium, node and .deps/playwright-core (scripts/deps.sh) and the photos in
 // ../shared/datasets; without them it skips, saying which is missing.
 //
@@ -59,6 +60,19 @@ func TestConsoleE2E(t *testing.T) {
 	} else if !isFile(clip) || !isFile(watchPhoto) {
 		video = ""
 		t.Logf("browser test: %s or %s not found: skipping the streams, live view, review queue and audit part", clip, watchPhoto)
+	}
+	// The guided webcam enrolment needs ffmpeg too: it makes the .y4m that Chromium's fake camera plays.
+	camera := ""
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Log("browser test: ffmpeg not on PATH: skipping the guided webcam enrolment")
+	} else {
+		camera = filepath.Join(t.TempDir(), "obama.y4m")
+		mk := exec.Command("ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", filepath.Join(images, "obama.jpg"), "-t", "3",
+			"-vf", "scale=640:-2,format=yuv420p", "-f", "yuv4mpegpipe", camera)
+		if out, err := mk.CombinedOutput(); err != nil {
+			t.Logf("browser test: ffmpeg could not make the fake camera video (%v: %s): skipping the guided webcam enrolment", err, out)
+			camera = ""
+		}
 	}
 	shots := envOr("FACEGATE_CONSOLE_SCREENSHOTS", filepath.Join(root, "out", "console-e2e"))
 	if !filepath.IsAbs(shots) {
@@ -119,7 +133,7 @@ func TestConsoleE2E(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "console", "e2e", "console.spec.mjs"))
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "BASE_URL="+base, "FACEGATE_KEY="+key, "PLAYWRIGHT_CORE="+pw, "IMAGES="+images,
-		"SCREENSHOTS="+shots, "VIDEO="+video, "CLIP="+clip, "WATCH_PHOTO="+watchPhoto, "CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+		"SCREENSHOTS="+shots, "VIDEO="+video, "CLIP="+clip, "WATCH_PHOTO="+watchPhoto, "CHROMIUM="+chromium, "CAMERA="+camera, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", strings.TrimSpace(string(out)))
 	if err != nil {

@@ -179,9 +179,11 @@ const routes = [
   [/^\/galleries\/([^/]+)\/subjects\/([^/]+)$/, viewSubject],
   [/^\/streams$/, viewStreams],
   [/^\/streams\/([^/]+)\/edit$/, viewStreamEdit],
+  [/^\/streams\/([^/]+)\/crowd$/, viewCrowd],
   [/^\/streams\/([^/]+)$/, viewLive],
   [/^\/alerts$/, viewAlerts],
   [/^\/audit$/, viewAudit],
+  [/^\/settings$/, viewSettings],
 ];
 
 function go(path, replace) {
@@ -479,7 +481,8 @@ async function viewEnrol(gid) {
     'A recent, sharp photo of this person alone, facing the camera, eyes open.');
   const preview = h('img', { class: 'thumb', alt: '', hidden: true });
   const gate = h('p', { class: 'hint', id: 'gate' }, 'Fill in who consents and the evidence first.');
-  const personSet = h('fieldset', { 'aria-describedby': 'gate' }, h('legend', {}, '2. Person and photo'), gate, extId.el, name.el, photo.el, preview);
+  const cam = webcamGuide();
+  const personSet = h('fieldset', { 'aria-describedby': 'gate' }, h('legend', {}, '2. Person and photo'), gate, extId.el, name.el, photo.el, preview, cam.el);
   const formErr = h('div', { class: 'error', role: 'alert' });
   const submit = h('button', { type: 'submit' }, 'Enrol');
   const form = h('form', { class: 'panel', novalidate: true }, consentSet, personSet, formErr, h('div', { class: 'actions' }, submit, h('a', { href: base }, 'Cancel')));
@@ -514,7 +517,8 @@ async function viewEnrol(gid) {
       if (!evidence.input.value.trim()) { showError(evidence, 'Enter a reference to the evidence of consent.'); bad = true; }
       if (!chosen.includes(g.purpose)) { showError(purposesErr, `Consent must cover this gallery’s purpose (${PURPOSES[g.purpose] || g.purpose}).`); bad = true; }
     }
-    if (!photo.input.files.length) { showError(photo, 'Choose a photo of the person.'); bad = true; }
+    const views = cam.views();
+    if (!photo.input.files.length && !views.length) { showError(photo, 'Choose a photo of the person, or take the photos with the webcam below.'); bad = true; }
     if (bad) {
       form.querySelector('[aria-invalid=true], .error:not(:empty)')?.scrollIntoView({ block: 'center' });
       (form.querySelector('[aria-invalid=true]') || submit).focus();
@@ -528,13 +532,38 @@ async function viewEnrol(gid) {
       if (expires.input.value) c.expires_at = new Date(expires.input.value + 'T23:59:59').toISOString();
       fd.append('consent', JSON.stringify(c));
     }
-    fd.append('image', photo.input.files[0]);
+    // With webcam views (and no file chosen): the subject is created with its consent and the first view (the
+    // front one unless it was skipped), then every other view is added; a view the gate refuses is listed.
+    const useCam = !photo.input.files.length;
+    if (useCam) fd.append('image', views[0].blob, `${views[0].step}.jpg`);
+    else fd.append('image', photo.input.files[0]);
     submit.disabled = true;
     submit.textContent = 'Enrolling…';
     try {
       const created = await api('POST', `/v1/galleries/${encodeURIComponent(g.id)}/subjects`, { form: fd });
-      announce('Person enrolled.');
-      go(`${base}/subjects/${encodeURIComponent(created.subject.id)}`);
+      const subjectURL = `${base}/subjects/${encodeURIComponent(created.subject.id)}`;
+      if (useCam && views.length > 1) {
+        const refused = [];
+        for (const v of views.slice(1)) {
+          const f = new FormData();
+          f.append('image', v.blob, `${v.step}.jpg`);
+          try {
+            await api('POST', `/v1/galleries/${encodeURIComponent(g.id)}/subjects/${encodeURIComponent(created.subject.id)}/faces`, { form: f });
+          } catch (err) {
+            refused.push(h('li', {}, h('strong', {}, `${STEP_NAMES[v.step]} view: `), explain(err)));
+          }
+        }
+        if (refused.length) {
+          showError(formErr, [h('p', {}, `The person was enrolled with ${views.length - refused.length} of ${views.length} views. Not accepted:`),
+            h('ul', {}, refused), h('p', {}, h('a', { href: subjectURL }, 'Open the person'))]);
+          announce('Person enrolled; some views were not accepted.');
+          submit.textContent = 'Enrolled';
+          return;
+        }
+      }
+      cam.stop();
+      announce(useCam ? `Person enrolled with ${views.length} ${views.length === 1 ? 'view' : 'views'}.` : 'Person enrolled.');
+      go(subjectURL);
       return;
     } catch (err) {
       const msg = explain(err);
@@ -556,6 +585,392 @@ async function viewEnrol(gid) {
   page('Enrol a person', crumbs(galleryLink(g), 'Enrol'), '$h1',
     h('p', {}, 'Record the person’s consent first, then add their photo. The photo goes through the quality check; only the face template and a small thumbnail are kept, never the photo.'),
     form);
+}
+
+// ---- crowd charts ----
+
+const SVGNS = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+// lineChart draws series [{name, cls, values, bars}] over the times xs (ms) as an SVG; the data table beside it
+// carries the same numbers for screen readers, so the SVG itself is aria-hidden apart from its title.
+function lineChart(title, xs, series, unit) {
+  const W = 640, H = 220, L = 56, R = 28, T = 14, B = 34;
+  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const x0 = Math.min(...xs), x1 = Math.max(...xs);
+  const px = (t) => L + (x1 === x0 ? (W - L - R) / 2 : ((t - x0) / (x1 - x0)) * (W - L - R));
+  const py = (v) => H - B - (v / max) * (H - T - B);
+  const parts = [svg('title', {}, title)];
+  for (const f of [0, 0.5, 1]) {
+    const v = max * f;
+    parts.push(svg('line', { x1: L, x2: W - R, y1: py(v), y2: py(v), class: 'grid' }),
+      svg('text', { x: L - 6, y: py(v) + 4, 'text-anchor': 'end', class: 'axis' }, Number.isInteger(v) ? v : v.toFixed(1)));
+  }
+  parts.push(svg('text', { x: L, y: H - 8, class: 'axis' }, new Date(x0).toLocaleTimeString()),
+    svg('text', { x: W - R, y: H - 8, 'text-anchor': 'end', class: 'axis' }, new Date(x1).toLocaleTimeString()));
+  const bw = Math.max(2, Math.min(16, (W - L - R) / Math.max(1, xs.length) / series.length - 1));
+  series.forEach((s, si) => {
+    if (s.bars) {
+      s.values.forEach((v, i) => parts.push(svg('rect', { x: px(xs[i]) - (bw * series.length) / 2 + si * bw, y: py(v), width: bw, height: Math.max(0, H - B - py(v)), class: s.cls })));
+    } else {
+      parts.push(svg('polyline', { points: s.values.map((v, i) => `${px(xs[i]).toFixed(1)},${py(v).toFixed(1)}`).join(' '), class: s.cls, fill: 'none' }));
+      if (xs.length === 1) parts.push(svg('circle', { cx: px(xs[0]), cy: py(s.values[0]), r: 3, class: s.cls }));
+    }
+  });
+  const legend = h('p', { class: 'legend' }, series.map((s) => h('span', { class: `key ${s.cls}` }, s.name)), unit ? ` (${unit})` : '');
+  return h('figure', { class: 'chart' }, h('figcaption', {}, title), svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: chart; the numbers are in the table below` }, parts), legend);
+}
+
+async function viewCrowd(id) {
+  if (!needRole('operator', 'Crowd', 'see video streams')) return;
+  const s = await api('GET', `/v1/streams/${encodeURIComponent(id)}`);
+  const periods = [[15, 'Last 15 minutes'], [60, 'Last hour'], [1440, 'Last 24 hours']];
+  const sel = field('Period', h('select', {}, periods.map(([m, t]) => h('option', { value: m }, t))));
+  const out = h('div', { 'aria-live': 'polite' });
+  const load = async () => {
+    const mins = Number(sel.input.value);
+    const since = Date.now() - mins * 60000;
+    let list;
+    try {
+      list = await api('GET', `/v1/events/recent?stream=${encodeURIComponent(s.id)}&type=crowd&limit=1000`);
+    } catch (err) { out.replaceChildren(...explain(err)); return; }
+    const evs = (list.events || []).filter((e) => e.crowd && new Date(e.crowd.to).getTime() >= since)
+      .sort((a, b) => new Date(a.crowd.to) - new Date(b.crowd.to));
+    if (!evs.length) {
+      out.replaceChildren(h('p', { class: 'note' }, `No crowd figures in this period. They are made at the end of each interval of the stream (crowd_interval_seconds, 60 s by default), and only the newest events are kept in memory.`));
+      return;
+    }
+    const xs = evs.map((e) => new Date(e.crowd.to).getTime());
+    const c = evs.map((e) => e.crowd);
+    const rows = c.map((x) => h('tr', {}, h('td', {}, `${new Date(x.from).toLocaleTimeString()} – ${new Date(x.to).toLocaleTimeString()}`),
+      h('td', { class: 'num' }, Number(x.faces_mean).toFixed(1)), h('td', { class: 'num' }, x.faces_max),
+      h('td', { class: 'num' }, x.new_tracks), h('td', { class: 'num' }, x.unique_people),
+      h('td', { class: 'num' }, Number(x.dwell_mean_seconds).toFixed(1)), h('td', { class: 'num' }, Number(x.dwell_max_seconds).toFixed(1))));
+    out.replaceChildren(
+      h('p', {}, `${evs.length} ${evs.length === 1 ? 'interval' : 'intervals'} from ${new Date(c[0].from).toLocaleString()} to ${new Date(c[c.length - 1].to).toLocaleString()}.`),
+      h('div', { class: 'charts' },
+        lineChart('Faces in view', xs, [{ name: 'mean', cls: 's1', values: c.map((x) => x.faces_mean) }, { name: 'max', cls: 's2', values: c.map((x) => x.faces_max) }], 'per analysed frame'),
+        lineChart('New tracks and unique people', xs, [{ name: 'new tracks', cls: 's1', bars: true, values: c.map((x) => x.new_tracks) }, { name: 'unique people', cls: 's2', bars: true, values: c.map((x) => x.unique_people) }], 'per interval'),
+        lineChart('Dwell', xs, [{ name: 'mean', cls: 's1', values: c.map((x) => x.dwell_mean_seconds) }, { name: 'max', cls: 's2', values: c.map((x) => x.dwell_max_seconds) }], 'seconds, tracks that ended')),
+      h('div', { class: 'table-wrap' }, h('table', {}, h('caption', {}, 'Crowd figures per interval'),
+        h('thead', {}, h('tr', {}, ['Interval', 'Faces mean', 'Faces max', 'New tracks', 'Unique people', 'Dwell mean (s)', 'Dwell max (s)'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, rows))));
+  };
+  sel.input.addEventListener('change', load);
+  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
+  refresh.addEventListener('click', load);
+  page(`Crowd: ${s.name}`, h('p', { class: 'crumbs' }, h('a', { href: '/streams' }, 'Streams'), ' › ', h('a', { href: `/streams/${encodeURIComponent(s.id)}` }, s.name), ' › Crowd'), '$h1',
+    h('div', { class: 'actions' }, sel.el, refresh), out);
+  await load();
+}
+
+// ---- settings (admin): API keys, gallery thresholds and retention, what the deployment enabled ----
+
+const ROLE_WORDS = { device: 'device (detect and search)', operator: 'operator (people, streams, review)', admin: 'admin (everything)' };
+
+async function viewSettings() {
+  if (!can('admin')) {
+    page('Settings', '$h1', h('p', {}, 'Only an admin key may open the settings.'));
+    return;
+  }
+  const [keys, gals] = await Promise.all([api('GET', '/v1/keys'), api('GET', '/v1/galleries')]);
+  // Keys
+  const keyBody = h('tbody');
+  const keyErr = h('div', { class: 'error', role: 'alert' });
+  const keyRow = (k) => {
+    const cell = h('td');
+    const row = h('tr', {}, h('td', {}, k.name), h('td', {}, k.role), h('td', {}, fmtDate(k.created_at)),
+      h('td', {}, k.revoked ? 'Revoked' : k.id === me.key_id ? 'Active (this key)' : 'Active'), cell);
+    const ask = () => {
+      const yes = h('button', { type: 'button', class: 'danger' }, `Yes, revoke ${k.name}`);
+      const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+      no.addEventListener('click', () => { idle(); });
+      yes.addEventListener('click', async () => {
+        showError(keyErr, null);
+        try {
+          await api('DELETE', `/v1/keys/${encodeURIComponent(k.id)}`);
+          k.revoked = true;
+          announce(`Key ${k.name} revoked.`);
+          row.replaceWith(keyRow(k));
+        } catch (err) { showError(keyErr, explain(err)); idle(); }
+      });
+      cell.replaceChildren(h('span', { class: 'hint' }, 'Devices using it stop working at once. '), yes, ' ', no);
+      no.focus();
+    };
+    const idle = () => {
+      if (k.revoked) { cell.replaceChildren(); return; }
+      if (k.id === me.key_id) { cell.replaceChildren(h('span', { class: 'hint' }, 'Sign in with another admin key to revoke this one.')); return; }
+      const b = h('button', { type: 'button', class: 'secondary' }, `Revoke ${k.name}…`);
+      b.addEventListener('click', ask);
+      cell.replaceChildren(b);
+      return b;
+    };
+    idle();
+    return row;
+  };
+  for (const k of keys.keys || []) keyBody.append(keyRow(k));
+  const keyName = field('Key name', h('input', { type: 'text', name: 'key_name', autocomplete: 'off' }), 'Who or what uses it, such as “door-2” or “Ana (reviewer)”.');
+  const keyRole = field('Role', h('select', { name: 'role' }, Object.entries(ROLE_WORDS).map(([v, t]) => h('option', { value: v, selected: v === 'device' }, t))));
+  const secretBox = h('div', { class: 'panel', hidden: true });
+  const keyForm = h('form', { class: 'panel', novalidate: true }, h('h3', {}, 'Create a key'), keyName.el, keyRole.el,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create key')));
+  keyForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(keyForm);
+    if (!keyName.input.value.trim()) { showError(keyName, 'Enter a name for the key.'); keyName.input.focus(); return; }
+    try {
+      const c = await api('POST', '/v1/keys', { json: { name: keyName.input.value.trim(), role: keyRole.input.value } });
+      keyBody.append(keyRow(c.key));
+      const out = h('input', { type: 'text', readonly: true, value: c.secret, id: 'new-secret', class: 'secret' });
+      const copy = h('button', { type: 'button', class: 'secondary' }, 'Copy');
+      const copied = h('span', { role: 'status' });
+      copy.addEventListener('click', async () => {
+        out.select();
+        try { await navigator.clipboard.writeText(c.secret); copied.textContent = 'Copied.'; } catch { copied.textContent = 'Select the text and copy it (Ctrl+C).'; }
+      });
+      secretBox.replaceChildren(h('p', {}, h('strong', {}, `The secret of ${c.key.name} (${c.key.role}): `), 'it is shown only this once. Copy it now and give it to its user.'),
+        h('label', { for: 'new-secret' }, 'Secret'), out, h('div', { class: 'actions' }, copy, copied));
+      secretBox.hidden = false;
+      keyName.input.value = '';
+      announce(`Key ${c.key.name} created. Its secret is shown once.`);
+      out.focus();
+      out.select();
+    } catch (err) { showError(keyName, explain(err)); keyName.input.focus(); }
+  });
+  // Galleries
+  const galForms = (gals.galleries || []).map((g) => {
+    const thr = field('Match threshold', h('input', { type: 'number', step: '0.001', min: '-1', max: '1', value: Number(g.threshold).toFixed(3) }),
+      'Similarity a candidate needs to be a match; higher means fewer false matches and more misses.');
+    const fmr = field('Or a target false match rate (optional)', h('input', { type: 'text', inputmode: 'decimal', placeholder: 'e.g. 1e-4', value: g.fmr ? String(g.fmr) : '' }),
+      'When changed, it sets the threshold from the model pack’s calibration; a threshold typed in clears it.');
+    const ret = field('Retention (days)', h('input', { type: 'number', min: '0', step: '1', value: String(g.retention_days || 0) }), '0 keeps faces until they are erased.');
+    const msg = h('p', { role: 'status', class: 'ok' });
+    const f = h('form', { class: 'panel', novalidate: true, 'aria-label': `Gallery ${g.name}` }, h('h3', {}, `Gallery ${g.name}`), thr.el, fmr.el, ret.el,
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, `Save ${g.name}`), msg));
+    f.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(f);
+      msg.textContent = '';
+      const body = {};
+      const days = Number(ret.input.value);
+      if (!Number.isInteger(days) || days < 0) { showError(ret, 'Enter a whole number of days, 0 or more.'); ret.input.focus(); return; }
+      body.retention_days = days;
+      const fmrChanged = fmr.input.value.trim() !== (g.fmr ? String(g.fmr) : '') && fmr.input.value.trim() !== '';
+      if (fmrChanged) {
+        const v = Number(fmr.input.value.trim());
+        if (!(v > 0 && v < 1)) { showError(fmr, 'Enter a rate between 0 and 1, such as 0.0001 or 1e-4.'); fmr.input.focus(); return; }
+        body.fmr = v;
+      } else {
+        const v = Number(thr.input.value);
+        if (thr.input.value === '' || !(v >= -1 && v <= 1)) { showError(thr, 'Enter a threshold between -1 and 1.'); thr.input.focus(); return; }
+        if (Math.abs(v - g.threshold) > 5e-4) body.threshold = v;
+      }
+      try {
+        const u = await api('PATCH', `/v1/galleries/${encodeURIComponent(g.id)}`, { json: body });
+        Object.assign(g, u);
+        thr.input.value = Number(u.threshold).toFixed(3);
+        fmr.input.value = u.fmr ? String(u.fmr) : '';
+        msg.textContent = `Saved: threshold ${Number(u.threshold).toFixed(3)}${u.fmr ? ` (target false match rate ${u.fmr})` : ''}, retention ${u.retention_days ? u.retention_days + ' days' : 'until erased'}.`;
+      } catch (err) { showError(body.fmr !== undefined ? fmr : thr, explain(err)); }
+    });
+    return f;
+  });
+  // Deployment
+  const onOff = (on) => h('strong', {}, on ? 'On' : 'Off');
+  const inf = me.inferences || [];
+  const dep = h('dl', { class: 'meta' },
+    h('dt', {}, 'Sensitive inferences'), h('dd', {}, h('strong', {}, inf.length ? inf.join(', ') : 'None'), ' (liveness is always allowed). Changed with ', h('code', {}, 'facegate serve --enable-inferences age,gender,expression'), ' ($FACEGATE_INFERENCES).'),
+    h('dt', {}, 'Signed audit checkpoints'), h('dd', {}, onOff(me.audit_signed), '. Turned on with ', h('code', {}, 'facegate serve --audit-key FILE'), ' (a key from ', h('code', {}, 'facegate audit keygen'), ').'),
+    h('dt', {}, 'Templates encrypted at rest'), h('dd', {}, onOff(me.templates_encrypted), '. Turned on with ', h('code', {}, 'facegate serve --template-key FILE'), ' (keys from ', h('code', {}, 'facegate keys generate'), ').'),
+    h('dt', {}, 'Unlinkable templates'), h('dd', {}, onOff(me.unlinkable_templates), '. Turned on with ', h('code', {}, 'facegate serve --template-secret FILE'), ' (', h('code', {}, 'facegate keys secret'), ').'),
+    h('dt', {}, 'Version'), h('dd', {}, me.version || ''));
+  page('Settings', '$h1',
+    h('h2', {}, 'API keys'), keyErr,
+    h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'API keys'),
+      h('thead', {}, h('tr', {}, ['Name', 'Role', 'Created', 'Status', 'Action'].map((t) => h('th', { scope: 'col' }, t)))), keyBody)),
+    secretBox, keyForm,
+    h('h2', {}, 'Galleries'), galForms.length ? galForms : h('p', { class: 'note' }, 'No galleries yet.'),
+    h('h2', {}, 'This deployment'), h('p', {}, 'Read-only: these are set when the server starts, with the flags shown.'), dep);
+}
+
+// ---- guided webcam enrolment ----
+
+const STEP_NAMES = { front: 'Front', left: 'Left', right: 'Right', up: 'Up', down: 'Down' };
+// Pose (facegate.go): yaw > 0 is the face turned to the person's own left (towards the image's right), pitch > 0 is
+// looking up; checked on the dataset's photos (obama2.jpg, turned to his right, reads yaw -17; mirrored, +20).
+// The pose model reads a frontal portrait as looking 10 to 15° down (obama.jpg: pitch -15), so the front step allows
+// |pitch| < 18, and the turns and tilts are measured from the accepted front view's pose (b), or from 0 without one.
+const CAM_STEPS = [
+  { id: 'front', ask: 'Look straight at the camera.', ok: (p) => Math.abs(p.yaw) < 12 && Math.abs(p.pitch) < 18,
+    hint: (p) => (Math.abs(p.yaw) >= 12 ? `Turn your head back to the camera (turned ${Math.round(Math.abs(p.yaw))}°).` : `Hold your head level (tilted ${Math.round(Math.abs(p.pitch))}° ${p.pitch > 0 ? 'up' : 'down'}).`) },
+  { id: 'left', ask: 'Turn your head slowly to your left.', ok: (p, b) => p.yaw - b.yaw > 15, hint: (p, b) => `Turn a little more to your left (now ${Math.round(p.yaw - b.yaw)}°, need more than 15°).` },
+  { id: 'right', ask: 'Turn your head slowly to your right.', ok: (p, b) => b.yaw - p.yaw > 15, hint: (p, b) => `Turn a little more to your right (now ${Math.round(b.yaw - p.yaw)}°, need more than 15°).` },
+  { id: 'up', ask: 'Tilt your head up a little.', ok: (p, b) => p.pitch - b.pitch > 10, hint: (p, b) => `Look a little higher (now ${Math.round(p.pitch - b.pitch)}°, need more than 10°).` },
+  { id: 'down', ask: 'Tilt your head down a little.', ok: (p, b) => b.pitch - p.pitch > 10, hint: (p, b) => `Look a little lower (now ${Math.round(b.pitch - p.pitch)}°, need more than 10°).` },
+];
+const ISSUE_WORDS = {
+  too_small: 'Come closer: your face is too small in the picture.',
+  blurred: 'Hold still: the picture is blurred.',
+  dark: 'More light, please: the face is too dark.',
+  overexposed: 'Less light, please: the face is too bright.',
+  low_contrast: 'The face has too little contrast; try other lighting.',
+};
+const PASSES_NEEDED = 3; // passing frames before a view is accepted (the best of them is kept)
+
+// webcamGuide returns {el, views(), stop()}: a section that takes the person through the pose steps with the camera
+// and keeps the best accepted JPEG of each step.
+function webcamGuide() {
+  const status = h('p', { class: 'cam-status', role: 'status', 'aria-live': 'polite' });
+  const feedback = h('p', { class: 'cam-feedback', 'aria-live': 'off' });
+  const video = h('video', { class: 'cam-video', muted: true, playsinline: true, autoplay: true, hidden: true, 'aria-label': 'Your camera picture (mirrored)' });
+  const startBtn = h('button', { type: 'button', class: 'secondary' }, 'Use the webcam (guided)');
+  const skipBtn = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Skip this step');
+  const stopBtn = h('button', { type: 'button', class: 'link', hidden: true }, 'Stop the camera');
+  const stepList = h('ol', { class: 'cam-steps', hidden: true }, CAM_STEPS.map((s) => h('li', { 'data-step': s.id }, `${STEP_NAMES[s.id]}: `, h('span', {}, 'waiting'))));
+  const taken = h('ul', { class: 'faces cam-taken' });
+  const err = h('div', { class: 'error', role: 'alert' });
+  const el = h('section', { class: 'cam', 'aria-labelledby': 'cam-h' }, h('h3', { id: 'cam-h' }, 'Or use the webcam, step by step'),
+    h('p', { class: 'hint' }, 'The camera pictures are checked one by one by this server (about two a second) and not stored; only the accepted views are enrolled.'),
+    h('div', { class: 'actions' }, startBtn, skipBtn, stopBtn), status, h('div', { class: 'cam-row' }, video, stepList), feedback, taken, err);
+  let stream = null;
+  let timer = null;
+  let idx = -1;
+  let busy = false;
+  let passes = 0;
+  let best = null;
+  let basePose = { yaw: 0, pitch: 0 };
+  const accepted = [];
+  const canvas = document.createElement('canvas');
+
+  const setStepText = (id, text) => { const li = stepList.querySelector(`[data-step=${id}] span`); if (li) li.textContent = text; };
+  const stop = () => {
+    if (timer) clearInterval(timer);
+    timer = null;
+    if (stream) for (const t of stream.getTracks()) t.stop();
+    stream = null;
+    video.srcObject = null;
+    video.hidden = true;
+    skipBtn.hidden = true;
+    stopBtn.hidden = true;
+    startBtn.hidden = false;
+  };
+  cleanups.push(stop);
+  const finish = () => {
+    const hadFocus = document.activeElement === skipBtn || document.activeElement === stopBtn;
+    stop();
+    if (hadFocus) startBtn.focus();
+    startBtn.textContent = 'Start the webcam steps again';
+    const n = accepted.length;
+    status.textContent = n
+      ? `Done: ${n} ${n === 1 ? 'view' : 'views'} accepted (${accepted.map((v) => STEP_NAMES[v.step].toLowerCase()).join(', ')}). Press Enrol to enrol them.`
+      : 'Done, but no view was accepted. Try again with more light, or choose a photo above.';
+    feedback.textContent = '';
+  };
+  const next = () => {
+    idx++;
+    passes = 0;
+    best = null;
+    if (idx >= CAM_STEPS.length) { finish(); return; }
+    const s = CAM_STEPS[idx];
+    setStepText(s.id, 'now');
+    status.textContent = `Step ${idx + 1} of ${CAM_STEPS.length}, ${STEP_NAMES[s.id].toLowerCase()}: ${s.ask}`;
+    feedback.textContent = '';
+  };
+  const judge = (res) => {
+    const s = CAM_STEPS[idx];
+    const faces = res.faces || [];
+    if (!faces.length) return { text: 'No face seen. Face the camera, with your whole face in the picture.' };
+    if (faces.length > 1) return { text: 'More than one face is in view: only the person being enrolled, please.' };
+    const f = faces[0];
+    const q = f.quality || {};
+    const words = (q.issues || []).filter((i) => ISSUE_WORDS[i]).map((i) => ISSUE_WORDS[i]);
+    if ((q.left_eye_open ?? 1) < 0.5 || (q.right_eye_open ?? 1) < 0.5) words.push('Keep your eyes open.');
+    const p = q.pose || { yaw: 0, pitch: 0 };
+    if (!s.ok(p, basePose)) words.push(s.hint(p, basePose));
+    const a = f.attributes || {};
+    const live = a.live === undefined ? '' : a.live ? ' Liveness: live.' : ' Liveness: looks like a photo or a screen (spoof).';
+    return { pass: !words.length, score: q.score || 0, pose: p, text: (words.length ? words.join(' ') : 'Good, hold it…') + live };
+  };
+  const tick = async () => {
+    if (busy || !stream || idx >= CAM_STEPS.length || !video.videoWidth) return;
+    busy = true;
+    const stepAt = idx;
+    try {
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      canvas.getContext('2d').drawImage(video, 0, 0);
+      const blob = await new Promise((r) => canvas.toBlob(r, 'image/jpeg', 0.92));
+      const fd = new FormData();
+      fd.append('image', blob, 'frame.jpg');
+      const res = await api('POST', '/v1/detect?attributes=liveness', { form: fd });
+      if (stepAt !== idx || !stream) return;
+      const v = judge(res);
+      feedback.textContent = v.text;
+      if (v.pass) {
+        passes++;
+        if (!best || v.score > best.score) best = { blob, score: v.score, pose: v.pose };
+        if (passes >= PASSES_NEEDED) {
+          const s = CAM_STEPS[idx];
+          accepted.push({ step: s.id, blob: best.blob, score: best.score });
+          if (s.id === 'front') basePose = { yaw: best.pose.yaw || 0, pitch: best.pose.pitch || 0 };
+          const u = URL.createObjectURL(best.blob);
+          blobURLs.push(u);
+          taken.append(h('li', {}, h('img', { src: u, alt: `${STEP_NAMES[s.id]} view`, width: 112, height: 84 }), h('span', { class: 'hint' }, `${STEP_NAMES[s.id]}, quality ${best.score.toFixed(2)}`)));
+          setStepText(s.id, 'accepted');
+          announce(`${STEP_NAMES[s.id]} view accepted.`);
+          next();
+        }
+      }
+    } catch (e) {
+      if (e instanceof APIError && e.status === 401) { stop(); return; }
+      feedback.textContent = e instanceof APIError ? e.message : String(e.message || e);
+    } finally {
+      busy = false;
+    }
+  };
+  startBtn.addEventListener('click', async () => {
+    showError(err, null);
+    accepted.length = 0;
+    taken.replaceChildren();
+    for (const s of CAM_STEPS) setStepText(s.id, 'waiting');
+    basePose = { yaw: 0, pitch: 0 };
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      showError(err, 'This browser gives no camera access here (it needs HTTPS, or localhost).');
+      return;
+    }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+    } catch (e) {
+      showError(err, e && e.name === 'NotAllowedError' ? 'The camera was not allowed. Allow it in the browser, or choose a photo above.' : 'No camera could be opened: ' + (e.message || e.name));
+      return;
+    }
+    video.srcObject = stream;
+    video.hidden = false;
+    video.play().catch(() => { /* autoplay covers it */ });
+    stepList.hidden = false;
+    startBtn.hidden = true;
+    skipBtn.hidden = false;
+    stopBtn.hidden = false;
+    idx = -1;
+    next();
+    skipBtn.focus();
+    timer = setInterval(tick, 500);
+  });
+  skipBtn.addEventListener('click', () => {
+    if (idx < 0 || idx >= CAM_STEPS.length) return;
+    const s = CAM_STEPS[idx];
+    setStepText(s.id, 'skipped');
+    announce(`${STEP_NAMES[s.id]} step skipped.`);
+    next();
+    if (idx >= CAM_STEPS.length) startBtn.focus();
+  });
+  stopBtn.addEventListener('click', () => { finish(); startBtn.focus(); });
+  return { el, views: () => accepted.slice(), stop };
 }
 
 async function viewSubject(gid, sid) {
@@ -1020,7 +1435,8 @@ async function viewLive(id) {
     h('p', { class: 'hint' }, 'Source ', h('code', { class: 'src' }, s.source), `; gallery ${s.gallery ? gnames[s.gallery] || s.gallery : 'none'}. Nothing of the preview is stored.`),
     h('div', { class: 'live-layout' },
       h('section', { 'aria-labelledby': 'pv-h' }, h('h2', { id: 'pv-h' }, 'Preview'), img, previewMsg, statusLine,
-        h('h2', {}, 'Crowd'), crowd, h('p', { class: 'note', id: 'crowd-none' }, 'Crowd figures appear at the end of each interval.')),
+        h('h2', {}, 'Crowd'), crowd, h('p', { class: 'note', id: 'crowd-none' }, 'Crowd figures appear at the end of each interval.'),
+        h('p', {}, h('a', { href: `/streams/${encodeURIComponent(s.id)}/crowd` }, `Crowd charts of ${s.name}`))),
       h('section', { 'aria-labelledby': 'feed-h' }, h('h2', { id: 'feed-h' }, 'Events'), feedErr, feed)));
   every(3000, async () => {
     try { showStatus((await api('GET', sp)).status || {}); } catch { /* the feed and preview say more */ }

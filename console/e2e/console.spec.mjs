@@ -9,6 +9,8 @@
 //   VIDEO             non-empty when ffmpeg is there: then CLIP (the test video) and WATCH_PHOTO (the person on the
 //                     watchlist) drive the streams, live view, review queue and audit part
 //   CHROMIUM          the browser (default /usr/bin/chromium)
+//   CAMERA            a .y4m video of obama.jpg (made with ffmpeg) that Chromium's fake camera plays: drives the
+//                     guided webcam enrolment; empty without ffmpeg
 import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +53,8 @@ const ctx = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
+    '--disable-component-update', '--disable-sync',
+    ...(process.env.CAMERA ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${process.env.CAMERA}`] : [])],
   viewport: { width: 1280, height: 860 },
   acceptDownloads: true,
 });
@@ -172,6 +175,42 @@ try {
   assert.equal(await result.getByText('Barack Obama').count(), 0, 'the erased person is not a candidate');
   await page.screenshot({ path: join(shots, 'search-unknown.png'), fullPage: true });
 
+  if (process.env.CAMERA) {
+    step('guided webcam enrolment (fake camera showing obama.jpg)');
+    await page.goto(base + '/galleries');
+    await page.getByRole('link', { name: 'staff' }).first().click();
+    await heading('Gallery staff').waitFor();
+    await page.getByRole('link', { name: 'Enrol a person' }).click();
+    await heading('Enrol a person').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Use the webcam (guided)' }).isDisabled(), true, 'the webcam is locked until the consent record is filled in');
+    await page.getByLabel('Who consents').fill('Barack Obama');
+    await page.getByLabel('Evidence reference').fill('signed form 2026-11-29/18');
+    await page.getByLabel('External id').fill('e43');
+    await page.getByLabel('Display name').fill('Barack Obama (webcam)');
+    await page.getByRole('button', { name: 'Use the webcam (guided)' }).click();
+    const camStatus = page.locator('.cam-status');
+    await camStatus.getByText('Step 1 of 5, front').waitFor();
+    await page.locator('[data-step=front]', { hasText: 'accepted' }).waitFor();
+    step(`front accepted: ${await page.locator('.cam-taken').innerText()}`);
+    await camStatus.getByText('Step 2 of 5, left').waitFor();
+    await page.waitForFunction(() => (document.querySelector('.cam-feedback').textContent || '').length > 0);
+    step(`left step feedback: ${await page.locator('.cam-feedback').innerText()}`);
+    await page.screenshot({ path: join(shots, 'enrol-webcam.png'), fullPage: true });
+    // A still photo cannot turn its head: the other steps are skipped, with the keyboard (the skip button has focus).
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip this step', 'the skip button has the focus');
+    for (const [n, s] of [[3, 'right'], [4, 'up'], [5, 'down']]) {
+      await page.keyboard.press('Enter');
+      await camStatus.getByText(`Step ${n} of 5, ${s}`).waitFor();
+    }
+    await page.keyboard.press('Enter');
+    await camStatus.getByText('Done: 1 view accepted (front)').waitFor();
+    assert.equal(await page.locator('[data-step=left]').innerText(), 'Left: skipped');
+    await page.getByRole('button', { name: 'Enrol', exact: true }).click();
+    await heading('Barack Obama (webcam)').waitFor();
+    await page.getByRole('heading', { name: 'Faces (1)' }).waitFor();
+    await page.getByRole('cell', { name: 'signed form 2026-11-29/18' }).waitFor();
+  }
+
   if (process.env.VIDEO) {
     step('streams: a watchlist with one person, via the API');
     const auth = { Authorization: `Bearer ${adminKey}` };
@@ -257,6 +296,29 @@ try {
     const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export as JSON lines/ }).click()]);
     assert.match(jsonl.suggestedFilename(), /\.jsonl$/);
 
+    step('crowd charts: crowd figures every second, then the charts and their table');
+    const sid = await streamID();
+    const cur = await (await fetch(`${base}/v1/streams/${sid}`, { headers: auth })).json();
+    r = await fetch(`${base}/v1/streams/${sid}`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: cur.name, source: cur.source, gallery: cur.gallery, fps: cur.fps, loop: cur.loop, no_realtime: cur.no_realtime, crowd_interval_seconds: 1 }) });
+    assert.equal(r.status, 200, `setting a 1 s crowd interval: ${r.status} ${await r.clone().text()}`);
+    await page.goto(`${base}/streams/${sid}`);
+    await heading('Live: stage').waitFor();
+    await page.getByRole('link', { name: 'Crowd charts of stage' }).click();
+    await heading('Crowd: stage').waitFor();
+    const crowdRows = () => page.locator('table tbody tr').count();
+    for (let i = 0; i < 20 && (await crowdRows()) < 3; i++) { // three 1 s intervals after the restart
+      await page.waitForTimeout(500);
+      await page.getByRole('button', { name: 'Refresh' }).click();
+    }
+    await page.getByRole('table', { name: 'Crowd figures per interval' }).waitFor();
+    assert.ok((await crowdRows()) >= 3, `at least three crowd intervals (${await crowdRows()})`);
+    assert.equal(await page.locator('figure.chart svg').count(), 3, 'three charts');
+    await page.getByLabel('Period').selectOption({ label: 'Last hour' });
+    await page.getByRole('table', { name: 'Crowd figures per interval' }).waitFor();
+    step(`crowd: ${await page.locator('.charts').locator('xpath=preceding-sibling::p[1]').innerText()}`);
+    await page.screenshot({ path: join(shots, 'crowd.png'), fullPage: true });
+
     step('streams: edit, then remove with confirmation');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Streams' }).click();
     await page.getByRole('link', { name: 'Edit stage' }).click();
@@ -278,6 +340,38 @@ try {
     step('streams, live view, review queue and audit: skipped (no ffmpeg or no clip)');
   }
 
+  step('settings: create a key (secret shown once), revoke it, change a gallery, see the deployment');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  await heading('Settings').waitFor();
+  await page.getByRole('cell', { name: 'Active (this key)' }).waitFor();
+  await page.getByLabel('Key name').fill('door-2');
+  await page.getByLabel('Role').selectOption('device');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const newSecret = await page.getByLabel('Secret', { exact: true }).inputValue();
+  assert.match(newSecret, /^fg_\S{20,}$/, 'the new secret is shown');
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await page.getByRole('row', { name: /door-2 device/ }).waitFor();
+  let me2 = await fetch(base + '/v1/me', { headers: { Authorization: `Bearer ${newSecret}` } });
+  assert.equal(me2.status, 200, 'the new key works');
+  await page.getByRole('button', { name: 'Revoke door-2…' }).click();
+  await page.getByRole('button', { name: 'Cancel' }).click(); // cancelling revokes nothing
+  await page.getByRole('button', { name: 'Revoke door-2…' }).click();
+  await page.getByRole('button', { name: 'Yes, revoke door-2' }).click();
+  await page.getByRole('row', { name: /door-2 device .* Revoked/ }).waitFor();
+  me2 = await fetch(base + '/v1/me', { headers: { Authorization: `Bearer ${newSecret}` } });
+  assert.equal(me2.status, 401, 'the revoked key is refused');
+  const staffForm = page.getByRole('form', { name: 'Gallery staff' });
+  await staffForm.getByLabel('Or a target false match rate (optional)').fill('1e-4');
+  await staffForm.getByLabel('Retention (days)').fill('30');
+  await staffForm.getByRole('button', { name: 'Save staff' }).click();
+  await staffForm.getByText(/Saved: threshold [0-9.]+ \(target false match rate 0.0001\), retention 30 days/).waitFor();
+  await page.getByText('Sensitive inferences').waitFor();
+  await page.getByText('--audit-key FILE').waitFor();
+  await page.screenshot({ path: join(shots, 'settings.png'), fullPage: true });
+  const staff = await (await fetch(base + '/v1/galleries/staff', { headers: { Authorization: `Bearer ${adminKey}` } })).json();
+  assert.equal(staff.retention_days, 30, 'the retention is stored');
+  assert.equal(staff.fmr, 1e-4, 'the target FMR is stored');
+
   step('an operator key: streams and review queue, no audit, no stream changes');
   const opRes = await fetch(base + '/v1/keys', { method: 'POST', headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'reviewer', role: 'operator' }) });
   assert.equal(opRes.status, 201, `creating an operator key: ${opRes.status}`);
@@ -288,6 +382,7 @@ try {
   await page.locator('.role', { hasText: 'operator' }).waitFor();
   const nav = page.getByRole('navigation', { name: 'Main' });
   assert.equal(await nav.getByRole('link', { name: 'Audit' }).count(), 0, 'no Audit link for an operator key');
+  assert.equal(await nav.getByRole('link', { name: 'Settings' }).count(), 0, 'no Settings link for an operator key');
   await nav.getByRole('link', { name: 'Review queue' }).waitFor();
   await nav.getByRole('link', { name: 'Streams' }).click();
   await heading('Streams').waitFor();
