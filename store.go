@@ -92,6 +92,9 @@ type APIKey struct {
 type Page struct {
 	After string
 	Limit int
+	// Query, when not empty, keeps the subjects whose display name contains it (ignoring case) or whose
+	// external ID equals it.
+	Query string
 }
 
 // Store is the system of record. Every method is safe for concurrent use; a method that returns nil has made its

@@ -496,7 +496,8 @@ func (s *Server) listSubjects(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	subs, err := s.cfg.Store.Subjects(r.Context(), g.ID, facegate.Page{After: r.URL.Query().Get("after"), Limit: limit})
+	subs, err := s.cfg.Store.Subjects(r.Context(), g.ID, facegate.Page{After: r.URL.Query().Get("after"), Limit: limit,
+		Query: strings.TrimSpace(r.URL.Query().Get("q"))})
 	if err != nil {
 		return err
 	}

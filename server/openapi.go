@@ -37,7 +37,7 @@ var routeDocs = map[string]routeDoc{
 	"PATCH /v1/galleries/{g}":                                {200, facegate.Gallery{}, api.GalleryRequest{}, nil},
 	"DELETE /v1/galleries/{g}":                               {204, nil, nil, nil},
 	"POST /v1/galleries/{g}/subjects":                        {201, api.SubjectCreated{}, api.SubjectRequest{}, nil},
-	"GET /v1/galleries/{g}/subjects":                         {200, api.SubjectList{}, nil, map[string]string{"limit": "page size, 1..1000 (default 100)", "after": "the previous page's next cursor", "external_id": "find the subject with this external id"}},
+	"GET /v1/galleries/{g}/subjects":                         {200, api.SubjectList{}, nil, map[string]string{"limit": "page size, 1..1000 (default 100)", "after": "the previous page's next cursor", "external_id": "find the subject with this external id", "q": "subjects whose display name contains this (ignoring case) or whose external id equals it"}},
 	"GET /v1/galleries/{g}/subjects/{s}":                     {200, api.SubjectInfo{}, nil, nil},
 	"PATCH /v1/galleries/{g}/subjects/{s}":                   {200, facegate.Subject{}, api.SubjectRequest{}, nil},
 	"DELETE /v1/galleries/{g}/subjects/{s}":                  {204, nil, nil, nil},

@@ -394,19 +394,19 @@ async function viewGallery(gid) {
     return h1;
   }
   const params = new URLSearchParams(location.search);
-  const ext = params.get('external_id') || '';
+  const ext = params.get('q') || '';
   const after = params.get('after') || '';
-  const q = field('Find by external id', h('input', { type: 'search', name: 'external_id', value: ext, autocomplete: 'off' }),
-    'The exact id from your own records, such as an employee number.');
+  const q = field('Find by name or external id', h('input', { type: 'search', name: 'q', value: ext, autocomplete: 'off' }),
+    'Part of the name, or the exact id from your own records, such as an employee number.');
   const searchForm = h('form', { role: 'search', class: 'panel', novalidate: true }, q.el,
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Find'), ext ? h('a', { href: base }, 'Show everyone') : null));
   searchForm.addEventListener('submit', (e) => {
     e.preventDefault();
     const v = q.input.value.trim();
-    go(v ? `${base}?external_id=${encodeURIComponent(v)}` : base);
+    go(v ? `${base}?q=${encodeURIComponent(v)}` : base);
   });
   const qs = new URLSearchParams({ limit: '12' });
-  if (ext) qs.set('external_id', ext);
+  if (ext) qs.set('q', ext);
   if (after) qs.set('after', after);
   let list;
   try {
@@ -426,15 +426,15 @@ async function viewGallery(gid) {
       h('td', { class: 'hide-narrow' }, fmtDate(s.created_at)));
   });
   const pager = h('div', { class: 'actions' },
-    after ? h('a', { href: ext ? `${base}?external_id=${encodeURIComponent(ext)}` : base }, 'First page') : null,
-    list.next ? h('a', { href: `${base}?after=${encodeURIComponent(list.next)}` }, 'Next page') : null);
+    after ? h('a', { href: ext ? `${base}?q=${encodeURIComponent(ext)}` : base }, 'First page') : null,
+    list.next ? h('a', { href: `${base}?${ext ? `q=${encodeURIComponent(ext)}&` : ''}after=${encodeURIComponent(list.next)}` }, 'Next page') : null);
   main.append(h('h2', {}, 'People'), searchForm,
     subjects.length
       ? h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'People enrolled in this gallery'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'thumbcol' }, h('span', { class: 'visually-hidden' }, 'Photo')), h('th', { scope: 'col' }, 'Name'),
           h('th', { scope: 'col' }, 'External id'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Enrolled'))),
         h('tbody', {}, rows)))
-      : h('p', { class: 'note' }, ext ? `Nobody with external id “${ext}” is enrolled here.` : 'Nobody is enrolled in this gallery yet.'),
+      : h('p', { class: 'note' }, ext ? `Nobody whose name contains “${ext}” or whose external id is “${ext}” is enrolled here.` : 'Nobody is enrolled in this gallery yet.'),
     pager);
   return h1;
 }
@@ -471,7 +471,16 @@ async function viewEnrol(gid) {
     purposeBoxes, purposesErr);
   const expires = field('Consent expires on (optional)', h('input', { type: 'date', name: 'expires_at' }));
   const consentErr = h('div', { class: 'error', role: 'alert' });
-  const consentSet = h('fieldset', {}, h('legend', {}, '1. Consent record'),
+  // What the person agrees to, to read to them or show them before they consent.
+  const terms = h('div', { class: 'panel', id: 'consent-terms' },
+    h('p', {}, h('strong', {}, 'What the person agrees to: '),
+      `their face is used for ${PURPOSES[g.purpose] || g.purpose} in the gallery “${g.name}”. `,
+      'Only a face template and a small face thumbnail are kept, never the photo. ',
+      g.retention_days ? `They are deleted automatically after ${g.retention_days} days, ` : 'They are kept until the person is erased ',
+      'or as soon as the consent is withdrawn.'),
+    h('p', {}, h('strong', {}, 'Who to contact: '),
+      `the operator of this gallery${g.description ? ` (${g.description})` : ''}, to ask what is stored (an export), to withdraw consent or to be erased.`));
+  const consentSet = h('fieldset', { 'aria-describedby': 'consent-terms' }, h('legend', {}, '1. Consent record'), terms,
     g.consent_exempt ? h('p', { class: 'hint' }, `This gallery does not require consent (legal basis: ${g.legal_basis}). A record is still recommended.`) : null,
     givenBy.el, evidence.el, purposes, expires.el, consentErr);
   // 2. Person and photo (disabled until the consent record is filled in)

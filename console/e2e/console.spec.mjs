@@ -97,6 +97,8 @@ try {
   await page.getByRole('link', { name: 'Enrol a person' }).click();
   await heading('Enrol a person').waitFor();
   assert.equal(await page.getByLabel('Photo').isDisabled(), true, 'the photo is locked until the consent record is filled in');
+  await page.getByText('What the person agrees to:').waitFor(); // purpose, what is kept, retention, whom to contact
+  await page.getByText('Who to contact:').waitFor();
   await page.getByLabel('Who consents').fill('Barack Obama');
   await page.getByLabel('Evidence reference').fill('signed form 2026-11-29/17');
   assert.equal(await page.getByLabel('Access control').isChecked(), true, 'the gallery purpose is ticked by default');
@@ -127,9 +129,12 @@ try {
   await page.getByRole('cell', { name: 'e42' }).waitFor();
   await page.waitForFunction(() => { const i = document.querySelector('img.thumb'); return i && i.complete && i.naturalWidth > 0; });
   await page.screenshot({ path: join(shots, 'gallery.png'), fullPage: true });
-  await page.getByLabel('Find by external id').fill('nobody');
+  await page.getByLabel('Find by name or external id').fill('nobody');
   await page.getByRole('button', { name: 'Find' }).click();
-  await page.getByText('Nobody with external id “nobody”').waitFor();
+  await page.getByText('Nobody whose name contains “nobody”').waitFor();
+  await page.getByLabel('Find by name or external id').fill('obama');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.getByRole('cell', { name: 'e42' }).waitFor(); // found by part of the name, ignoring case
   await page.getByRole('link', { name: 'Galleries' }).first().click();
   await heading('Galleries').waitFor();
   await page.getByRole('row', { name: /staff Access control 1 1/ }).waitFor();

@@ -235,3 +235,22 @@ func TestGalleryRetention(t *testing.T) {
 		t.Fatalf("a gallery without retention lost faces: %d left", len(fs))
 	}
 }
+
+func TestSubjectsQuery(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	g := mustGallery(t, db, "g")
+	for _, s := range []facegate.Subject{{DisplayName: "Ada Lovelace", ExternalID: "e1"}, {DisplayName: "Alan Turing", ExternalID: "e2"},
+		{DisplayName: "Grace Hopper", ExternalID: "ada"}} {
+		s.GalleryID = g.ID
+		if err := db.CreateSubject(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]int{"": 3, "ADA": 1, "ada": 2, "turing": 1, "e2": 1, "nobody": 0, "a": 3} {
+		got, err := db.Subjects(ctx, g.ID, facegate.Page{Query: q})
+		if err != nil || len(got) != want {
+			t.Errorf("query %q: %d subjects (%v), want %d", q, len(got), err, want)
+		}
+	}
+}

@@ -192,8 +192,9 @@ func (db *DB) Subjects(ctx context.Context, galleryID string, p facegate.Page) (
 		limit = defaultLimit
 	}
 	limit = min(limit, maxLimit)
-	rows, err := db.read.QueryContext(ctx, "SELECT "+subjectCols+" FROM subjects WHERE gallery_id = ? AND id > ? ORDER BY id LIMIT ?",
-		galleryID, p.After, limit)
+	rows, err := db.read.QueryContext(ctx, "SELECT "+subjectCols+` FROM subjects WHERE gallery_id = ? AND id > ?
+	AND (? = '' OR instr(lower(display_name), lower(?)) > 0 OR external_id = ?) ORDER BY id LIMIT ?`,
+		galleryID, p.After, p.Query, p.Query, p.Query, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subjects of %s: %w", galleryID, err)
 	}
