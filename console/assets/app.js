@@ -993,8 +993,17 @@ async function viewSubject(gid, sid) {
   const faceItems = (faces.faces || []).map((f, i) => {
     const img = h('img', { alt: `Face ${i + 1} of ${who}`, width: 112, height: 112 });
     imageURL(`${sp}/faces/${encodeURIComponent(f.id)}/thumbnail`).then((u) => { img.src = u; }).catch(() => { img.alt = `Face ${i + 1}: no thumbnail stored`; });
-    return h('li', {}, img, h('span', { class: 'hint' }, `Quality ${f.quality && f.quality.score !== undefined ? Number(f.quality.score).toFixed(2) : '—'}`));
+    return h('li', {}, img, h('span', { class: 'hint' }, `Quality ${f.quality && f.quality.score !== undefined ? Number(f.quality.score).toFixed(2) : '—'}, enrolled ${fmtDate(f.created_at)}`));
   });
+  // Enrolment history: the subject, each face and each consent given or withdrawn, in time order.
+  const events = [{ t: s.created_at, text: 'Person created' }];
+  (faces.faces || []).forEach((f, i) => events.push({ t: f.created_at, text: `Face ${i + 1} enrolled` }));
+  (consents.consents || []).forEach((c) => {
+    events.push({ t: c.given_at, text: `Consent given by ${c.given_by}${c.guardian ? ' (guardian)' : ''} (${c.evidence})` });
+    if (c.withdrawn_at) events.push({ t: c.withdrawn_at, text: `Consent by ${c.given_by} withdrawn` });
+  });
+  events.sort((a, b) => new Date(a.t) - new Date(b.t));
+  const history = h('ol', { class: 'history' }, events.map((e) => h('li', {}, h('time', { datetime: e.t }, fmtDate(e.t)), ' ', e.text)));
   const consentRows = (consents.consents || []).map((c) => h('tr', {},
     h('td', {}, c.given_by, c.guardian ? ' (guardian)' : ''),
     h('td', {}, (c.purposes || []).map((p) => PURPOSES[p] || p).join(', ')),
@@ -1055,6 +1064,7 @@ async function viewSubject(gid, sid) {
       h('dt', {}, 'Subject id'), h('dd', {}, h('code', {}, s.id))),
     h('h2', {}, `Faces (${faceItems.length})`),
     faceItems.length ? h('ul', { class: 'faces' }, faceItems) : h('p', { class: 'note' }, 'No faces are enrolled (they may have been erased when consent was withdrawn).'),
+    h('h2', {}, 'Enrolment history'), history,
     h('h2', {}, 'Consent records'),
     consentRows.length
       ? h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'Consent records'),

@@ -119,6 +119,8 @@ try {
   await page.screenshot({ path: join(shots, 'subject.png'), fullPage: true });
   const subjectURL = page.url();
 
+  await page.getByRole('heading', { name: 'Enrolment history' }).waitFor();
+  await page.getByText('Face 1 enrolled').waitFor();
   step('export downloads a ZIP');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export (download)' }).click()]);
   assert.match(download.suggestedFilename(), /\.zip$/);
