@@ -440,3 +440,8 @@ type Me struct {
 	UnlinkableTemplates bool          `json:"unlinkable_templates"`
 	Version             string        `json:"version"`
 }
+
+// Settings is GET and PUT /v1/settings: the sensitive inferences (age, gender, expression) /v1/detect may run.
+type Settings struct {
+	Inferences []string `json:"inferences"`
+}

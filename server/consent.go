@@ -121,7 +121,7 @@ func (s *Server) withdrawConsent(w http.ResponseWriter, r *http.Request) error {
 // no ethnicity or race inference at all (docs/governance.md says why).
 func (s *Server) inferencesAllowed(attrs []engine.Attribute) error {
 	for _, a := range attrs {
-		if a == engine.AttrLiveness || slices.Contains(s.cfg.Inferences, a) {
+		if a == engine.AttrLiveness || slices.Contains(s.enabledInferences(), a) {
 			continue
 		}
 		return errf(http.StatusForbidden, codeInferenceDisabled,

@@ -56,7 +56,7 @@ func (s *Server) exportDataset(w http.ResponseWriter, r *http.Request) error {
 	man := api.DatasetManifest{ExportID: exportID, CreatedAt: time.Now().UTC(), CreatedBy: keyID(r), Gallery: g.Name,
 		Purpose: purpose, Subjects: []api.DatasetSubject{}}
 	attrs := []engine.Attribute{}
-	if slices.Contains(s.cfg.Inferences, engine.AttrExpression) {
+	if slices.Contains(s.enabledInferences(), engine.AttrExpression) {
 		attrs = append(attrs, engine.AttrExpression)
 	}
 	type file struct {

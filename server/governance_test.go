@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -357,5 +358,44 @@ func TestMe(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "console /galleries/staff" {
 		t.Fatalf("console path: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestInferenceSettings: an admin switches age inference on at run time; the choice is kept across a restart;
+// only age, gender and expression can be switched, and only by an admin.
+func TestInferenceSettings(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	photo := readShared(t, "face_recognition_examples/identity/biden/biden.jpg")
+	if code := e.do("POST", "/v1/detect?attributes=age", e.admin, "image/jpeg", photo, nil); code != 403 {
+		t.Fatalf("age before enabling: %d", code)
+	}
+	var got api.Settings
+	if code := e.json("PUT", "/v1/settings", e.admin, api.Settings{Inferences: []string{"age"}}, &got); code != 200 || len(got.Inferences) != 1 {
+		t.Fatalf("enable age: %d %+v", code, got)
+	}
+	if code := e.do("POST", "/v1/detect?attributes=age", e.admin, "image/jpeg", photo, nil); code != 200 {
+		t.Fatalf("age after enabling: %d", code)
+	}
+	var ae apiErr
+	if code := e.json("PUT", "/v1/settings", e.admin, api.Settings{Inferences: []string{"race"}}, &ae); code != 400 {
+		t.Fatalf("an inference that does not exist: %d", code)
+	}
+	op, err := e.client(e.admin).CreateKey(context.Background(), "op", facegate.RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := e.json("PUT", "/v1/settings", op.Secret, api.Settings{}, nil); code != 403 {
+		t.Fatalf("operator changing settings: %d", code)
+	}
+	srv2, err := server.New(context.Background(), server.Config{Store: e.store, Engine: testEngine(t), Index: index.New(facegate.TemplateDim)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Close()
+	hs := httptest.NewServer(srv2.Handler())
+	defer hs.Close()
+	c2, _ := api.NewClient(hs.URL, e.admin, nil)
+	if _, err := c2.Detect(context.Background(), photo, "age"); err != nil {
+		t.Fatalf("age after a restart: %v", err)
 	}
 }

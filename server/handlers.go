@@ -30,6 +30,8 @@ func (s *Server) routeTable() []route {
 		{"GET /metrics", operator, s.metricsHandler, false},
 		{"GET /openapi.json", device, s.openapi, false},
 		{"GET /v1/me", device, s.me, false},
+		{"GET /v1/settings", admin, s.getSettings, false},
+		{"PUT /v1/settings", admin, s.putSettings, false},
 		{"POST /v1/detect", device, s.detect, false},
 		{"POST /v1/compare", device, s.compare, false},
 		{"POST /v1/galleries", admin, s.createGallery, false},
@@ -980,7 +982,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := api.Me{KeyID: k.ID, Name: k.Name, Role: k.Role, Inferences: []string{}, AuditSigned: s.cfg.AuditKey != nil,
 		TemplatesEncrypted: s.cfg.TemplatesEncrypted, UnlinkableTemplates: s.cfg.Transform != nil, Version: facegate.Version}
-	for _, a := range s.cfg.Inferences {
+	for _, a := range s.enabledInferences() {
 		out.Inferences = append(out.Inferences, string(a))
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -29,6 +29,8 @@ var routeDocs = map[string]routeDoc{
 	"GET /metrics":                                           {200, nil, nil, nil},
 	"GET /openapi.json":                                      {200, nil, nil, nil},
 	"GET /v1/me":                                             {200, api.Me{}, nil, nil},
+	"GET /v1/settings":                                       {200, api.Settings{}, nil, nil},
+	"PUT /v1/settings":                                       {200, api.Settings{}, api.Settings{}, nil},
 	"POST /v1/detect":                                        {200, api.DetectResponse{}, nil, map[string]string{"attributes": "comma-separated: age, gender, expression, liveness, all"}},
 	"POST /v1/compare":                                       {200, api.CompareResponse{}, nil, nil},
 	"POST /v1/galleries":                                     {201, facegate.Gallery{}, api.GalleryRequest{}, nil},

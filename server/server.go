@@ -105,6 +105,10 @@ type Server struct {
 
 	auditMu        sync.Mutex
 	lastCheckpoint int64 // seq of the last signed checkpoint
+
+	// inferences are the sensitive inferences enabled now: Config.Inferences, or what an admin set with
+	// PUT /v1/settings (kept in the store, so it survives a restart).
+	inferences atomic.Pointer[[]engine.Attribute]
 }
 
 // New builds a server and loads every stored template into the index.
@@ -166,6 +170,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.metrics.gauge("facegate_analyses_in_progress", "Images being decoded and analysed now (at most max_analyses).", func() map[string]float64 {
 		return map[string]float64{"": float64(len(s.analyses))}
 	})
+	if err := s.loadInferences(ctx); err != nil {
+		return nil, err
+	}
 	cps, err := cfg.Store.AuditCheckpoints(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -789,11 +789,32 @@ async function viewSettings() {
     });
     return f;
   });
+  // Sensitive inferences: off unless switched on here (stored, audited) or with 'serve --enable-inferences'.
+  const INF = { age: 'Age', gender: 'Gender', expression: 'Expression' };
+  const infBoxes = Object.entries(INF).map(([v, t]) =>
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'inferences', value: v, checked: (me.inferences || []).includes(v) }), t));
+  const infMsg = h('p', { class: 'hint', role: 'status' });
+  const infErr = h('div', { class: 'error', role: 'alert' });
+  const infForm = h('form', { class: 'panel', novalidate: true },
+    h('fieldset', {}, h('legend', {}, 'Inferences /v1/detect may run on request'),
+      h('p', { class: 'hint' }, 'Off unless needed: age, gender and expression are personal and error-prone. There is no race or ethnicity inference at all. Liveness is always allowed. Every change is in the audit log.'),
+      infBoxes),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save inferences')), infMsg, infErr);
+  infForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    showError(infErr, null);
+    const list = infBoxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+    try {
+      const out = await api('PUT', '/v1/settings', { json: { inferences: list } });
+      infMsg.textContent = `Saved: ${out.inferences.length ? out.inferences.join(', ') : 'none'} enabled.`;
+      announce(infMsg.textContent);
+    } catch (err) { showError(infErr, explain(err)); }
+  });
   // Deployment
   const onOff = (on) => h('strong', {}, on ? 'On' : 'Off');
   const inf = me.inferences || [];
   const dep = h('dl', { class: 'meta' },
-    h('dt', {}, 'Sensitive inferences'), h('dd', {}, h('strong', {}, inf.length ? inf.join(', ') : 'None'), ' (liveness is always allowed). Changed with ', h('code', {}, 'facegate serve --enable-inferences age,gender,expression'), ' ($FACEGATE_INFERENCES).'),
+    h('dt', {}, 'Sensitive inferences'), h('dd', {}, h('strong', {}, inf.length ? inf.join(', ') : 'None'), ' (liveness is always allowed; changed below).'),
     h('dt', {}, 'Signed audit checkpoints'), h('dd', {}, onOff(me.audit_signed), '. Turned on with ', h('code', {}, 'facegate serve --audit-key FILE'), ' (a key from ', h('code', {}, 'facegate audit keygen'), ').'),
     h('dt', {}, 'Templates encrypted at rest'), h('dd', {}, onOff(me.templates_encrypted), '. Turned on with ', h('code', {}, 'facegate serve --template-key FILE'), ' (keys from ', h('code', {}, 'facegate keys generate'), ').'),
     h('dt', {}, 'Unlinkable templates'), h('dd', {}, onOff(me.unlinkable_templates), '. Turned on with ', h('code', {}, 'facegate serve --template-secret FILE'), ' (', h('code', {}, 'facegate keys secret'), ').'),
@@ -804,7 +825,8 @@ async function viewSettings() {
       h('thead', {}, h('tr', {}, ['Name', 'Role', 'Created', 'Status', 'Action'].map((t) => h('th', { scope: 'col' }, t)))), keyBody)),
     secretBox, keyForm,
     h('h2', {}, 'Galleries'), galForms.length ? galForms : h('p', { class: 'note' }, 'No galleries yet.'),
-    h('h2', {}, 'This deployment'), h('p', {}, 'Read-only: these are set when the server starts, with the flags shown.'), dep);
+    h('h2', {}, 'Sensitive inferences'), infForm,
+    h('h2', {}, 'This deployment'), h('p', {}, 'The rest is set when the server starts, with the flags shown.'), dep);
 }
 
 // ---- guided webcam enrolment ----

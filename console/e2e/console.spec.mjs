@@ -372,7 +372,11 @@ try {
   await staffForm.getByLabel('Retention (days)').fill('30');
   await staffForm.getByRole('button', { name: 'Save staff' }).click();
   await staffForm.getByText(/Saved: threshold [0-9.]+ \(target false match rate 0.0001\), retention 30 days/).waitFor();
-  await page.getByText('Sensitive inferences').waitFor();
+  await page.getByLabel('Age', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save inferences' }).click();
+  await page.getByText('Saved: age enabled.').waitFor();
+  const meNow = await (await fetch(base + '/v1/me', { headers: { Authorization: `Bearer ${adminKey}` } })).json();
+  assert.deepEqual(meNow.inferences, ['age'], 'age inference switched on from the console');
   await page.getByText('--audit-key FILE').waitFor();
   await page.screenshot({ path: join(shots, 'settings.png'), fullPage: true });
   const staff = await (await fetch(base + '/v1/galleries/staff', { headers: { Authorization: `Bearer ${adminKey}` } })).json();
