@@ -332,7 +332,9 @@ func TestSSELagged(t *testing.T) {
 		}
 		return events+droppedSum == n
 	})
-	if lagged != 1 || droppedSum < n-SubscriberBuffer-1 || droppedSum > n-SubscriberBuffer {
+	// Usually one lagged message; on a loaded machine the handler may take an event between the drops and report
+	// them in two. Every event is accounted for either way (checked above).
+	if lagged < 1 || droppedSum < n-SubscriberBuffer-1 || droppedSum > n-SubscriberBuffer {
 		t.Fatalf("%d lagged messages for %d dropped events; %d events sent", lagged, droppedSum, events)
 	}
 	cancel()
