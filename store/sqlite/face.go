@@ -38,7 +38,7 @@ func (db *DB) encodeFace(f *facegate.FaceRecord) (faceRow, error) {
 		return r, errors.New("empty template")
 	}
 	var err error
-	if r.template, err = db.sealTemplate(encodeTemplate(f.Template), faceAAD(r.id)); err != nil {
+	if r.template, err = db.seal(encodeTemplate(f.Template), faceAAD(r.id)); err != nil {
 		return r, err
 	}
 	b, err := json.Marshal(f.Box)
@@ -51,7 +51,7 @@ func (db *DB) encodeFace(f *facegate.FaceRecord) (faceRow, error) {
 	}
 	r.quality = string(b)
 	if len(f.Thumbnail) > 0 {
-		if r.thumbnail, err = db.sealBlob(f.Thumbnail, thumbAAD(r.id)); err != nil {
+		if r.thumbnail, err = db.seal(f.Thumbnail, thumbAAD(r.id)); err != nil {
 			return r, err
 		}
 	}
@@ -128,7 +128,7 @@ func (db *DB) scanFace(r scanner, f *facegate.FaceRecord, withThumb bool) error 
 	}
 	if len(f.Thumbnail) == 0 {
 		f.Thumbnail = nil
-	} else if f.Thumbnail, err = db.openBlob(f.Thumbnail, thumbAAD(f.ID)); err != nil {
+	} else if f.Thumbnail, err = db.open(f.Thumbnail, thumbAAD(f.ID)); err != nil {
 		return fmt.Errorf("face %s: thumbnail: %w", f.ID, err)
 	}
 	f.CreatedAt = fromNanos(created)

@@ -30,12 +30,18 @@ func alertAAD(id string) string { return "alert:" + id }
 func thumbAAD(id string) string { return "thumb:" + id }
 func cropAAD(id string) string  { return "crop:" + id }
 
-// sealBlob seals an image (thumbnail, match crop) when a keyring is set: faces are biometric data as much as
-// templates are, and a thumbnail would let an attacker undo an unlinkable transform.
-func (db *DB) sealBlob(b []byte, aad string) ([]byte, error) { return db.sealTemplate(b, aad) }
+// seal seals a stored value (template, image) when a keyring is set, bound to its row by aad.
+func (db *DB) seal(b []byte, aad string) ([]byte, error) {
+	k := db.keys.Load()
+	if k == nil {
+		return b, nil
+	}
+	return k.Seal(b, []byte(aad))
+}
 
-// openBlob opens a sealed image; a plaintext one (JPEG) is returned as it is.
-func (db *DB) openBlob(b []byte, aad string) ([]byte, error) {
+// open returns a stored value in clear: a sealed one is opened, a plaintext one (a row written without a
+// keyring) is returned as it is.
+func (db *DB) open(b []byte, aad string) ([]byte, error) {
 	if !protect.IsSealed(b) {
 		return b, nil
 	}
@@ -46,27 +52,11 @@ func (db *DB) openBlob(b []byte, aad string) ([]byte, error) {
 	return k.Open(b, []byte(aad))
 }
 
-// sealTemplate seals an encoded template when a keyring is set.
-func (db *DB) sealTemplate(b []byte, aad string) ([]byte, error) {
-	k := db.keys.Load()
-	if k == nil {
-		return b, nil
-	}
-	return k.Seal(b, []byte(aad))
-}
-
 // openTemplate decodes a stored template, opening it first when it is sealed.
 func (db *DB) openTemplate(b []byte, aad string) ([]float32, error) {
-	if protect.IsSealed(b) {
-		k := db.keys.Load()
-		if k == nil {
-			return nil, ErrNoTemplateKey
-		}
-		pt, err := k.Open(b, []byte(aad))
-		if err != nil {
-			return nil, err
-		}
-		b = pt
+	b, err := db.open(b, aad)
+	if err != nil {
+		return nil, err
 	}
 	return decodeTemplate(b)
 }

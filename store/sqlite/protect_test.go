@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,19 +40,6 @@ func templateBytes(v []float32) []byte {
 	return b
 }
 
-// fileHolds reports whether any file of the store holds needle.
-func fileHolds(t *testing.T, dir string, needle []byte) bool {
-	t.Helper()
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-		if bytes.Contains(data, needle) {
-			return true
-		}
-	}
-	return false
-}
-
 // TestTemplatesEncryptedAtRest: with a keyring no template's bytes reach the files; without the key a sealed
 // store's templates cannot be read; a plaintext store is sealed in place by rotation, and rotation to a new key
 // re-seals everything while the store stays usable.
@@ -69,7 +54,7 @@ func TestTemplatesEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Checkpoint(ctx)
-	if !fileHolds(t, dir, templateBytes(legacy.Template)) {
+	if len(filesContaining(t, dir, templateBytes(legacy.Template))) == 0 {
 		t.Fatal("the plaintext template is not in the file: the check cannot see templates")
 	}
 	l1, l2 := keyLine(t, "k1"), keyLine(t, "k2")
@@ -86,7 +71,7 @@ func TestTemplatesEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Checkpoint(ctx)
-	if fileHolds(t, dir, templateBytes(sealed.Template)) || fileHolds(t, dir, templateBytes(alert.Probe)) || fileHolds(t, dir, thumb[4:40]) {
+	if len(filesContaining(t, dir, templateBytes(sealed.Template), templateBytes(alert.Probe), thumb[4:40])) != 0 {
 		t.Fatal("a template or thumbnail written with the keyring is in the file in clear")
 	}
 	faces, err := db.Faces(ctx, g.ID, s.ID)
@@ -98,7 +83,7 @@ func TestTemplatesEncryptedAtRest(t *testing.T) {
 	if n, err := db.RotateTemplates(ctx, 1, nil); err != nil || n != 1 {
 		t.Fatalf("rotation sealing the legacy row: %d %v", n, err)
 	}
-	if fileHolds(t, dir, templateBytes(legacy.Template)) {
+	if len(filesContaining(t, dir, templateBytes(legacy.Template))) != 0 {
 		t.Fatal("the legacy template is still in clear after rotation")
 	}
 	// A new active key: everything is re-sealed under it, reading works throughout.

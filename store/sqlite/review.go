@@ -36,7 +36,7 @@ func (db *DB) AddAlert(ctx context.Context, a *facegate.Alert) error {
 	a.Status = facegate.AlertPending
 	var probe any
 	if len(a.Probe) > 0 {
-		b, err := db.sealTemplate(encodeTemplate(a.Probe), alertAAD(a.ID))
+		b, err := db.seal(encodeTemplate(a.Probe), alertAAD(a.ID))
 		if err != nil {
 			return fmt.Errorf("sqlite: add alert: %w", err)
 		}

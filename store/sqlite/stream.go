@@ -155,7 +155,7 @@ func (db *DB) AddMatchCrop(ctx context.Context, c *facegate.MatchCrop) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now()
 	}
-	jpeg, err := db.sealBlob(c.JPEG, cropAAD(c.EventID))
+	jpeg, err := db.seal(c.JPEG, cropAAD(c.EventID))
 	if err != nil {
 		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, err)
 	}
@@ -185,7 +185,7 @@ func (db *DB) MatchCrop(ctx context.Context, eventID string) (*facegate.MatchCro
 		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, err)
 	}
 	c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
-	if c.JPEG, err = db.openBlob(c.JPEG, cropAAD(eventID)); err != nil {
+	if c.JPEG, err = db.open(c.JPEG, cropAAD(eventID)); err != nil {
 		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, err)
 	}
 	return &c, nil
@@ -220,7 +220,7 @@ func (db *DB) MatchCropsOf(ctx context.Context, galleryID, subjectID string) ([]
 			return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
 		}
 		c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
-		if c.JPEG, err = db.openBlob(c.JPEG, cropAAD(c.EventID)); err != nil {
+		if c.JPEG, err = db.open(c.JPEG, cropAAD(c.EventID)); err != nil {
 			return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
 		}
 		out = append(out, c)
