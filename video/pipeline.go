@@ -342,6 +342,9 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []fa
 	}
 	out := make([]view, len(jobs))
 	errs := make([]error, len(jobs))
+	// A crop is only encoded when an event may carry it: matches (unless the stream keeps none) or, when the
+	// stream asks for them, unknown faces.
+	wantCrops := p.st.CropRetention() > 0 || p.st.UnknownCrops
 	sem := make(chan struct{}, max(1, runtime.NumCPU()/2))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -358,7 +361,10 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []fa
 			if p.cfg.Transform != nil {
 				tmpl = p.cfg.Transform.Apply(tmpl)
 			}
-			out[i] = view{q: j.f.Quality.Score, tmpl: tmpl, box: j.f.Box, crop: draw.FaceCrop(fr.Img, j.f.Box, 160)}
+			out[i] = view{q: j.f.Quality.Score, tmpl: tmpl, box: j.f.Box}
+			if wantCrops {
+				out[i].crop = draw.FaceCrop(fr.Img, j.f.Box, 160)
+			}
 		}()
 	}
 	wg.Wait()
