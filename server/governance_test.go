@@ -15,7 +15,7 @@ import (
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
-	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/server"
 )
@@ -245,11 +245,7 @@ func TestUnlinkableTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _, _ := imgio.Decode(photo, imgio.DefaultLimits)
-	raw, err := testEngine(t).Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := []facegate.Face{testutil.PrimaryFace(t, photo)}
 	if s := facegate.Similarity(stored[0].Template, raw[0].Template); s > 0.3 {
 		t.Fatalf("the stored template matches the raw template of the same photo (%.3f): not transformed", s)
 	}
@@ -312,13 +308,8 @@ func TestProbesNeverStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	templateOf := func(data []byte) []byte {
-		img, _, _ := imgio.Decode(data, imgio.DefaultLimits)
-		faces, err := testEngine(t).Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
-		if err != nil || len(faces) == 0 {
-			t.Fatal(err)
-		}
 		var b []byte
-		for _, v := range faces[0].Template[:16] {
+		for _, v := range testutil.PrimaryFace(t, data).Template[:16] {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 		}
 		return b

@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate"
-	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
-	"github.com/facegate/facegate/internal/imgio"
 	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/store/sqlite"
@@ -61,7 +59,6 @@ func newFixture(t *testing.T, names ...string) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{store: st, dir: dir, index: index.New(facegate.TemplateDim), gallery: g, people: map[string]string{}}
-	eng := testutil.Engine(t)
 	photos := map[string]string{
 		"lin_manuel_miranda": "identity/lin_manuel_miranda/lin-manuel-miranda.png",
 		"obama":              "identity/obama/obama.jpg",
@@ -71,14 +68,7 @@ func newFixture(t *testing.T, names ...string) *fixture {
 		"rose_leslie":        "identity/rose_leslie/img1.jpg",
 	}
 	for _, name := range names {
-		img, _, err := imgio.Decode(testutil.ReadShared(t, "face_recognition_examples/"+photos[name]), imgio.DefaultLimits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		faces, err := eng.Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
-		if err != nil || len(faces) == 0 {
-			t.Fatalf("%s: %v (%d faces)", name, err, len(faces))
-		}
+		faces := []facegate.Face{testutil.PrimaryFace(t, testutil.ReadShared(t, "face_recognition_examples/"+photos[name]))}
 		sub := &facegate.Subject{GalleryID: g.ID, ExternalID: name, DisplayName: strings.ReplaceAll(name, "_", " ")}
 		rec := &facegate.FaceRecord{Template: faces[0].Template, Box: faces[0].Box}
 		if err := st.CreateSubjectWithFaces(context.Background(), sub, []*facegate.FaceRecord{rec}); err != nil {

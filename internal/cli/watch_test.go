@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/facegate/facegate"
-	"github.com/facegate/facegate/engine"
-	"github.com/facegate/facegate/internal/imgio"
 	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/store/sqlite"
@@ -35,14 +33,7 @@ func TestWatch(t *testing.T) {
 	if err := db.CreateGallery(ctx, g); err != nil {
 		t.Fatal(err)
 	}
-	img, _, err := imgio.Decode(testutil.ReadShared(t, "face_recognition_examples/identity/lin_manuel_miranda/lin-manuel-miranda.png"), imgio.DefaultLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	faces, err := testutil.Engine(t).Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
-	if err != nil || len(faces) != 1 {
-		t.Fatalf("enrolment photo: %v", err)
-	}
+	faces := []facegate.Face{testutil.PrimaryFace(t, testutil.ReadShared(t, "face_recognition_examples/identity/lin_manuel_miranda/lin-manuel-miranda.png"))}
 	sub := &facegate.Subject{GalleryID: g.ID, ExternalID: "lin", DisplayName: "Lin-Manuel Miranda"}
 	if err := db.CreateSubjectWithFaces(ctx, sub, []*facegate.FaceRecord{{Template: faces[0].Template}}); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/internal/imgio"
 	"github.com/facegate/facegate/internal/modelpack"
 )
 
@@ -112,4 +114,19 @@ func UnitTemplate(r *rand.Rand, dim int) []float32 {
 		v[j] /= float32(math.Sqrt(n))
 	}
 	return v
+}
+
+// PrimaryFace decodes an image and returns its most prominent face with its template, failing the test when
+// the image is unreadable or shows no face.
+func PrimaryFace(t testing.TB, data []byte) facegate.Face {
+	t.Helper()
+	img, _, err := imgio.Decode(data, imgio.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, err := Engine(t).Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("want one face: %d faces, %v", len(faces), err)
+	}
+	return faces[0]
 }
