@@ -56,12 +56,10 @@ type BarChart struct {
 // name and the trial counts of its series ("n=380/140"). The size must lie
 // within [MinPlotWidth, MaxPlotSize] x [MinPlotHeight, MaxPlotSize].
 func PlotRates(w io.Writer, c BarChart, width, height int) error {
-	if width < MinPlotWidth || height < MinPlotHeight || width > MaxPlotSize || height > MaxPlotSize {
-		return fmt.Errorf("eval: plot size %dx%d outside %dx%d .. %dx%d",
-			width, height, MinPlotWidth, MinPlotHeight, MaxPlotSize, MaxPlotSize)
+	img, err := newCanvas(width, height)
+	if err != nil {
+		return err
 	}
-	img := image.NewRGBA(image.Rect(0, 0, width, height))
-	draw.Draw(img, img.Bounds(), image.NewUniform(colBackground), image.Point{}, draw.Src)
 
 	face := basicfont.Face7x13
 	const (

@@ -69,12 +69,10 @@ var (
 // points with a NaN rate are skipped. The size must lie within
 // [MinPlotWidth, MaxPlotSize] x [MinPlotHeight, MaxPlotSize].
 func PlotROC(w io.Writer, title string, curves []Curve, width, height int) error {
-	if width < MinPlotWidth || height < MinPlotHeight || width > MaxPlotSize || height > MaxPlotSize {
-		return fmt.Errorf("eval: plot size %dx%d outside %dx%d .. %dx%d",
-			width, height, MinPlotWidth, MinPlotHeight, MaxPlotSize, MaxPlotSize)
+	img, err := newCanvas(width, height)
+	if err != nil {
+		return err
 	}
-	img := image.NewRGBA(image.Rect(0, 0, width, height))
-	draw.Draw(img, img.Bounds(), image.NewUniform(colBackground), image.Point{}, draw.Src)
 
 	face := basicfont.Face7x13
 	const (
@@ -367,4 +365,15 @@ func drawRotated(dst *image.RGBA, s string, x, yBottom int, face font.Face, col 
 			}
 		}
 	}
+}
+
+// newCanvas checks a plot's size and returns a canvas of that size filled with the background colour.
+func newCanvas(width, height int) (*image.RGBA, error) {
+	if width < MinPlotWidth || height < MinPlotHeight || width > MaxPlotSize || height > MaxPlotSize {
+		return nil, fmt.Errorf("eval: plot size %dx%d outside %dx%d .. %dx%d",
+			width, height, MinPlotWidth, MinPlotHeight, MaxPlotSize, MaxPlotSize)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, width, height))
+	draw.Draw(img, img.Bounds(), image.NewUniform(colBackground), image.Point{}, draw.Src)
+	return img, nil
 }
