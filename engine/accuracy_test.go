@@ -200,7 +200,7 @@ func embedFiles(t *testing.T, e *engine.Engine, files []string) map[string][]flo
 			defer wg.Done()
 			for f := range jobs {
 				img := decode(t, f)
-				faces, err := e.Analyze(img, engine.Options{PrimaryOnly: true, Embed: true})
+				faces, err := e.Analyze(t.Context(), img, engine.Options{PrimaryOnly: true, Embed: true})
 				if err != nil {
 					t.Errorf("%s: %v", f, err)
 					continue

@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -207,10 +208,14 @@ func (e *Engine) optional(name string) (*onnx.Model, error) {
 var ErrNoFace = errors.New("engine: no face found")
 
 // Analyze finds every face in img with landmarks and quality, and templates and attributes as opt asks.
-// Faces are sorted by descending box area.
-func (e *Engine) Analyze(img *imgio.Image, opt Options) ([]facegate.Face, error) {
+// Faces are sorted by descending box area. ctx bounds the work: once it is done, no further face is started
+// and Analyze returns ctx's error (the model call running for each face at that moment completes first).
+func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]facegate.Face, error) {
 	if img == nil || img.W <= 0 || img.H <= 0 {
 		return nil, errors.New("engine: empty image")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	if opt.MinFaceSize <= 0 {
 		opt.MinFaceSize = DefaultMinFace
@@ -226,6 +231,9 @@ func (e *Engine) Analyze(img *imgio.Image, opt Options) ([]facegate.Face, error)
 		return nil, err
 	}
 	tm.add(stageDetect, t0)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	sort.SliceStable(dets, func(i, j int) bool { return dets[i].rect.Area() > dets[j].rect.Area() })
 	if opt.PrimaryOnly && len(dets) > 1 {
 		rects := make([]geom.Rect, len(dets))
@@ -251,6 +259,10 @@ func (e *Engine) Analyze(img *imgio.Image, opt Options) ([]facegate.Face, error)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			if err := ctx.Err(); err != nil {
+				errs[i] = fmt.Errorf("engine: %w", err)
+				return
+			}
 			o := opt
 			if tm != nil {
 				o.Timings = &timings[i]
@@ -370,7 +382,10 @@ func primary(rects []geom.Rect, w, h int) int {
 
 // Embed computes the template of a face that Analyze found in img (it re-aligns from the face's five points) and
 // returns the face with Template set.
-func (e *Engine) Embed(img *imgio.Image, f facegate.Face) (facegate.Face, error) {
+func (e *Engine) Embed(ctx context.Context, img *imgio.Image, f facegate.Face) (facegate.Face, error) {
+	if err := ctx.Err(); err != nil {
+		return f, fmt.Errorf("engine: %w", err)
+	}
 	p := newPyramid(img)
 	var five [5]geom.Point
 	for i, pt := range f.Points5 {

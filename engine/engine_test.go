@@ -282,15 +282,15 @@ func TestSmallFacesInFullHD(t *testing.T) {
 // TestBadImages: degenerate images give no faces or a clear error, never a panic.
 func TestBadImages(t *testing.T) {
 	e := testEngine(t)
-	if _, err := e.Analyze(nil, engine.Options{}); err == nil {
+	if _, err := e.Analyze(t.Context(), nil, engine.Options{}); err == nil {
 		t.Error("nil image: want an error")
 	}
-	if _, err := e.Analyze(&imgio.Image{}, engine.Options{}); err == nil {
+	if _, err := e.Analyze(t.Context(), &imgio.Image{}, engine.Options{}); err == nil {
 		t.Error("0x0 image: want an error")
 	}
 	for _, sz := range [][2]int{{1, 1}, {3, 500}, {500, 2}, {17, 17}} {
 		img := imgio.NewImage(sz[0], sz[1])
-		faces, err := e.Analyze(img, engine.Options{Embed: true})
+		faces, err := e.Analyze(t.Context(), img, engine.Options{Embed: true})
 		if err != nil || len(faces) != 0 {
 			t.Errorf("%dx%d black image: %d faces, err %v; want none and no error", sz[0], sz[1], len(faces), err)
 		}
@@ -316,7 +316,7 @@ func TestConcurrentAnalyze(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i], errs[i] = e.Analyze(imgs[i], engine.Options{Embed: true})
+			got[i], errs[i] = e.Analyze(t.Context(), imgs[i], engine.Options{Embed: true})
 		}()
 	}
 	wg.Wait()
@@ -344,7 +344,7 @@ func BenchmarkAnalyzeOneFace640x480(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		faces, err := e.Analyze(img, engine.Options{Embed: true})
+		faces, err := e.Analyze(b.Context(), img, engine.Options{Embed: true})
 		if err != nil || len(faces) != 1 {
 			b.Fatalf("%d faces, %v", len(faces), err)
 		}
@@ -356,7 +356,7 @@ func BenchmarkAnalyzeGroup1920(b *testing.B) {
 	img := npmImage(b, "sample6.jpg")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := e.Analyze(img, engine.Options{Embed: true}); err != nil {
+		if _, err := e.Analyze(b.Context(), img, engine.Options{Embed: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -74,7 +74,7 @@ func decode(t testing.TB, path string) *imgio.Image {
 
 func analyze(t testing.TB, e *engine.Engine, img *imgio.Image, opt engine.Options) []facegate.Face {
 	t.Helper()
-	faces, err := e.Analyze(img, opt)
+	faces, err := e.Analyze(t.Context(), img, opt)
 	if err != nil {
 		t.Fatalf("Analyze: %v", err)
 	}

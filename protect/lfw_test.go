@@ -278,7 +278,7 @@ func lfwTemplates(t *testing.T, pairs []eval.Pair, dir string) map[string][]floa
 					t.Errorf("%s: %v", n, err)
 					continue
 				}
-				faces, err := e.Analyze(img, engine.Options{PrimaryOnly: true, Embed: true})
+				faces, err := e.Analyze(t.Context(), img, engine.Options{PrimaryOnly: true, Embed: true})
 				if err != nil {
 					t.Errorf("%s: %v", n, err)
 					continue

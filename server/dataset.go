@@ -3,6 +3,7 @@ package server
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -99,7 +100,7 @@ func (s *Server) exportDataset(w http.ResponseWriter, r *http.Request) error {
 				Consent: api.DatasetConsent{Purposes: covering.Purposes, Evidence: covering.Evidence, Guardian: covering.Guardian,
 					GivenAt: covering.GivenAt, ExpiresAt: covering.ExpiresAt}, Faces: []api.DatasetFace{}}
 			for _, f := range faces {
-				df, jpg, err := s.annotate(f.Thumbnail, attrs, exportID)
+				df, jpg, err := s.annotate(ctx, f.Thumbnail, attrs, exportID)
 				if err != nil {
 					man.SkippedFaces++
 					continue
@@ -147,12 +148,12 @@ func (s *Server) exportDataset(w http.ResponseWriter, r *http.Request) error {
 
 // annotate makes one dataset face from a stored thumbnail: the aligned face (a JPEG carrying the export id in
 // a comment) and its annotations, measured on the aligned face itself.
-func (s *Server) annotate(thumb []byte, attrs []engine.Attribute, exportID string) (api.DatasetFace, []byte, error) {
+func (s *Server) annotate(ctx context.Context, thumb []byte, attrs []engine.Attribute, exportID string) (api.DatasetFace, []byte, error) {
 	img, _, err := imgio.Decode(thumb, imgio.DefaultLimits)
 	if err != nil {
 		return api.DatasetFace{}, nil, err
 	}
-	faces, err := s.cfg.Engine.Analyze(img, engine.Options{PrimaryOnly: true, MinFaceSize: 24})
+	faces, err := s.cfg.Engine.Analyze(ctx, img, engine.Options{PrimaryOnly: true, MinFaceSize: 24})
 	if err != nil || len(faces) == 0 {
 		return api.DatasetFace{}, nil, fmt.Errorf("no face in the thumbnail: %v", err)
 	}
@@ -160,7 +161,7 @@ func (s *Server) annotate(thumb []byte, attrs []engine.Attribute, exportID strin
 	if err != nil {
 		return api.DatasetFace{}, nil, err
 	}
-	af, err := s.cfg.Engine.Analyze(aligned, engine.Options{PrimaryOnly: true, MinFaceSize: 24, Attributes: attrs})
+	af, err := s.cfg.Engine.Analyze(ctx, aligned, engine.Options{PrimaryOnly: true, MinFaceSize: 24, Attributes: attrs})
 	if err != nil || len(af) == 0 {
 		return api.DatasetFace{}, nil, fmt.Errorf("no face in the aligned image: %v", err)
 	}

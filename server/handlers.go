@@ -97,10 +97,10 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 }
 
 // analyse runs the engine and records per-stage inference time.
-func (s *Server) analyse(img *imgio.Image, opt engine.Options) ([]facegate.Face, error) {
+func (s *Server) analyse(ctx context.Context, img *imgio.Image, opt engine.Options) ([]facegate.Face, error) {
 	var tm engine.Timings
 	opt.Timings = &tm
-	faces, err := s.cfg.Engine.Analyze(img, opt)
+	faces, err := s.cfg.Engine.Analyze(ctx, img, opt)
 	for i := range faces {
 		faces[i].Template = s.protectTemplate(faces[i].Template)
 	}
@@ -148,7 +148,7 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	faces, err := s.analyse(img, engine.Options{Attributes: attrs, MinFaceSize: o.MinFace})
+	faces, err := s.analyse(r.Context(), img, engine.Options{Attributes: attrs, MinFaceSize: o.MinFace})
 	if err != nil {
 		return err
 	}
@@ -174,14 +174,14 @@ func (s *Server) primaryTemplate(ctx context.Context, data []byte, name string) 
 	if err != nil {
 		return facegate.Face{}, 0, fmt.Errorf("image %q: %w", name, err)
 	}
-	faces, err := s.analyse(img, engine.Options{})
+	faces, err := s.analyse(ctx, img, engine.Options{})
 	if err != nil {
 		return facegate.Face{}, 0, err
 	}
 	if len(faces) == 0 {
 		return facegate.Face{}, 0, errf(http.StatusUnprocessableEntity, codeNoFace, "no face found in image %q", name)
 	}
-	f, err := s.cfg.Engine.Embed(img, faces[engine.Primary(faces, img.W, img.H)])
+	f, err := s.cfg.Engine.Embed(ctx, img, faces[engine.Primary(faces, img.W, img.H)])
 	f.Template = s.protectTemplate(f.Template)
 	return f, len(faces), err
 }
@@ -627,7 +627,7 @@ func (s *Server) prepareFace(ctx context.Context, g *facegate.Gallery, data []by
 	if o.RequireLive {
 		opt.Attributes = []engine.Attribute{engine.AttrLiveness}
 	}
-	faces, err := s.analyse(img, opt)
+	faces, err := s.analyse(ctx, img, opt)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -861,7 +861,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		release()
 		return err
 	}
-	faces, err := s.analyse(img, engine.Options{Embed: true})
+	faces, err := s.analyse(r.Context(), img, engine.Options{Embed: true})
 	release()
 	if err != nil {
 		return err

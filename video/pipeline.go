@@ -248,7 +248,7 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 		p.crowd.reset(p.media(fr.Seq))
 	}
 	at := p.media(fr.Seq)
-	faces, err := p.cfg.Engine.Analyze(fr.Img, engine.Options{MinFaceSize: p.st.MinFace})
+	faces, err := p.cfg.Engine.Analyze(ctx, fr.Img, engine.Options{MinFaceSize: p.st.MinFace})
 	if err != nil {
 		// One bad frame is not the end of the stream.
 		p.log.Warn("frame analysis failed", "seq", fr.Seq, "err", err)
@@ -352,7 +352,7 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []fa
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			f, err := p.cfg.Engine.Embed(fr.Img, j.f)
+			f, err := p.cfg.Engine.Embed(ctx, fr.Img, j.f)
 			if err != nil {
 				errs[i] = err
 				return

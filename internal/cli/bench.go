@@ -79,7 +79,7 @@ func runBench(env *Env, args []string) error {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		dec := time.Since(t0)
-		faces, err := e.Analyze(img, engine.Options{Embed: true, Attributes: want, Timings: &tm})
+		faces, err := e.Analyze(env.Ctx, img, engine.Options{Embed: true, Attributes: want, Timings: &tm})
 		if err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func runCompare(env *Env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		all, err := e.Analyze(img, engine.Options{})
+		all, err := e.Analyze(env.Ctx, img, engine.Options{})
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
@@ -94,7 +94,7 @@ func runCompare(env *Env, args []string) error {
 		}
 		counts[i] = len(all)
 		k := engine.Primary(all, img.W, img.H)
-		f, err := e.Embed(img, all[k])
+		f, err := e.Embed(env.Ctx, img, all[k])
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}

@@ -70,7 +70,7 @@ func runDetect(env *Env, args []string) error {
 		img, info, err := imgio.DecodeFile(file, imgio.DefaultLimits)
 		if err == nil {
 			res.Format, res.Width, res.Height = string(info.Format), img.W, img.H
-			res.Faces, err = e.Analyze(img, engine.Options{MinFaceSize: *minFace, Threshold: *thresh, Attributes: want})
+			res.Faces, err = e.Analyze(env.Ctx, img, engine.Options{MinFaceSize: *minFace, Threshold: *thresh, Attributes: want})
 		}
 		if err != nil {
 			failed++

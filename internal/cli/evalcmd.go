@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -91,7 +92,7 @@ func embedOne(e *engine.Engine, path string) templateResult {
 	if err != nil {
 		return templateResult{Err: err}
 	}
-	faces, err := e.Analyze(img, engine.Options{PrimaryOnly: true, Embed: true})
+	faces, err := e.Analyze(context.Background(), img, engine.Options{PrimaryOnly: true, Embed: true})
 	if err != nil {
 		return templateResult{Err: err}
 	}

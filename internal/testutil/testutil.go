@@ -124,7 +124,7 @@ func PrimaryFace(t testing.TB, data []byte) facegate.Face {
 	if err != nil {
 		t.Fatal(err)
 	}
-	faces, err := Engine(t).Analyze(img, engine.Options{Embed: true, PrimaryOnly: true})
+	faces, err := Engine(t).Analyze(t.Context(), img, engine.Options{Embed: true, PrimaryOnly: true})
 	if err != nil || len(faces) != 1 {
 		t.Fatalf("want one face: %d faces, %v", len(faces), err)
 	}
