@@ -162,6 +162,20 @@ type Negative struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// Suppression says that a match was stopped by a rejection ("not this person") of the subject, which one, and
+// how the probe compared with the rejected capture and with the subject's own enrolled templates.
+type Suppression struct {
+	Subject string `json:"subject_id"`
+	// Rejection is the ID of the negative exemplar (the rejected capture) the probe resembled, Alert the alert
+	// whose rejection recorded it.
+	Rejection string `json:"rejection_id"`
+	Alert     string `json:"alert_id,omitempty"`
+	// Score is the probe's similarity to the rejected capture; Enrolled its similarity to the subject's closest
+	// enrolled template (the match that was suppressed).
+	Score    float32 `json:"score"`
+	Enrolled float32 `json:"enrolled_score"`
+}
+
 // ReviewStore keeps watchlist alerts and negative exemplars. The SQLite store implements it.
 type ReviewStore interface {
 	AddAlert(ctx context.Context, a *Alert) error

@@ -1,0 +1,34 @@
+package recognize
+
+import "github.com/facegate/facegate"
+
+// DefaultSuppressMargin is how much closer a probe must be to a rejected capture than to the subject's closest
+// enrolled template before the rejection suppresses the match (docs/suppression.md gives the
+// measurement on labelled faces behind the value).
+const DefaultSuppressMargin = 0.05
+
+// Suppresses applies the scoped rejection rule to a probe that matched a subject with enrolled score (its
+// similarity to the subject's closest enrolled template). A rejected capture suppresses the match only when
+// the probe resembles it at least as much as the gallery's threshold demands of a match AND more than it
+// resembles any enrolled template of the subject, by margin:
+//
+//	sim(probe, rejected) >= threshold  and  sim(probe, rejected) >= enrolled + margin
+//
+// So a probe that matches an enrolled template as well as the enrolment photo itself does (enrolled close to
+// 1) is never suppressed, and a rejection of one capture does not silence the person: only probes that look
+// more like the rejected capture than like the person's own photos are stopped. It returns the strongest
+// suppressing rejection, or nil.
+func Suppresses(probe []float32, enrolled float32, negatives []facegate.Negative, threshold, margin float64) *facegate.Suppression {
+	var best *facegate.Suppression
+	for i := range negatives {
+		n := &negatives[i]
+		s := facegate.Similarity(probe, n.Template)
+		if float64(s) < threshold || float64(s) < float64(enrolled)+margin {
+			continue
+		}
+		if best == nil || s > best.Score {
+			best = &facegate.Suppression{Subject: n.SubjectID, Rejection: n.ID, Alert: n.AlertID, Score: s, Enrolled: enrolled}
+		}
+	}
+	return best
+}
