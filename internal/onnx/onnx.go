@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -23,14 +24,14 @@ var (
 var ErrRuntime = errors.New("onnx: runtime unavailable")
 
 // Init loads the ONNX Runtime shared library at libPath and initialises the process-wide environment. It is safe
-// to call more than once with the same path; a second call with another path is an error, since the library can
-// only be loaded once per process.
+// to call more than once with the same library, however the path is spelt (relative or absolute, through a
+// symbolic link); a second call with another library file is an error, since only one can be loaded per process.
 func Init(libPath string) error {
 	initMu.Lock()
 	defer initMu.Unlock()
 	if inited {
-		if libPath != initPath {
-			return fmt.Errorf("onnx: runtime already loaded from %s, cannot load %s", initPath, libPath)
+		if !sameFile(libPath, initPath) {
+			return fmt.Errorf("onnx: runtime already loaded from %s, cannot load another library %s", initPath, libPath)
 		}
 		return initErr
 	}
@@ -42,8 +43,27 @@ func Init(libPath string) error {
 	if err != nil {
 		err = fmt.Errorf("%w: loading %s: %w", ErrRuntime, libPath, err)
 	}
+	if abs, aerr := filepath.Abs(libPath); aerr == nil {
+		libPath = abs // compared against later calls, whatever the working directory is then
+	}
 	inited, initPath, initErr = true, libPath, err
 	return err
+}
+
+// sameFile reports whether a and b name the same file: equal once made absolute and cleaned, or the same file
+// on disk (os.SameFile, which sees through symbolic and hard links).
+func sameFile(a, b string) bool {
+	if a == b {
+		return true
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 // Version reports the loaded ONNX Runtime's version, or "" before Init.
