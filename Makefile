@@ -12,7 +12,7 @@ LDFLAGS := -X github.com/facegate/facegate.Version=$(VERSION)
 TAGS     = $(shell test -f /usr/include/jpeglib.h && echo libjpeg)
 GOFLAGS_TAGS = -tags '$(TAGS)'
 
-.PHONY: all deps build run test console-screenshots vet fmt-check bench fuzz loadtest videobench eval-lfw eval-deepface eval-identify eval-identify-server calibrate clean
+.PHONY: all deps build run test console-screenshots vet fmt-check bench fuzz loadtest videobench eval-lfw eval-deepface eval-identify eval-identify-server eval-suppression calibrate clean
 
 all: build
 
@@ -90,6 +90,12 @@ eval-identify-server: build
 	for i in $$(seq 100); do grep -q "serving on" $$dir/serve.log && break; sleep 0.2; done; \
 	$(BIN) eval identify --server http://127.0.0.1:18089 --key $$key --workers 4 --root $(DATA)/lfw/images_deepfunneled --gallery 1 --out out/lfw-identify-server.json; \
 	rc=$$?; kill $$pid; wait $$pid; rm -rf $$dir; exit $$rc
+
+# The measurement behind the rejection margin (docs/suppression.md): LFW photos embedded once (cached in out/),
+# the old and the scoped rejection rule counted over false and true alerts; writes out/suppression.json.
+eval-suppression: deps
+	mkdir -p out
+	FACEGATE_SUPPRESSION_EVAL=1 FACEGATE_SUPPRESSION_OUT=$(CURDIR)/out/suppression.json $(GO) test $(GOFLAGS_TAGS) -count=1 -v -timeout 30m -run '^TestSuppressionLFW$$' ./recognize
 
 calibrate: build
 	$(BIN) eval calibrate --root $(DATA)/lfw/images_deepfunneled --per-person 4
