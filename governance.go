@@ -130,25 +130,46 @@ const (
 )
 
 // Alert is a match against a watchlist waiting for (or having had) a human decision. A match against a
-// watchlist is never an action by itself: it becomes a pending alert, and people confirm or reject it. A
-// rejection is remembered as "not this person": the probe's template is kept as a negative exemplar of the
-// subject, and later matches of the subject that look like it are suppressed.
+// watchlist is never an action by itself: it becomes a pending alert, and people confirm or reject it. Alerts are
+// grouped: while a subject keeps being seen on the same stream (or by search, StreamID ""), later sightings attach
+// to its open alert instead of queueing new ones (see ReviewStore.RecordSighting). A rejection is remembered as
+// "not this person": the best sighting's template is kept as a negative exemplar of the subject, and later
+// matches that look more like it than like the subject's own photos are suppressed (recognize.Suppresses).
 type Alert struct {
-	ID        string      `json:"id"`
-	GalleryID string      `json:"gallery_id"`
-	SubjectID string      `json:"subject_id"`
-	StreamID  string      `json:"stream_id,omitempty"`
-	EventID   string      `json:"event_id,omitempty"`
-	Track     string      `json:"track,omitempty"`
-	Score     float32     `json:"score"`
-	Status    AlertStatus `json:"status"`
-	CreatedAt time.Time   `json:"created_at"`
-	// Probe is the matched face's template, kept while the alert is pending (to remember a rejection), erased
+	ID        string `json:"id"`
+	GalleryID string `json:"gallery_id"`
+	SubjectID string `json:"subject_id"`
+	StreamID  string `json:"stream_id,omitempty"`
+	// EventID is the event of the best sighting (whose crop, when kept, is the alert's crop); Track its track.
+	EventID string `json:"event_id,omitempty"`
+	Track   string `json:"track,omitempty"`
+	// Score is the best sighting's similarity to the subject.
+	Score  float32     `json:"score"`
+	Status AlertStatus `json:"status"`
+	// Sightings counts the matches grouped into the alert, seen between FirstSeen and LastSeen.
+	Sightings int       `json:"sightings"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	CreatedAt time.Time `json:"created_at"`
+	// Probe is the best sighting's template, kept while the alert is pending (to remember a rejection), erased
 	// once it is reviewed.
 	Probe      []float32 `json:"-"`
 	ReviewedBy string    `json:"reviewed_by,omitempty"`
 	ReviewedAt time.Time `json:"reviewed_at,omitzero"`
 	Note       string    `json:"note,omitempty"`
+}
+
+// DefaultAlertCooldown is how long after a subject's last sighting on a stream a new sighting still attaches to
+// the open alert rather than raising a new one.
+const DefaultAlertCooldown = 10 * time.Minute
+
+// AlertFilter selects alerts; empty fields select all.
+type AlertFilter struct {
+	Status    AlertStatus
+	GalleryID string
+	StreamID  string
+	SubjectID string
+	Limit     int
 }
 
 // Negative is a remembered "not this person": the template of a face that was wrongly matched to the subject.
@@ -160,6 +181,17 @@ type Negative struct {
 	AlertID   string    `json:"alert_id"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// ReviewedBy (the key), Note and Score come from the rejected alert.
+	ReviewedBy string  `json:"reviewed_by,omitempty"`
+	Note       string  `json:"note,omitempty"`
+	Score      float32 `json:"score"`
+}
+
+// Rejection is one reason a face was not enrolled (like Rekognition's UnindexedFaces reasons): a machine code
+// ("too_small", "blurred", "pose_yaw"...) and a sentence that says what to fix.
+type Rejection struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // Suppression says that a match was stopped by a rejection ("not this person") of the subject, which one, and
@@ -178,31 +210,28 @@ type Suppression struct {
 
 // ReviewStore keeps watchlist alerts and negative exemplars. The SQLite store implements it.
 type ReviewStore interface {
-	AddAlert(ctx context.Context, a *Alert) error
-	// SetAlertEvent records the event that announced the alert.
+	// RecordSighting records a watchlist match a (GalleryID, SubjectID, StreamID, Track, Score, Probe, LastSeen
+	// set). It attaches to the newest alert of the same subject and stream that is pending or confirmed and was
+	// last seen no longer than cooldown before a.LastSeen (incrementing its sightings; a better score replaces
+	// score, track and, while pending, the probe), or else stores a new pending alert. Rejected alerts never
+	// absorb sightings. On return *a is the stored alert; created says a new alert was made, best that this
+	// sighting is now the alert's best (so its event should become the alert's EventID).
+	RecordSighting(ctx context.Context, a *Alert, cooldown time.Duration) (created, best bool, err error)
+	// SetAlertEvent records the event of the alert's best sighting.
 	SetAlertEvent(ctx context.Context, id, eventID string) error
 	Alert(ctx context.Context, id string) (*Alert, error)
-	// Alerts lists alerts, newest first, optionally only those of one status and gallery.
-	Alerts(ctx context.Context, status AlertStatus, galleryID string, limit int) ([]Alert, error)
+	// Alerts lists alerts, newest sighting first.
+	Alerts(ctx context.Context, f AlertFilter) ([]Alert, error)
 	// ReviewAlert records a decision on a pending alert (ErrConflict when already reviewed) and erases its
 	// probe template; a rejection stores it as a negative exemplar of the subject until negativeUntil, in the
 	// same transaction.
 	ReviewAlert(ctx context.Context, id string, status AlertStatus, by, note string, at, negativeUntil time.Time) (*Alert, error)
-	// Negatives lists the unexpired negative exemplars of a subject at time t.
+	// Negatives lists the unexpired negative exemplars of a subject at time t, oldest first.
 	Negatives(ctx context.Context, galleryID, subjectID string, t time.Time) ([]Negative, error)
-}
-
-// RejectedBefore reports whether a match of subject by probe is one a person already rejected as "not this
-// person": the probe clears the gallery's threshold against one of the subject's unexpired negative exemplars.
-func RejectedBefore(ctx context.Context, rs ReviewStore, g *Gallery, subject string, probe []float32, t time.Time) (bool, error) {
-	negs, err := rs.Negatives(ctx, g.ID, subject, t)
-	if err != nil {
-		return false, err
-	}
-	for _, n := range negs {
-		if float64(Similarity(probe, n.Template)) >= g.Threshold {
-			return true, nil
-		}
-	}
-	return false, nil
+	// DeleteNegative undoes a rejection: the negative exemplar is erased (ErrNotFound when the subject has no
+	// such exemplar).
+	DeleteNegative(ctx context.Context, galleryID, subjectID, id string) error
+	// OverdueWatch lists the subjects of watchlist galleries (one gallery, or all when galleryID is "") whose
+	// watch entry's review date is before t, oldest review date first, at most limit.
+	OverdueWatch(ctx context.Context, galleryID string, t time.Time, limit int) ([]Subject, error)
 }

@@ -133,8 +133,14 @@ type Event struct {
 	Box     *Box     `json:"box,omitempty"`
 	Quality *float32 `json:"quality,omitempty"`
 	Match   *Match   `json:"match,omitempty"`
-	// AlertID names the pending alert a match against a watchlist created: a person must review it.
-	AlertID string `json:"alert_id,omitempty"`
+	// AlertID names the alert a match against a watchlist raised (AlertNew) or joined: a person must review it.
+	// AlertSightings is the alert's sighting count with this one.
+	AlertID        string `json:"alert_id,omitempty"`
+	AlertNew       bool   `json:"alert_new,omitempty"`
+	AlertSightings int    `json:"alert_sightings,omitempty"`
+	// Suppressed, on an unknown event, is the rejection that stopped the track's match: the face looked more
+	// like a capture a reviewer rejected as "not this person" than like the subject's own photos.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
 	// Crop is a JPEG of the face: always in match events (unless the stream keeps no crops), in unknown
 	// events only when the stream's UnknownCrops is set.
 	Crop []byte `json:"crop_jpeg,omitempty"`

@@ -471,7 +471,7 @@ func (c *Client) ExportSubject(ctx context.Context, gallery, subject string) ([]
 }
 
 // Alerts lists watchlist alerts, newest first ("" status or gallery: all).
-func (c *Client) Alerts(ctx context.Context, status facegate.AlertStatus, gallery string) ([]facegate.Alert, error) {
+func (c *Client) Alerts(ctx context.Context, status facegate.AlertStatus, gallery string) ([]AlertView, error) {
 	q := url.Values{}
 	if status != "" {
 		q.Set("status", string(status))

@@ -58,10 +58,7 @@ func (e *Error) Reasons() []Rejection {
 }
 
 // Rejection is one reason an image was not enrolled (like Rekognition's UnindexedFaces reasons).
-type Rejection struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+type Rejection = facegate.Rejection
 
 // Error codes.
 const (
@@ -85,6 +82,9 @@ const (
 	CodeMinorWatchlist  = "minor_on_watchlist"
 	CodeInferenceOff    = "inference_disabled"
 	CodeInternal        = "internal"
+	// CodePossibleDuplicate: the face to enrol already matches another subject of the gallery (409; send
+	// allow_duplicate=true to enrol it anyway).
+	CodePossibleDuplicate = "possible_duplicate"
 )
 
 // GalleryRequest creates or changes a gallery; nil fields are left as they are (or defaulted on creation).
@@ -205,9 +205,11 @@ type Candidate struct {
 	FaceID      string  `json:"face_id"` // the subject's best-matching enrolled face
 	Score       float32 `json:"score"`   // the best similarity over the subject's faces
 	Match       bool    `json:"match"`   // Score reaches the gallery's threshold (and was not rejected before)
-	// Suppressed: the score reaches the threshold, but a reviewer rejected this face as "not this person"
-	// for this watchlist subject before, so it is not a match.
-	Suppressed bool `json:"suppressed,omitempty"`
+	// Suppressed: the score reaches the threshold, but the face looks more like a capture a reviewer rejected
+	// as "not this person" for this watchlist subject than like the subject's own photos, so it is not a match;
+	// Suppression says which rejection (undo it with DELETE .../subjects/{s}/rejections/{id}).
+	Suppressed  bool                  `json:"suppressed,omitempty"`
+	Suppression *facegate.Suppression `json:"suppression,omitempty"`
 }
 
 // Result values of a searched face.
@@ -221,8 +223,13 @@ type SearchFace struct {
 	facegate.Face
 	Result     string      `json:"result"` // ResultMatch or ResultUnknown
 	Candidates []Candidate `json:"candidates"`
-	// AlertID is the pending alert a match against a watchlist created: a person must review it.
-	AlertID string `json:"alert_id,omitempty"`
+	// Match is the candidate the face was identified as (the best one that reaches the threshold and was not
+	// suppressed), when Result is "match".
+	Match *Candidate `json:"match,omitempty"`
+	// AlertID is the alert a match against a watchlist raised or joined (AlertNew: raised): a person must review
+	// it.
+	AlertID  string `json:"alert_id,omitempty"`
+	AlertNew bool   `json:"alert_new,omitempty"`
 }
 
 // SearchResponse is the response of POST /v1/galleries/{g}/search.
@@ -244,6 +251,9 @@ type VerifyResponse struct {
 	Threshold    float64       `json:"threshold"`
 	Face         facegate.Face `json:"face"`
 	FacesInImage int           `json:"faces_in_image"`
+	// Suppressed is set when the score reaches the threshold but a rejection of this watchlist subject stopped
+	// the match.
+	Suppressed *facegate.Suppression `json:"suppressed,omitempty"`
 }
 
 // DetectResponse is the response of POST /v1/detect.
@@ -352,11 +362,6 @@ type ExportFace struct {
 type ExportCrop struct {
 	facegate.MatchCrop
 	File string `json:"file"`
-}
-
-// AlertList is GET /v1/alerts.
-type AlertList struct {
-	Alerts []facegate.Alert `json:"alerts"`
 }
 
 // ReviewRequest is POST /v1/alerts/{id}/review: "confirm" or "reject", with an optional note.

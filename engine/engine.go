@@ -204,6 +204,16 @@ func (e *Engine) optional(name string) (*onnx.Model, error) {
 	return m, nil
 }
 
+// Analyzer is the engine as its callers use it: the server and the video pipeline depend on this interface, so
+// their tests can run a deterministic analyser without the models. *Engine implements it.
+type Analyzer interface {
+	Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]facegate.Face, error)
+	Embed(ctx context.Context, img *imgio.Image, f facegate.Face) (facegate.Face, error)
+	AlignedImage(img *imgio.Image, f facegate.Face) (*imgio.Image, error)
+}
+
+var _ Analyzer = (*Engine)(nil)
+
 // ErrNoFace is returned by operations that need a face when none is found.
 var ErrNoFace = errors.New("engine: no face found")
 

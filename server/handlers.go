@@ -16,6 +16,7 @@ import (
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/internal/draw"
 	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/recognize"
 )
 
 func (s *Server) routeTable() []route {
@@ -62,8 +63,14 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /v1/audit/verify", role: admin, handler: s.verifyAudit},
 		{pattern: "GET /v1/audit/checkpoints", role: admin, handler: s.auditCheckpoints},
 		{pattern: "GET /v1/alerts", role: operator, handler: s.listAlerts},
+		{pattern: "GET /v1/alerts/media", role: operator, handler: s.alertMedia},
 		{pattern: "GET /v1/alerts/{id}", role: operator, handler: s.getAlert},
 		{pattern: "POST /v1/alerts/{id}/review", role: operator, handler: s.reviewAlert},
+		{pattern: "POST /v1/alerts/review", role: operator, handler: s.reviewAlerts},
+		{pattern: "GET /v1/galleries/{g}/subjects/{s}/rejections", role: operator, handler: s.listRejections},
+		{pattern: "DELETE /v1/galleries/{g}/subjects/{s}/rejections/{id}", role: operator, handler: s.undoRejection},
+		{pattern: "GET /v1/watchlist/overdue", role: operator, handler: s.listOverdue},
+		{pattern: "POST /v1/watchlist/overdue/expire", role: admin, handler: s.expireOverdue},
 		{pattern: "POST /v1/streams", role: admin, handler: s.createStream},
 		{pattern: "GET /v1/streams", role: operator, handler: s.listStreams},
 		{pattern: "GET /v1/streams/{id}", role: operator, handler: s.getStream},
@@ -451,6 +458,11 @@ func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
 		seen[rec.Source] = true
 		recs = append(recs, rec)
 	}
+	if len(failures) == 0 {
+		if err := s.checkDuplicates(r.Context(), g, "", recs, o); err != nil {
+			return err
+		}
+	}
 	if len(failures) > 0 {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeQualityRejected,
 			Message: fmt.Sprintf("%d of %d images were not accepted; nothing was stored", len(failures), len(in.list)),
@@ -578,31 +590,53 @@ func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) error {
 
 // --- faces ---
 
-// enrolOptions is the quality gate. Defaults: exactly one face, face at least 60 px high, quality score at least
-// 0.4, sharpness at least 0.2, |yaw| <= 30, |pitch| <= 25, eyes open; liveness not required.
-type enrolOptions struct {
-	TakeLargest  bool    `json:"take_largest"`
-	MinSize      float32 `json:"min_size"`
-	MinQuality   float32 `json:"min_quality"`
-	MinSharpness float32 `json:"min_sharpness"`
-	MaxYaw       float32 `json:"max_yaw"`
-	MaxPitch     float32 `json:"max_pitch"`
-	AllowClosed  bool    `json:"allow_eyes_closed"`
-	RequireLive  bool    `json:"require_live"`
-}
-
+// enrolFields are the form fields that set the enrolment gate (recognize.EnrolOptions).
 var enrolFields = map[string]bool{"take_largest": true, "min_size": true, "min_quality": true, "min_sharpness": true, "max_yaw": true,
-	"max_pitch": true, "allow_eyes_closed": true, "require_live": true}
+	"max_pitch": true, "allow_eyes_closed": true, "require_live": true, "allow_duplicate": true}
 
-func parseEnrolOptions(in *input) (enrolOptions, error) {
-	o := enrolOptions{MinSize: 60, MinQuality: 0.4, MinSharpness: 0.2, MaxYaw: 30, MaxPitch: 25}
+func parseEnrolOptions(in *input) (recognize.EnrolOptions, error) {
+	o := recognize.DefaultEnrolOptions()
 	for name, dst := range map[string]any{"take_largest": &o.TakeLargest, "min_size": &o.MinSize, "min_quality": &o.MinQuality, "min_sharpness": &o.MinSharpness,
-		"max_yaw": &o.MaxYaw, "max_pitch": &o.MaxPitch, "allow_eyes_closed": &o.AllowClosed, "require_live": &o.RequireLive} {
+		"max_yaw": &o.MaxYaw, "max_pitch": &o.MaxPitch, "allow_eyes_closed": &o.AllowClosed, "require_live": &o.RequireLive,
+		"allow_duplicate": &o.AllowDuplicate} {
 		if err := in.field(name, dst); err != nil {
 			return o, err
 		}
 	}
 	return o, nil
+}
+
+// checkDuplicates refuses faces about to be enrolled for subject (empty: a new subject) that already match
+// another subject of the gallery, unless the request allows it (allow_duplicate): 409 possible_duplicate with
+// the subjects they match, so a client can ask its user.
+func (s *Server) checkDuplicates(ctx context.Context, g *facegate.Gallery, subject string, recs []*facegate.FaceRecord, o recognize.EnrolOptions) error {
+	if o.AllowDuplicate {
+		return nil
+	}
+	var dups []api.Duplicate
+	seen := map[string]bool{}
+	for _, rec := range recs {
+		cs, err := s.rec.Duplicates(ctx, g, rec.Template, subject)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if !seen[c.Subject] {
+				seen[c.Subject] = true
+				dups = append(dups, api.Duplicate{SubjectID: c.Subject, ExternalID: c.ExternalID, DisplayName: c.DisplayName, Score: c.Score})
+			}
+		}
+	}
+	if len(dups) == 0 {
+		return nil
+	}
+	who := dups[0].DisplayName
+	if who == "" {
+		who = dups[0].SubjectID
+	}
+	return &apiError{Status: http.StatusConflict, Code: api.CodePossibleDuplicate,
+		Message: fmt.Sprintf("this face already matches %s (score %.2f) in this gallery: check that it is the right person, or send allow_duplicate=true to enrol it anyway", who, dups[0].Score),
+		Details: map[string]any{"duplicates": dups}}
 }
 
 // sourceOf is how an enrolment image is recognised when sent again: the SHA-256 of its bytes.
@@ -613,7 +647,7 @@ func sourceOf(data []byte) string {
 
 // prepareFace decodes and analyses an enrolment image and applies the quality gate. It returns the face record
 // to store (not yet stored) and the number of faces in the image.
-func (s *Server) prepareFace(ctx context.Context, g *facegate.Gallery, data []byte, o enrolOptions) (*facegate.FaceRecord, int, error) {
+func (s *Server) prepareFace(ctx context.Context, g *facegate.Gallery, data []byte, o recognize.EnrolOptions) (*facegate.FaceRecord, int, error) {
 	release, err := s.acquire(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -631,18 +665,21 @@ func (s *Server) prepareFace(ctx context.Context, g *facegate.Gallery, data []by
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(faces) == 0 {
+	primary := 0
+	if len(faces) > 0 {
+		primary = engine.Primary(faces, img.W, img.H)
+	}
+	i, rej := recognize.ChooseFace(faces, primary, o)
+	switch {
+	case rej != nil && rej.Code == recognize.CodeNoFace:
 		return nil, 0, &apiError{Status: http.StatusUnprocessableEntity, Code: codeNoFace, Message: "no face found",
-			Details: map[string]any{"reasons": []api.Rejection{{Code: "no_face", Message: "no face was found in the image"}}}}
-	}
-	if len(faces) > 1 && !o.TakeLargest {
+			Details: map[string]any{"reasons": []api.Rejection{*rej}}}
+	case rej != nil:
 		return nil, len(faces), &apiError{Status: http.StatusUnprocessableEntity, Code: codeMultipleFaces, Message: fmt.Sprintf("%d faces found; send one face or set take_largest", len(faces)),
-			Details: map[string]any{"reasons": []api.Rejection{{Code: "multiple_faces", Message: fmt.Sprintf("%d faces in the image", len(faces))}}, "faces": faces}}
+			Details: map[string]any{"reasons": []api.Rejection{*rej}, "faces": faces}}
 	}
-	// With several faces, take_largest enrols the most prominent one: the largest, discounted by its distance
-	// from the centre, so a portrait's subject wins over a bystander cut by the frame edge.
-	f := faces[engine.Primary(faces, img.W, img.H)]
-	if reasons := gate(f, o); len(reasons) > 0 {
+	f := faces[i]
+	if reasons := recognize.Gate(f, o); len(reasons) > 0 {
 		return nil, len(faces), &apiError{Status: http.StatusUnprocessableEntity, Code: codeQualityRejected, Message: "the face did not pass the enrolment quality gate",
 			Details: map[string]any{"reasons": reasons, "quality": f.Quality}}
 	}
@@ -689,6 +726,9 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkDuplicates(r.Context(), g, sub.ID, []*facegate.FaceRecord{rec}, o); err != nil {
+		return err
+	}
 	rec.SubjectID = sub.ID
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -733,52 +773,6 @@ func (s *Server) checkpoint(ctx context.Context) {
 	if err := c.Checkpoint(ctx); err != nil {
 		s.log.Warn("checkpoint after deletion", "err", err)
 	}
-}
-
-// gate applies the enrolment quality gate and returns the reasons for rejection, if any.
-func gate(f facegate.Face, o enrolOptions) []api.Rejection {
-	var out []api.Rejection
-	q := f.Quality
-	if q.Size < o.MinSize {
-		out = append(out, api.Rejection{Code: "too_small", Message: fmt.Sprintf("face is %.0f px high, minimum %.0f", q.Size, o.MinSize)})
-	}
-	if q.Sharpness < o.MinSharpness {
-		out = append(out, api.Rejection{Code: "blurred", Message: fmt.Sprintf("sharpness %.2f, minimum %.2f", q.Sharpness, o.MinSharpness)})
-	}
-	if q.Score < o.MinQuality {
-		msg := fmt.Sprintf("quality %.2f, minimum %.2f", q.Score, o.MinQuality)
-		if len(q.Issues) > 0 {
-			msg += " (issues: " + strings.Join(q.Issues, ", ") + ")"
-		}
-		out = append(out, api.Rejection{Code: "low_quality", Message: msg})
-		// The image problems behind a low score are reasons of their own, so a client can tell the user what
-		// to fix. They do not reject a face whose score passes.
-		for _, iss := range q.Issues {
-			if (iss == "blurred" && q.Sharpness >= o.MinSharpness) || iss == "dark" || iss == "overexposed" {
-				out = append(out, api.Rejection{Code: iss, Message: "image quality issue: " + iss})
-			}
-		}
-	}
-	if abs32(q.Pose.Yaw) > o.MaxYaw {
-		out = append(out, api.Rejection{Code: "pose_yaw", Message: fmt.Sprintf("yaw %.0f degrees, maximum %.0f", q.Pose.Yaw, o.MaxYaw)})
-	}
-	if abs32(q.Pose.Pitch) > o.MaxPitch {
-		out = append(out, api.Rejection{Code: "pose_pitch", Message: fmt.Sprintf("pitch %.0f degrees, maximum %.0f", q.Pose.Pitch, o.MaxPitch)})
-	}
-	if !o.AllowClosed && min(q.LeftEyeOpen, q.RightEyeOpen) < 0.5 {
-		out = append(out, api.Rejection{Code: "eyes_closed", Message: "an eye appears closed"})
-	}
-	if o.RequireLive && f.Attributes != nil && f.Attributes.Live != nil && !*f.Attributes.Live {
-		out = append(out, api.Rejection{Code: "not_live", Message: fmt.Sprintf("liveness score %.2f: looks like a print or a screen", *f.Attributes.LiveScore)})
-	}
-	return out
-}
-
-func abs32(v float32) float32 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 func (s *Server) listFaces(w http.ResponseWriter, r *http.Request) error {
@@ -869,27 +863,25 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Width: img.W, Height: img.H, Faces: make([]api.SearchFace, 0, len(faces))}
 	var matched []string
 	for _, f := range faces {
-		sf := api.SearchFace{Face: f, Result: api.ResultUnknown, Candidates: []api.Candidate{}}
-		for _, h := range s.cfg.Index.Search(g.ID, f.Template, k) {
-			c := api.Candidate{SubjectID: h.Subject, FaceID: h.Face, Score: h.Score, Match: float64(h.Score) >= g.Threshold}
-			if c.Match && g.Purpose == facegate.PurposeWatchlist && s.rejectedBefore(r.Context(), g, h.Subject, f.Template) {
-				c.Match, c.Suppressed = false, true
-			}
-			if sub, err := s.cfg.Store.Subject(r.Context(), g.ID, h.Subject); err == nil {
-				c.ExternalID, c.DisplayName = sub.ExternalID, sub.DisplayName
-			}
-			sf.Candidates = append(sf.Candidates, c)
+		id, err := s.rec.Identify(r.Context(), g, f.Template, k, recognize.FromSearch)
+		if err != nil {
+			return err
 		}
-		if len(sf.Candidates) > 0 && sf.Candidates[0].Match {
+		sf := api.SearchFace{Face: f, Result: api.ResultUnknown, Candidates: make([]api.Candidate, 0, len(id.Candidates))}
+		for _, c := range id.Candidates {
+			sf.Candidates = append(sf.Candidates, apiCandidate(c))
+		}
+		if id.Match != nil {
 			sf.Result = api.ResultMatch
-			matched = append(matched, sf.Candidates[0].SubjectID)
-			if g.Purpose == facegate.PurposeWatchlist {
-				// A watchlist match is never an action by itself: a person reviews the alert.
-				a := &facegate.Alert{GalleryID: g.ID, SubjectID: sf.Candidates[0].SubjectID, Score: sf.Candidates[0].Score, Probe: f.Template}
-				if err := s.cfg.Store.AddAlert(r.Context(), a); err != nil {
-					return err
-				}
-				sf.AlertID = a.ID
+			sf.Match = ptrTo(apiCandidate(*id.Match))
+			matched = append(matched, id.Match.Subject)
+			// A watchlist match is never an action by itself: a person reviews the alert.
+			ao, err := s.rec.Alert(r.Context(), g, recognize.Sighting{Match: *id.Match, Probe: f.Template})
+			if err != nil {
+				return err
+			}
+			if ao != nil {
+				sf.AlertID, sf.AlertNew = ao.Alert.ID, ao.New
 			}
 		}
 		out.Faces = append(out.Faces, sf)
@@ -911,27 +903,27 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	stored, err := s.cfg.Store.Faces(r.Context(), g.ID, sub.ID)
-	if err != nil {
-		return err
-	}
-	if len(stored) == 0 {
-		return errf(http.StatusUnprocessableEntity, codeNoFace, "subject %s has no enrolled faces", sub.ID)
-	}
 	probe, n, err := s.primaryTemplate(r.Context(), in.images["image"], "image")
 	if err != nil {
 		return err
 	}
-	best, bestFace := float32(-2), ""
-	for _, f := range stored {
-		if sc := facegate.Similarity(probe.Template, f.Template); sc > best {
-			best, bestFace = sc, f.ID
-		}
+	v, err := s.rec.Verify(r.Context(), g, sub.ID, probe.Template)
+	if errors.Is(err, recognize.ErrNoTemplates) {
+		return errf(http.StatusUnprocessableEntity, codeNoFace, "subject %s has no enrolled faces: enrol a photo before verifying against it", sub.ID)
 	}
-	note(r, "match", strconv.FormatBool(float64(best) >= g.Threshold))
-	writeJSON(w, http.StatusOK, api.VerifyResponse{SubjectID: sub.ID, Score: best, FaceID: bestFace,
-		Match: float64(best) >= g.Threshold, Threshold: g.Threshold, Face: probe, FacesInImage: n})
+	if err != nil {
+		return err
+	}
+	note(r, "match", strconv.FormatBool(v.Match))
+	writeJSON(w, http.StatusOK, api.VerifyResponse{SubjectID: sub.ID, Score: v.Score, FaceID: v.Face,
+		Match: v.Match, Suppressed: v.Suppressed, Threshold: g.Threshold, Face: probe, FacesInImage: n})
 	return nil
+}
+
+// apiCandidate is a decision's candidate as the API shows it.
+func apiCandidate(c recognize.Candidate) api.Candidate {
+	return api.Candidate{SubjectID: c.Subject, FaceID: c.Face, Score: c.Score, Match: c.Match, ExternalID: c.ExternalID,
+		DisplayName: c.DisplayName, Suppressed: c.Suppressed != nil, Suppression: c.Suppressed}
 }
 
 // --- keys ---

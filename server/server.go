@@ -28,12 +28,14 @@ import (
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/protect"
+	"github.com/facegate/facegate/recognize"
 )
 
 // Config configures a Server.
 type Config struct {
-	Store  facegate.Store
-	Engine *engine.Engine
+	Store facegate.Store
+	// Engine analyses images: *engine.Engine, or a deterministic analyser in tests that need no models.
+	Engine engine.Analyzer
 	Index  *index.Index
 	Logger *slog.Logger
 
@@ -72,6 +74,9 @@ type Config struct {
 	// NegativeRetention is how long a rejected watchlist alert is remembered as "not this person" (default 90
 	// days).
 	NegativeRetention time.Duration
+	// AlertCooldown groups a watchlist subject's sightings on one stream into one alert (default
+	// facegate.DefaultAlertCooldown, 10 minutes).
+	AlertCooldown time.Duration
 	// Webhooks tunes webhook delivery (tests shorten the backoff).
 	Webhooks events.DelivererOptions
 }
@@ -105,6 +110,10 @@ type Server struct {
 
 	auditMu        sync.Mutex
 	lastCheckpoint int64 // seq of the last signed checkpoint
+
+	// rec makes every identification, verification, enrolment and alert decision (package recognize), for the
+	// API and the streams alike.
+	rec *recognize.Recognizer
 
 	// inferences are the sensitive inferences enabled now: Config.Inferences, or what an admin set with
 	// PUT /v1/settings (kept in the store, so it survives a restart).
@@ -153,12 +162,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		analyses: make(chan struct{}, cfg.MaxAnalyses), bus: events.NewBus(4096), hooks: events.NewDeliverer(cfg.Webhooks),
 		streams: streams{run: map[string]*runningStream{}, failed: map[string]string{}}}
 	s.bg, s.stopBG = context.WithCancel(context.Background())
+	rec, err := recognize.New(recognize.Config{Index: cfg.Index, Store: cfg.Store, Cooldown: cfg.AlertCooldown, Logger: cfg.Logger,
+		Observe: s.observeDecision})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.rec = rec
 	if err := checkTransform(ctx, cfg.Store, cfg.Transform); err != nil {
 		return nil, err
 	}
 	start := time.Now()
 	n := 0
-	err := cfg.Store.EachTemplate(ctx, func(f *facegate.FaceRecord) error {
+	err = cfg.Store.EachTemplate(ctx, func(f *facegate.FaceRecord) error {
 		n++
 		return cfg.Index.Add(f.GalleryID, f.SubjectID, f.ID, f.Template)
 	})
@@ -359,11 +374,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		err := s.serve(rec, r, rt)
 		if err != nil {
-			ae := toAPIError(err)
-			if ae.Status >= 500 {
-				s.log.Error("request failed", "id", id, "route", rt.pattern, "err", err)
-			}
-			writeError(rec, ae)
+			s.fail(rec, id, rt.pattern, err)
 		}
 		if an != nil && rec.status != http.StatusUnauthorized {
 			an.mu.Lock()

@@ -32,6 +32,7 @@ import (
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/draw"
 	"github.com/facegate/facegate/protect"
+	"github.com/facegate/facegate/recognize"
 	"github.com/facegate/facegate/video/ffmpeg"
 	"github.com/facegate/facegate/video/track"
 )
@@ -39,11 +40,15 @@ import (
 // Config configures a Pipeline.
 type Config struct {
 	Stream facegate.Stream
-	Engine *engine.Engine
+	// Engine analyses frames: *engine.Engine, or a deterministic analyser in tests.
+	Engine engine.Analyzer
 	// Index holds the gallery's templates; Store resolves the gallery's threshold and subjects' names and keeps
-	// match crops. Both may be nil when the stream has no gallery (detect, track and count only).
+	// match crops and alerts. Both may be nil when the stream has no gallery (detect, track and count only).
 	Index *index.Index
 	Store facegate.Store
+	// Recognizer decides who a track is and raises watchlist alerts; the server passes its own, so streams and
+	// the API share one decision path (and one alert cool-down). Nil: one is made from Index and Store.
+	Recognizer *recognize.Recognizer
 	// Publish delivers an event and returns it with its ID set (events.Bus.Publish, say). Required.
 	Publish func(facegate.Event) facegate.Event
 	// Transform is the deployment's secret template transform (nil: none); the gallery's templates were made
@@ -105,7 +110,9 @@ type trackState struct {
 	decision facegate.EventType // "", EventMatch or EventUnknown
 	match    *facegate.Match
 	probe    []float32 // the fused template that matched (for a watchlist alert)
-	changed  bool      // views changed since the last decision
+	// suppressed is the rejection that stopped the track's best match, told in its unknown event.
+	suppressed *facegate.Suppression
+	changed    bool // views changed since the last decision
 }
 
 type view struct {
@@ -125,6 +132,13 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Stream.Gallery != "" && cfg.Recognizer == nil {
+		rec, err := recognize.New(recognize.Config{Index: cfg.Index, Store: cfg.Store, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("video: %w", err)
+		}
+		cfg.Recognizer = rec
 	}
 	if cfg.Views <= 0 {
 		cfg.Views = 3
@@ -418,24 +432,25 @@ func (p *Pipeline) decide(ctx context.Context, fr ffmpeg.Frame, tracks []*track.
 		}
 		st.changed = false
 		fused := fuse(st.views)
-		hits := p.cfg.Index.Search(g.ID, fused, 1)
-		if len(hits) > 0 && float64(hits[0].Score) >= g.Threshold && p.suppressed(ctx, g, hits[0].Subject, fused) {
-			hits = nil // a person confirmed "not this person" for this subject before
+		id, err := p.cfg.Recognizer.Identify(ctx, g, fused, 3, recognize.FromStream)
+		if err != nil {
+			p.log.Warn("identifying a track failed", "track", t.ID, "err", err)
+			continue
 		}
-		if len(hits) > 0 && float64(hits[0].Score) >= g.Threshold {
-			h := hits[0]
+		if h := id.Match; h != nil {
 			if st.decision == facegate.EventMatch && st.match.Subject == h.Subject {
 				st.match.Score = max(st.match.Score, h.Score)
 				continue
 			}
-			m := &facegate.Match{Gallery: g.ID, Subject: h.Subject, Score: h.Score, Threshold: g.Threshold}
-			if sub, err := p.cfg.Store.Subject(ctx, g.ID, h.Subject); err == nil {
-				m.ExternalID, m.DisplayName = sub.ExternalID, sub.DisplayName
-			}
-			st.decision, st.match = facegate.EventMatch, m
+			m := &facegate.Match{Gallery: g.ID, Subject: h.Subject, Score: h.Score, Threshold: g.Threshold,
+				ExternalID: h.ExternalID, DisplayName: h.DisplayName}
+			st.decision, st.match, st.suppressed = facegate.EventMatch, m, nil
 			st.probe = fused
 			p.emitDecision(ctx, fr, t, st, g)
 			continue
+		}
+		if len(id.Candidates) > 0 && id.Candidates[0].Suppressed != nil {
+			st.suppressed = id.Candidates[0].Suppressed
 		}
 		if st.decision == "" && (len(st.views) >= p.cfg.UnknownAfter || t.Dwell() >= unknownAfterDwell) {
 			st.decision = facegate.EventUnknown
@@ -459,21 +474,26 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 		e.Crop = best.crop
 	}
 	e.LatencyMS = float64(time.Since(fr.At).Microseconds()) / 1000
-	var alert *facegate.Alert
-	if st.decision == facegate.EventMatch && g.Purpose == facegate.PurposeWatchlist {
-		// A watchlist match is never an action: it becomes a pending alert for a person to review.
-		alert = &facegate.Alert{GalleryID: g.ID, SubjectID: st.match.Subject, StreamID: p.st.ID, Track: t.ID,
-			Score: st.match.Score, Probe: st.probe}
-		if err := p.cfg.Store.AddAlert(ctx, alert); err != nil {
+	var ao *recognize.AlertOutcome
+	if st.decision == facegate.EventMatch {
+		// A watchlist match is never an action: it raises a pending alert for a person to review, or joins the
+		// subject's open alert on this stream.
+		var err error
+		ao, err = p.cfg.Recognizer.Alert(ctx, g, recognize.Sighting{Match: recognize.Candidate{Subject: st.match.Subject,
+			Score: st.match.Score, Match: true}, Probe: st.probe, StreamID: p.st.ID, Track: t.ID, At: fr.At})
+		if err != nil {
 			p.log.Warn("storing the watchlist alert failed", "err", err)
-			alert = nil
-		} else {
-			e.AlertID = alert.ID
+			ao = nil
 		}
+		if ao != nil {
+			e.AlertID, e.AlertNew, e.AlertSightings = ao.Alert.ID, ao.New, ao.Alert.Sightings
+		}
+	} else {
+		e.Suppressed = st.suppressed
 	}
 	e = p.publish(e)
-	if alert != nil {
-		if err := p.cfg.Store.SetAlertEvent(ctx, alert.ID, e.ID); err != nil {
+	if ao != nil && ao.Best {
+		if err := p.cfg.Store.SetAlertEvent(ctx, ao.Alert.ID, e.ID); err != nil {
 			p.log.Warn("linking the alert to its event failed", "err", err)
 		}
 	}
@@ -484,22 +504,6 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 			p.log.Warn("storing the match crop failed", "event", e.ID, "err", err)
 		}
 	}
-}
-
-// suppressed reports whether a match of subject by the fused template is one a person already rejected: the
-// template looks like (clears the gallery's threshold against) one of the subject's negative exemplars.
-func (p *Pipeline) suppressed(ctx context.Context, g *facegate.Gallery, subject string, fused []float32) bool {
-	if g.Purpose != facegate.PurposeWatchlist {
-		return false
-	}
-	ok, err := facegate.RejectedBefore(ctx, p.cfg.Store, g, subject, fused, time.Now())
-	if err != nil {
-		p.log.Warn("reading negative exemplars failed", "err", err)
-	}
-	if ok {
-		p.log.Info("watchlist match suppressed: rejected before as not this person", "subject", subject)
-	}
-	return ok
 }
 
 // unknownAfterDwell declares a track unknown once it has been in view this long with at least one view that
@@ -533,7 +537,7 @@ func (p *Pipeline) endTrack(t *track.Track) {
 	if st := p.states[t.ID]; p.st.Gallery != "" && st != nil && st.decision == "" {
 		st.decision = facegate.EventUnknown
 		b := t.Box
-		e := facegate.Event{Type: facegate.EventUnknown, Track: t.ID, DwellSeconds: t.Dwell().Seconds(), Box: &b}
+		e := facegate.Event{Type: facegate.EventUnknown, Track: t.ID, DwellSeconds: t.Dwell().Seconds(), Box: &b, Suppressed: st.suppressed}
 		if len(st.views) > 0 {
 			q := st.best.q
 			bb := st.best.box

@@ -67,7 +67,7 @@ func TestTemplatesEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	alert := &facegate.Alert{GalleryID: g.ID, SubjectID: s.ID, Score: 0.5, Probe: template(3, facegate.TemplateDim)}
-	if err := db.AddAlert(ctx, alert); err != nil {
+	if _, _, err := db.RecordSighting(ctx, alert, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	db.Checkpoint(ctx)

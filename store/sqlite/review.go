@@ -5,52 +5,112 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/facegate/facegate"
 )
 
-const alertCols = "id, gallery_id, subject_id, stream_id, event_id, track, score, status, created_at, reviewed_by, reviewed_at, note"
+const alertCols = "id, gallery_id, subject_id, stream_id, event_id, track, score, status, created_at, reviewed_by, reviewed_at, note, sightings, first_seen, last_seen"
 
 func scanAlert(r scanner, a *facegate.Alert) error {
-	var created, reviewed int64
+	var created, reviewed, first, last int64
 	if err := r.Scan(&a.ID, &a.GalleryID, &a.SubjectID, &a.StreamID, &a.EventID, &a.Track, &a.Score, &a.Status, &created,
-		&a.ReviewedBy, &reviewed, &a.Note); err != nil {
+		&a.ReviewedBy, &reviewed, &a.Note, &a.Sightings, &first, &last); err != nil {
 		return err
 	}
-	a.CreatedAt, a.ReviewedAt = fromNanos(created), time.Time{}
+	a.CreatedAt, a.FirstSeen, a.LastSeen, a.ReviewedAt = fromNanos(created), fromNanos(first), fromNanos(last), time.Time{}
 	if reviewed != 0 {
 		a.ReviewedAt = fromNanos(reviewed)
 	}
 	return nil
 }
 
-// AddAlert stores a pending alert with its probe template.
-func (db *DB) AddAlert(ctx context.Context, a *facegate.Alert) error {
+// RecordSighting attaches a watchlist match to the subject's open alert on the same stream, or stores a new
+// pending alert (facegate.ReviewStore), in one transaction.
+func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown time.Duration) (created, best bool, err error) {
+	if a.LastSeen.IsZero() {
+		a.LastSeen = now()
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		created, best = false, false
+		var cur facegate.Alert
+		err := scanAlert(tx.QueryRowContext(ctx, "SELECT "+alertCols+` FROM alerts
+		WHERE gallery_id = ? AND subject_id = ? AND stream_id = ? AND status IN ('pending', 'confirmed') AND last_seen >= ?
+		ORDER BY last_seen DESC, id DESC LIMIT 1`, a.GalleryID, a.SubjectID, a.StreamID, a.LastSeen.Add(-cooldown).UnixNano()), &cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			created, best = true, true
+			return db.insertAlert(ctx, tx, a)
+		}
+		if err != nil {
+			return err
+		}
+		cur.Sightings++
+		cur.LastSeen = maxTime(cur.LastSeen, a.LastSeen)
+		if a.Score > cur.Score {
+			best = true
+			cur.Score, cur.Track = a.Score, a.Track
+			var probe any
+			if cur.Status == facegate.AlertPending && len(a.Probe) > 0 {
+				if probe, err = db.seal(encodeTemplate(a.Probe), alertAAD(cur.ID)); err != nil {
+					return err
+				}
+				_, err = tx.ExecContext(ctx, "UPDATE alerts SET probe = ? WHERE id = ?", probe, cur.ID)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE alerts SET sightings = ?, last_seen = ?, score = ?, track = ? WHERE id = ?",
+			cur.Sightings, cur.LastSeen.UnixNano(), cur.Score, cur.Track, cur.ID)
+		*a = cur
+		return err
+	})
+	if err != nil {
+		return false, false, fmt.Errorf("sqlite: record sighting: %w", err)
+	}
+	return created, best, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// insertAlert stores a new pending alert with its probe template.
+func (db *DB) insertAlert(ctx context.Context, tx *sql.Tx, a *facegate.Alert) error {
 	if a.ID == "" {
 		a.ID = newID("alr_")
 	}
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = now()
 	}
-	a.Status = facegate.AlertPending
+	if a.LastSeen.IsZero() {
+		a.LastSeen = a.CreatedAt
+	}
+	if a.FirstSeen.IsZero() {
+		a.FirstSeen = a.LastSeen
+	}
+	a.Status, a.Sightings = facegate.AlertPending, 1
 	var probe any
 	if len(a.Probe) > 0 {
 		b, err := db.seal(encodeTemplate(a.Probe), alertAAD(a.ID))
 		if err != nil {
-			return fmt.Errorf("sqlite: add alert: %w", err)
+			return err
 		}
 		probe = b
 	}
-	_, err := db.write.ExecContext(ctx, "INSERT INTO alerts(id, gallery_id, subject_id, stream_id, event_id, track, score, status, created_at, probe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a.ID, a.GalleryID, a.SubjectID, a.StreamID, a.EventID, a.Track, a.Score, string(a.Status), a.CreatedAt.UnixNano(), probe)
-	switch {
-	case isForeignKey(err):
-		return fmt.Errorf("sqlite: add alert: subject %s: %w", a.SubjectID, facegate.ErrNotFound)
-	case err != nil:
-		return fmt.Errorf("sqlite: add alert: %w", err)
+	_, err := tx.ExecContext(ctx, `INSERT INTO alerts(id, gallery_id, subject_id, stream_id, event_id, track, score, status, created_at, probe,
+	sightings, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.GalleryID, a.SubjectID, a.StreamID, a.EventID, a.Track, a.Score, string(a.Status), a.CreatedAt.UnixNano(), probe,
+		a.Sightings, a.FirstSeen.UnixNano(), a.LastSeen.UnixNano())
+	if isForeignKey(err) {
+		return fmt.Errorf("subject %s: %w", a.SubjectID, facegate.ErrNotFound)
 	}
-	return nil
+	return err
 }
 
 // Alert returns one alert (without its probe).
@@ -66,13 +126,15 @@ func (db *DB) Alert(ctx context.Context, id string) (*facegate.Alert, error) {
 	return &a, nil
 }
 
-// Alerts lists alerts newest first, filtered by status and gallery when not empty.
-func (db *DB) Alerts(ctx context.Context, status facegate.AlertStatus, galleryID string, limit int) ([]facegate.Alert, error) {
+// Alerts lists alerts, newest sighting first, filtered by f.
+func (db *DB) Alerts(ctx context.Context, f facegate.AlertFilter) ([]facegate.Alert, error) {
+	limit := f.Limit
 	if limit <= 0 || limit > maxLimit {
 		limit = defaultLimit
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+alertCols+` FROM alerts WHERE (? = '' OR status = ?) AND (? = '' OR gallery_id = ?)
-	ORDER BY created_at DESC, id DESC LIMIT ?`, string(status), string(status), galleryID, galleryID, limit)
+	rows, err := db.read.QueryContext(ctx, "SELECT "+alertCols+` FROM alerts WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR gallery_id = ?2)
+	AND (?3 = '' OR stream_id = ?3) AND (?4 = '' OR subject_id = ?4)
+	ORDER BY last_seen DESC, id DESC LIMIT ?5`, string(f.Status), f.GalleryID, f.StreamID, f.SubjectID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: alerts: %w", err)
 	}
@@ -128,8 +190,10 @@ func (db *DB) ReviewAlert(ctx context.Context, id string, status facegate.AlertS
 
 // Negatives lists the subject's negative exemplars that have not expired at t.
 func (db *DB) Negatives(ctx context.Context, galleryID, subjectID string, t time.Time) ([]facegate.Negative, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, alert_id, template, created_at, expires_at FROM negatives
-	WHERE gallery_id = ? AND subject_id = ? AND expires_at > ? ORDER BY created_at`, galleryID, subjectID, t.UnixNano())
+	rows, err := db.read.QueryContext(ctx, `SELECT n.id, n.alert_id, n.template, n.created_at, n.expires_at,
+	COALESCE(a.reviewed_by, ''), COALESCE(a.note, ''), COALESCE(a.score, 0)
+	FROM negatives n LEFT JOIN alerts a ON a.id = n.alert_id
+	WHERE n.gallery_id = ? AND n.subject_id = ? AND n.expires_at > ? ORDER BY n.created_at, n.id`, galleryID, subjectID, t.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: negatives: %w", err)
 	}
@@ -139,7 +203,7 @@ func (db *DB) Negatives(ctx context.Context, galleryID, subjectID string, t time
 		n := facegate.Negative{GalleryID: galleryID, SubjectID: subjectID}
 		var tmpl []byte
 		var created, expires int64
-		if err := rows.Scan(&n.ID, &n.AlertID, &tmpl, &created, &expires); err != nil {
+		if err := rows.Scan(&n.ID, &n.AlertID, &tmpl, &created, &expires, &n.ReviewedBy, &n.Note, &n.Score); err != nil {
 			return nil, fmt.Errorf("sqlite: negatives: %w", err)
 		}
 		// A negative exemplar is its alert's probe, sealed for the alert's row.
@@ -161,4 +225,61 @@ func (db *DB) SetAlertEvent(ctx context.Context, id, eventID string) error {
 		return fmt.Errorf("sqlite: alert %s: %w", id, err)
 	}
 	return nil
+}
+
+// DeleteNegative erases one negative exemplar of the subject (undoing a rejection).
+func (db *DB) DeleteNegative(ctx context.Context, galleryID, subjectID, id string) error {
+	res, err := db.write.ExecContext(ctx, "DELETE FROM negatives WHERE id = ? AND gallery_id = ? AND subject_id = ?", id, galleryID, subjectID)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete rejection %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlite: rejection %s: %w", id, facegate.ErrNotFound)
+	}
+	return nil
+}
+
+// OverdueWatch lists watchlist subjects whose review date is before t (facegate.ReviewStore).
+func (db *DB) OverdueWatch(ctx context.Context, galleryID string, t time.Time, limit int) ([]facegate.Subject, error) {
+	if limit <= 0 || limit > maxLimit {
+		limit = defaultLimit
+	}
+	// review_at is stored inside the watch JSON; the entries of watchlist galleries are few, so they are read and
+	// filtered here (at most maxWatchScan rows).
+	rows, err := db.read.QueryContext(ctx, "SELECT "+prefixed("s.", subjectCols)+` FROM subjects s JOIN galleries g ON g.id = s.gallery_id
+	WHERE s.watch IS NOT NULL AND g.purpose = 'watchlist' AND (? = '' OR s.gallery_id = ?) ORDER BY s.id LIMIT ?`, galleryID, galleryID, maxWatchScan)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: overdue watchlist entries: %w", err)
+	}
+	defer rows.Close()
+	out := []facegate.Subject{}
+	for rows.Next() {
+		var sub facegate.Subject
+		if err := scanSubject(rows, &sub); err != nil {
+			return nil, fmt.Errorf("sqlite: overdue watchlist entries: %w", err)
+		}
+		if sub.Watch != nil && !sub.Watch.ReviewAt.IsZero() && sub.Watch.ReviewAt.Before(t) {
+			out = append(out, sub)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: overdue watchlist entries: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Watch.ReviewAt.Before(out[j].Watch.ReviewAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// maxWatchScan bounds the watchlist entries OverdueWatch reads.
+const maxWatchScan = 100_000
+
+// prefixed qualifies each column of a comma-separated list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
 }

@@ -182,6 +182,15 @@ CREATE TABLE settings (
 	value TEXT NOT NULL
 ) STRICT;
 `,
+	// 7: grouped alerts: later sightings of a subject on a stream attach to its open alert (count, first and
+	// last seen); the best sighting's score, probe and event are kept.
+	`
+ALTER TABLE alerts ADD COLUMN sightings  INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE alerts ADD COLUMN first_seen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN last_seen  INTEGER NOT NULL DEFAULT 0;
+UPDATE alerts SET first_seen = created_at, last_seen = created_at;
+CREATE INDEX alerts_group ON alerts(gallery_id, subject_id, stream_id, last_seen);
+`,
 }
 
 // migrate brings the schema up to the latest version.
