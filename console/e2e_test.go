@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"net"
 	"net/http"
 	"os"
@@ -42,13 +43,13 @@ func TestConsoleE2E(t *testing.T) {
 	node, nodeErr := exec.LookPath("node")
 	switch {
 	case !isFile(chromium):
-		t.Skipf("browser test: %s not found (scripts/deps.sh installs Debian's chromium when run as root)", chromium)
+		testenv.Missing(t, "browser test: %s not found (scripts/deps.sh installs Debian's chromium when run as root)", chromium)
 	case nodeErr != nil:
-		t.Skip("browser test: node not found")
+		testenv.Missing(t, "browser test: node not found")
 	case !isFile(filepath.Join(pw, "package.json")):
-		t.Skipf("browser test: %s missing (run scripts/deps.sh)", pw)
+		testenv.Missing(t, "browser test: %s missing (run scripts/deps.sh)", pw)
 	case !isFile(filepath.Join(images, "obama.jpg")) || !isFile(filepath.Join(images, "obama2.jpg")):
-		t.Skipf("browser test: %s/obama.jpg and obama2.jpg not found (../shared/datasets)", images)
+		testenv.Missing(t, "browser test: %s/obama.jpg and obama2.jpg not found (../shared/datasets)", images)
 	}
 	// The streams part needs ffmpeg and the clip; without them the rest runs and the test says what it skipped.
 	clip := filepath.Join(data, "face_recognition_examples", "video", "short_hamilton_clip.mp4")
@@ -56,15 +57,15 @@ func TestConsoleE2E(t *testing.T) {
 	video := "1"
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		video = ""
-		t.Log("browser test: ffmpeg not on PATH: skipping the streams, live view, review queue and audit part")
+		testenv.MissingPart(t, "browser test: ffmpeg not on PATH: skipping the streams, live view, review queue and audit part")
 	} else if !isFile(clip) || !isFile(watchPhoto) {
 		video = ""
-		t.Logf("browser test: %s or %s not found: skipping the streams, live view, review queue and audit part", clip, watchPhoto)
+		testenv.MissingPart(t, "browser test: %s or %s not found: skipping the streams, live view, review queue and audit part", clip, watchPhoto)
 	}
 	// The guided webcam enrolment needs ffmpeg too: it makes the .y4m that Chromium's fake camera plays.
 	camera := ""
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Log("browser test: ffmpeg not on PATH: skipping the guided webcam enrolment")
+		testenv.MissingPart(t, "browser test: ffmpeg not on PATH: skipping the guided webcam enrolment")
 	} else {
 		camera = filepath.Join(t.TempDir(), "obama.y4m")
 		mk := exec.Command("ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", filepath.Join(images, "obama.jpg"), "-t", "3",

@@ -1,6 +1,10 @@
 package engine
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/facegate/facegate/internal/testutil/testenv"
+)
 
 func TestRFBPriorCount(t *testing.T) {
 	tests := []struct{ w, h, want int }{
@@ -31,9 +35,10 @@ func TestRFBPriorCount(t *testing.T) {
 // decoded from its priors into corner-form boxes normalised to the input (the JS reference multiplies them by the
 // input size directly).
 func TestDetectorOutputsAreDecodedBoxes(t *testing.T) {
-	e, err := New(Config{RuntimePath: "../.deps/runtime/libonnxruntime.so.1", ModelsDir: "../.deps/models"})
+	paths := testenv.ModelPack(t)
+	e, err := New(Config{RuntimePath: paths.Runtime, ModelsDir: paths.Models})
 	if err != nil {
-		t.Skipf("model pack unavailable (run 'make deps'): %v", err)
+		t.Fatal(err)
 	}
 	defer e.Close()
 	in := make([]float32, 3*detW*detH)

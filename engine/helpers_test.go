@@ -5,7 +5,6 @@ import (
 	"flag"
 	"image"
 	"image/jpeg"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -13,7 +12,7 @@ import (
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/internal/imgio"
-	"github.com/facegate/facegate/internal/modelpack"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	xdraw "golang.org/x/image/draw"
 )
 
@@ -25,19 +24,16 @@ var (
 	engErr  error
 )
 
-// testEngine returns a shared engine. The model pack comes from 'make deps' (npm); without it the test skips.
+// testEngine returns a shared engine. The model pack comes from 'make deps' (npm); without it the test skips
+// (fails under CI=true). It cannot be testutil.Engine, which the internal tests of this package cannot import.
 func testEngine(t testing.TB) *engine.Engine {
 	t.Helper()
+	paths := testenv.ModelPack(t)
 	engOnce.Do(func() {
-		paths, err := modelpack.Locate("")
-		if err != nil {
-			engErr = err
-			return
-		}
 		eng, engErr = engine.New(engine.Config{RuntimePath: paths.Runtime, ModelsDir: paths.Models})
 	})
 	if engErr != nil {
-		t.Skipf("model pack unavailable (run 'make deps'): %v", engErr)
+		t.Fatalf("starting the engine on the located model pack: %v", engErr)
 	}
 	return eng
 }
@@ -45,22 +41,19 @@ func testEngine(t testing.TB) *engine.Engine {
 // npmImage is one of the group photos scripts/deps.sh extracts from @vladmandic/face-api.
 func npmImage(t testing.TB, name string) *imgio.Image {
 	t.Helper()
-	p := filepath.Join("..", ".deps", "testimages", name)
+	p := testenv.DepsFile(t, filepath.Join("testimages", name))
 	img, _, err := imgio.DecodeFile(p, imgio.DefaultLimits)
 	if err != nil {
-		t.Skipf("test image %s unavailable (run 'make deps'): %v", p, err)
+		t.Fatal(err)
 	}
 	return img
 }
 
-// shared returns a path under ../shared/datasets, skipping the test when the datasets are absent.
+// shared returns a path under ../shared/datasets, skipping the test when the datasets are absent (failing it
+// under CI=true).
 func shared(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "shared", "datasets", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared dataset %s absent: %v", p, err)
-	}
-	return p
+	return testenv.Shared(t, rel)
 }
 
 func decode(t testing.TB, path string) *imgio.Image {

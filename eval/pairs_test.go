@@ -2,6 +2,7 @@ package eval
 
 import (
 	"errors"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -215,22 +216,11 @@ func TestParsePairsSniffErrors(t *testing.T) {
 	checkParseError(t, err, 5, "image number")
 }
 
-// sharedDataset returns the path of a file in the shared datasets folder,
-// which lives next to the repository root (../shared/datasets from the root,
-// i.e. ../../shared/datasets from this package), or skips the test.
+// sharedDataset returns the path of a file in the shared datasets folder, which lives next to the repository
+// root (../shared/datasets from the root), or skips the test (fails it under CI=true).
 func sharedDataset(t *testing.T, rel string) string {
 	t.Helper()
-	for _, root := range []string{
-		filepath.Join("..", "..", "shared", "datasets"),
-		filepath.Join("..", "shared", "datasets"),
-	} {
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skipf("dataset file %s not found under ../shared/datasets (relative to the repository root); skipping", rel)
-	return ""
+	return testenv.Shared(t, filepath.FromSlash(rel))
 }
 
 func TestParseRealLFWPairs(t *testing.T) {

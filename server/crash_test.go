@@ -37,6 +37,7 @@ import (
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/imgio"
 	"github.com/facegate/facegate/internal/modelpack"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"github.com/facegate/facegate/server"
 	"github.com/facegate/facegate/store/sqlite"
 )
@@ -53,13 +54,13 @@ const (
 	helperListening   = "FACEGATE_HELPER_LISTENING"       // stdout line prefix announcing host:port
 )
 
-// TestHelperServerProcess is the server process of TestCrashDurability and TestGracefulShutdown; it does nothing
-// in a normal test run.
-func TestHelperServerProcess(t *testing.T) {
-	if os.Getenv(helperEnv) != "1" {
-		t.Skip("helper process for TestCrashDurability and TestGracefulShutdown")
+// TestMain runs the server process of TestCrashDurability and TestGracefulShutdown when the test binary is
+// started as that helper, and the tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "1" {
+		os.Exit(runHelperServer())
 	}
-	os.Exit(runHelperServer())
+	os.Exit(m.Run())
 }
 
 // runHelperServer is what 'facegate serve' does (internal/cli/serve.go), on 127.0.0.1:0, with no rate limit. It
@@ -149,7 +150,7 @@ type helper struct {
 // (so it is built with -race when the test is).
 func startHelper(t *testing.T, dataDir, adminKey string, analyses int) *helper {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServerProcess$", "-test.count=1", "-test.timeout=5m")
+	cmd := exec.Command(os.Args[0], "-test.run=^$") // TestMain runs the helper
 	cmd.Env = append(os.Environ(), helperEnv+"=1", helperDataEnv+"="+dataDir, "FACEGATE_ADMIN_KEY="+adminKey,
 		helperAnalysesEnv+"="+strconv.Itoa(analyses))
 	h := &helper{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
@@ -263,9 +264,7 @@ func skipWithoutModels(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("needs SIGKILL and SIGTERM")
 	}
-	if _, err := modelpack.Locate(""); err != nil {
-		t.Skipf("model pack unavailable (run 'make deps'): %v", err)
-	}
+	testenv.ModelPack(t)
 }
 
 func randomKey() string {

@@ -12,7 +12,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/facegate/facegate/events"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/testutil"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"github.com/facegate/facegate/server"
 )
 
@@ -30,9 +30,7 @@ const clipPath = "face_recognition_examples/video/short_hamilton_clip.mp4"
 
 func needFFmpeg(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (scripts/deps.sh installs it with apt-get): ", err)
-	}
+	testenv.FFmpeg(t)
 }
 
 // hookReceiver is a webhook endpoint that verifies signatures and fails its first failFirst deliveries.

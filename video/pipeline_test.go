@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/internal/testutil"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"github.com/facegate/facegate/store/sqlite"
 	"github.com/facegate/facegate/video"
 )
@@ -25,9 +25,7 @@ const clip = "face_recognition_examples/video/short_hamilton_clip.mp4"
 
 func needFFmpeg(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (scripts/deps.sh installs it with apt-get): ", err)
-	}
+	testenv.FFmpeg(t)
 }
 
 // fixture is a store with a gallery, an index in step with it and a recorder of events.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/facegate/facegate/internal/modelpack"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 )
 
 // run executes the CLI in-process and returns exit status, stdout and stderr.
@@ -24,27 +25,17 @@ func run(t *testing.T, args ...string) (int, string, string) {
 
 func needModels(t *testing.T) {
 	t.Helper()
-	if _, err := modelpack.Locate(""); err != nil {
-		t.Skipf("model pack unavailable (run 'make deps'): %v", err)
-	}
+	testenv.ModelPack(t)
 }
 
 func npmImage(t *testing.T, name string) string {
 	t.Helper()
-	p, _ := filepath.Abs(filepath.Join("..", "..", ".deps", "testimages", name))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s unavailable (run 'make deps')", p)
-	}
-	return p
+	return testenv.DepsFile(t, filepath.Join("testimages", name))
 }
 
 func sharedPath(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "datasets", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared dataset %s absent", p)
-	}
-	return p
+	return testenv.Shared(t, rel)
 }
 
 func TestUsage(t *testing.T) {

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/internal/testutil"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"github.com/facegate/facegate/store/sqlite"
 )
 
@@ -18,9 +18,7 @@ import (
 // still photo: the JSON lines name him in a match event, every started track ends, and crops appear only with
 // --crops.
 func TestWatch(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (scripts/deps.sh installs it): ", err)
-	}
+	testenv.FFmpeg(t)
 	clip := testutil.Shared(t, "face_recognition_examples/video/short_hamilton_clip.mp4")
 	dir := t.TempDir()
 	db, err := sqlite.Open(dir)

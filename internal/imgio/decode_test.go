@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"golang.org/x/image/bmp"
 )
 
@@ -198,9 +199,7 @@ func stdTestdata(t *testing.T, name string) []byte {
 	t.Helper()
 	p := filepath.Join(build.Default.GOROOT, "src", "image", "testdata", name)
 	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Skipf("Go source testdata not available (%v); skipping", err)
-	}
+	testenv.Need(t, "Go source tree's image testdata (install Go with its src/ folder)", err)
 	return b
 }
 
@@ -282,9 +281,10 @@ func xImageTestdata(t *testing.T, name string) []byte {
 	}
 	p := filepath.Join(cache, "golang.org", "x", "image@"+version, "testdata", name)
 	b, err := os.ReadFile(p)
-	if version == "" || err != nil {
-		t.Skipf("x/image testdata %s not available; skipping", p)
+	if version == "" && err == nil {
+		err = errors.New("golang.org/x/image is not in the build list")
 	}
+	testenv.Need(t, "golang.org/x/image testdata (run 'go mod download golang.org/x/image')", err)
 	return b
 }
 

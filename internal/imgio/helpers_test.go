@@ -3,12 +3,12 @@ package imgio
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -280,11 +280,7 @@ func absInt(v int) int {
 // the repository root, skipping the test if it is not present.
 func sharedFile(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "datasets", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("dataset file %s not available (%v); skipping", p, err)
-	}
-	return p
+	return testenv.Shared(t, filepath.FromSlash(rel))
 }
 
 // goJPEG makes Decode use image/jpeg for the rest of the test, for tests that compare against the Go decoder's

@@ -1,6 +1,7 @@
 // Package testutil holds what the tests of several packages share: one engine per test binary, and the paths
-// of the bundled test photos and of the shared datasets, skipping the test with a clear message when they are
-// absent. Only tests import it. (The engine's own tests cannot, since this package imports the engine.)
+// of the bundled test photos and of the shared datasets. What is missing is reported by package testenv: a skip
+// with a clear message, or a failure under CI=true. Only tests import it. (The engine's own tests use testenv
+// directly, since this package imports the engine.)
 package testutil
 
 import (
@@ -14,7 +15,7 @@ import (
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/internal/imgio"
-	"github.com/facegate/facegate/internal/modelpack"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 )
 
 var (
@@ -23,19 +24,16 @@ var (
 	engErr  error
 )
 
-// Engine returns an engine shared by the whole test binary, skipping the test when the model pack is missing.
+// Engine returns an engine shared by the whole test binary. A missing model pack skips the test (fails it under
+// CI=true; see package testenv).
 func Engine(t testing.TB) *engine.Engine {
 	t.Helper()
+	paths := testenv.ModelPack(t)
 	engOnce.Do(func() {
-		paths, err := modelpack.Locate("")
-		if err != nil {
-			engErr = err
-			return
-		}
 		eng, engErr = engine.New(engine.Config{RuntimePath: paths.Runtime, ModelsDir: paths.Models})
 	})
 	if engErr != nil {
-		t.Skipf("model pack unavailable (run 'make deps'): %v", engErr)
+		t.Fatalf("testutil: starting the engine on the located model pack: %v", engErr)
 	}
 	return eng
 }
@@ -43,34 +41,17 @@ func Engine(t testing.TB) *engine.Engine {
 // Root returns the repository root: the nearest folder above the working directory holding go.mod.
 func Root(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("testutil: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return testenv.Root(t)
 }
 
-// Shared returns the path of rel under ../shared/datasets (beside the repository), skipping the test when it
-// is absent.
+// Shared returns the path of rel under ../shared/datasets (beside the repository); a missing dataset skips the
+// test (fails it under CI=true).
 func Shared(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join(Root(t), "..", "shared", "datasets", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared dataset %s absent: %v", p, err)
-	}
-	return p
+	return testenv.Shared(t, rel)
 }
 
-// ReadShared reads a file under ../shared/datasets, skipping the test when it is absent.
+// ReadShared reads a file under ../shared/datasets, as Shared finds it.
 func ReadShared(t testing.TB, rel string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(Shared(t, rel))
@@ -80,15 +61,11 @@ func ReadShared(t testing.TB, rel string) []byte {
 	return data
 }
 
-// NPMImage returns the path of one of the six group photos 'make deps' extracts from @vladmandic/face-api,
-// skipping the test when it is missing.
+// NPMImage returns the path of one of the six group photos 'make deps' extracts from @vladmandic/face-api; a
+// missing one skips the test (fails it under CI=true).
 func NPMImage(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(Root(t), ".deps", "testimages", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test image %s unavailable (run 'make deps'): %v", name, err)
-	}
-	return p
+	return testenv.DepsFile(t, filepath.Join("testimages", name))
 }
 
 // ReadNPMImage reads one of the bundled group photos.

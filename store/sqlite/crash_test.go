@@ -27,11 +27,17 @@ const (
 	crashTemplate = 64
 )
 
-// TestHelperProcess is the child of TestCrashDurability; it does nothing in a normal test run.
-func TestHelperProcess(t *testing.T) {
-	if os.Getenv(helperEnv) != "1" {
-		t.Skip("helper process for TestCrashDurability")
+// TestMain runs the child process of TestCrashDurability when the test binary is started as that helper, and the
+// tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "1" {
+		crashHelper()
 	}
+	os.Exit(m.Run())
+}
+
+// crashHelper is the child of TestCrashDurability: it creates subjects until killed, acknowledging each on stdout.
+func crashHelper() {
 	db, err := Open(os.Getenv(helperDirEnv))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -102,7 +108,7 @@ func TestCrashDurability(t *testing.T) {
 // returns every acknowledgement it printed (including those still in the pipe at the kill).
 func runAndKill(t *testing.T, dir, gid string, target int) map[string]int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1", "-test.timeout=5m")
+	cmd := exec.Command(os.Args[0], "-test.run=^$") // TestMain runs the helper
 	cmd.Env = append(os.Environ(), helperEnv+"=1", helperDirEnv+"="+dir, helperGalEnv+"="+gid)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 )
 
 // clipRel is the test video, relative to this package: the repository's checkout has shared/ beside it.
@@ -28,12 +28,10 @@ const clipRel = "../../../shared/datasets/face_recognition_examples/video/short_
 // waitLimit bounds every wait of the tests: generous, for loaded machines.
 const waitLimit = 45 * time.Second
 
-// needFFmpeg skips the test when ffmpeg is not installed.
+// needFFmpeg skips the test when ffmpeg is not installed (fails it under CI=true).
 func needFFmpeg(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not found in PATH (install the Debian package ffmpeg); skipping")
-	}
+	testenv.FFmpeg(t)
 }
 
 // clip returns the path of the test video, skipping the test when ffmpeg or the video is absent.
@@ -44,10 +42,7 @@ func clip(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test video %s not found (the shared datasets live beside the repository as ../shared); skipping", clipRel)
-	}
-	return p
+	return testenv.File(t, p, "test video "+clipRel+" (the shared datasets live beside the repository in ../shared)")
 }
 
 // testLogger logs through t at debug level, so that ffmpeg's stderr shows with -v on failure.

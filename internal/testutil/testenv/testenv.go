@@ -120,3 +120,14 @@ func File(t testing.TB, path, what string) string {
 	Need(t, what, err)
 	return path
 }
+
+// MissingPart reports that a prerequisite of one part of the test is absent while the rest can run: it logs
+// the message and the test goes on, or fails the test under CI=true.
+func MissingPart(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if CI() {
+		t.Fatalf("%s (CI=true: a missing prerequisite fails the test)", msg)
+	}
+	t.Log(msg)
+}
