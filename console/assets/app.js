@@ -131,7 +131,8 @@ function explain(err) {
     consent_required: 'A consent record covering this gallery’s purpose is required before a face can be enrolled.',
     quality_rejected: 'The photo was not accepted by the quality check:',
     no_face: 'No face was found in the photo.',
-    multiple_faces: 'The photo shows more than one face; use a photo of this person alone.',
+    multiple_faces: 'The photo shows more than one face; use a photo of this person alone, or enrol the largest face.',
+    possible_duplicate: 'This face matches someone already enrolled in this gallery.',
     too_large: 'The file is too large.',
     unsupported_media_type: 'This file type is not supported. Use a JPEG, PNG, GIF, WebP or BMP photo.',
     bad_image: 'The file could not be read as an image.',
@@ -379,7 +380,33 @@ function galleryFacts(g) {
     h('dt', {}, 'Consent'), h('dd', {}, g.consent_exempt ? `Not required (legal basis: ${g.legal_basis})` : 'Required before a face is enrolled'),
     h('dt', {}, 'People'), h('dd', {}, `${g.subjects} (${g.templates} ${g.templates === 1 ? 'face' : 'faces'})`),
     h('dt', {}, 'Match threshold'), h('dd', {}, Number(g.threshold).toFixed(3)),
-    g.retention_days ? [h('dt', {}, 'Retention'), h('dd', {}, `${g.retention_days} days`)] : null);
+    g.retention_days ? [h('dt', {}, 'Retention'), h('dd', {}, `${g.retention_days} days`)] : null,
+    isWatchlist(g) ? [h('dt', {}, 'Entries past their review date'), h('dd', { id: 'overdue-rule' }, g.expire_overdue ? 'Erased automatically' : 'Listed in the review queue for a person to extend or erase')] : null);
+}
+
+// expireOverdueForm switches a watchlist's automatic erasure of entries past their review date (PATCH the
+// gallery's expire_overdue; the retention sweep then erases them).
+function expireOverdueForm(g) {
+  const box = h('input', { type: 'checkbox', name: 'expire_overdue', checked: !!g.expire_overdue });
+  const msg = h('span', { role: 'status', class: 'ok' });
+  const err = h('div', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'panel', novalidate: true, 'aria-label': 'Entries past their review date' },
+    h('label', { class: 'check' }, box, 'Erase entries past their review date automatically'),
+    h('p', { class: 'hint' }, 'Off: they are listed in the review queue until a person extends or erases them. On: the retention sweep erases them (audited).'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Save'), msg), err);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    showError(err, null);
+    msg.textContent = '';
+    try {
+      const u = await api('PATCH', `/v1/galleries/${encodeURIComponent(g.id)}`, { json: { expire_overdue: box.checked } });
+      g.expire_overdue = !!u.expire_overdue;
+      const rule = document.getElementById('overdue-rule');
+      if (rule) rule.textContent = g.expire_overdue ? 'Erased automatically' : 'Listed in the review queue for a person to extend or erase';
+      msg.textContent = g.expire_overdue ? 'Saved: overdue entries are erased automatically.' : 'Saved: overdue entries are listed for review.';
+    } catch (ex) { showError(err, explain(ex)); }
+  });
+  return form;
 }
 
 async function viewGallery(gid) {
@@ -388,7 +415,10 @@ async function viewGallery(gid) {
   const actions = h('div', { class: 'actions' },
     h('a', { class: 'button', href: `${base}/search` }, 'Search with a photo'),
     can('operator') ? h('a', { class: 'button secondary', href: `${base}/enrol` }, 'Enrol a person') : null);
-  const h1 = page(`Gallery ${g.name}`, crumbs(g.name), '$h1', g.description ? h('p', {}, g.description) : null, galleryFacts(g), actions);
+  const h1 = page(`Gallery ${g.name}`, crumbs(g.name), '$h1', g.description ? h('p', {}, g.description) : null, galleryFacts(g), actions,
+    isWatchlist(g) && can('admin') ? expireOverdueForm(g) : null,
+    isWatchlist(g) && can('operator') ? h('p', {}, h('a', { href: `/alerts?gallery=${encodeURIComponent(g.id)}` }, `Alerts of ${g.name}`),
+      ' (the review queue also lists the entries past their review date)') : null);
   if (!can('operator')) {
     main.append(h('p', { class: 'note' }, 'A device key can search this gallery but not list or enrol people.'));
     return h1;
@@ -451,6 +481,55 @@ async function loadFirstThumb(gid, sid, img, s) {
   }
 }
 
+// isWatchlist: a gallery whose subjects are watchlist entries (a reason and a review date each, never consent).
+function isWatchlist(g) {
+  return g.purpose === 'watchlist';
+}
+
+// dateInput turns a YYYY-MM-DD date input's value into an ISO time at noon local time (the same calendar day in
+// every nearby time zone); toDateInput does the reverse for a stored time.
+function fromDateInput(v) {
+  return v ? new Date(v + 'T12:00:00').toISOString() : '';
+}
+function toDateInput(s) {
+  if (!s) return '';
+  const d = new Date(s);
+  if (isNaN(d)) return '';
+  return new Date(d - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+// duplicatesOf returns the other people a refused enrolment's face matches (409 possible_duplicate).
+function duplicatesOf(err) {
+  return (err && err.code === 'possible_duplicate' && err.details && err.details.duplicates) || [];
+}
+
+// hasMultipleFaces reports whether an enrolment was refused because the photo shows several faces (at the top
+// level, or for one of the images of a subject created with several).
+function hasMultipleFaces(err) {
+  if (!(err instanceof APIError)) return false;
+  if (err.code === 'multiple_faces') return true;
+  const d = err.details || {};
+  if ((d.reasons || []).some((r) => r.code === 'multiple_faces')) return true;
+  return (d.images || []).some((i) => i.code === 'multiple_faces' || ((i.details && i.details.reasons) || i.reasons || []).some((r) => r.code === 'multiple_faces'));
+}
+
+// duplicateQuestion asks whether to enrol a face that already matches other people of the gallery; onYes resends.
+function duplicateQuestion(g, dups, onYes, onNo) {
+  const names = dups.map((d, i) => [i ? (i === dups.length - 1 ? ' and ' : ', ') : '',
+    h('a', { href: `/galleries/${encodeURIComponent(g.id)}/subjects/${encodeURIComponent(d.subject_id)}`, target: '_blank', rel: 'noopener' },
+      d.display_name || d.external_id || d.subject_id), ` (${Number(d.score).toFixed(2)})`]);
+  const yes = h('button', { type: 'button', class: 'danger' }, 'Enrol anyway as a different person');
+  const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+  const box = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': 'dup-q' },
+    h('p', { id: 'dup-q' }, h('strong', {}, 'This face matches ', names, '.'), ' Enrol anyway as a different person?'),
+    h('p', { class: 'hint' }, 'It may be the same person enrolled twice, or a photo of someone else under this name. Check before going on; if it is the same person, add the photo to their page instead.'),
+    h('div', { class: 'actions' }, yes, no));
+  yes.addEventListener('click', () => { box.remove(); onYes(); });
+  no.addEventListener('click', () => { box.remove(); onNo(); });
+  setTimeout(() => no.focus(), 0);
+  return box;
+}
+
 async function viewEnrol(gid) {
   const g = await api('GET', `/v1/galleries/${encodeURIComponent(gid)}`);
   const base = `/galleries/${encodeURIComponent(g.id)}`;
@@ -458,7 +537,18 @@ async function viewEnrol(gid) {
     page('Enrol a person', crumbs(galleryLink(g), 'Enrol'), '$h1', h('p', {}, 'Your key’s role (device) may not enrol people. Ask for an operator key.'));
     return;
   }
-  // 1. Consent
+  const watchlist = isWatchlist(g);
+  const needConsent = !g.consent_exempt;
+  // 1a. A watchlist entry: why the person is searched for, and when the entry must be reviewed (extended or
+  // erased). A watchlisted person does not consent, so no consent text or record is shown.
+  const reason = field('Reason', h('textarea', { name: 'reason', rows: 2 }),
+    'Why this person is on the watchlist, such as a case or order reference. Reviewers and the audit log see it.');
+  const reviewAt = field('Review date', h('input', { type: 'date', name: 'review_at', min: toDateInput(new Date(Date.now() + 86400e3).toISOString()) }),
+    'When the entry must be looked at again: extended with a new date, or erased. Entries past this date are listed in the review queue.');
+  const watchSet = h('fieldset', { 'aria-describedby': 'watch-hint' }, h('legend', {}, '1. Watchlist entry'),
+    h('p', { class: 'hint', id: 'watch-hint' }, `This gallery is a watchlist (legal basis: ${g.legal_basis || '—'}). People on it do not consent, so there is no consent record; every entry needs a reason and a review date. A match only ever raises an alert that a person reviews.`),
+    reason.el, reviewAt.el);
+  // 1b. Consent
   const givenBy = field('Who consents', h('input', { type: 'text', name: 'given_by', autocomplete: 'off' }),
     'The full name of the person (or their guardian) who gave consent.');
   const evidence = field('Evidence reference', h('input', { type: 'text', name: 'evidence', autocomplete: 'off' }),
@@ -471,7 +561,9 @@ async function viewEnrol(gid) {
     purposeBoxes, purposesErr);
   const expires = field('Consent expires on (optional)', h('input', { type: 'date', name: 'expires_at' }));
   const consentErr = h('div', { class: 'error', role: 'alert' });
-  // What the person agrees to, to read to them or show them before they consent.
+  // What the person agrees to, to read to them or show them before they consent. Whom to contact is the
+  // organisation that runs this deployment: the gallery's description is free text about the gallery, not a
+  // contact, so it is not used here.
   const terms = h('div', { class: 'panel', id: 'consent-terms' },
     h('p', {}, h('strong', {}, 'What the person agrees to: '),
       `their face is used for ${PURPOSES[g.purpose] || g.purpose} in the gallery “${g.name}”. `,
@@ -479,33 +571,46 @@ async function viewEnrol(gid) {
       g.retention_days ? `They are deleted automatically after ${g.retention_days} days, ` : 'They are kept until the person is erased ',
       'or as soon as the consent is withdrawn.'),
     h('p', {}, h('strong', {}, 'Who to contact: '),
-      `the operator of this gallery${g.description ? ` (${g.description})` : ''}, to ask what is stored (an export), to withdraw consent or to be erased.`));
-  const consentSet = h('fieldset', { 'aria-describedby': 'consent-terms' }, h('legend', {}, '1. Consent record'), terms,
-    g.consent_exempt ? h('p', { class: 'hint' }, `This gallery does not require consent (legal basis: ${g.legal_basis}). A record is still recommended.`) : null,
-    givenBy.el, evidence.el, purposes, expires.el, consentErr);
-  // 2. Person and photo (disabled until the consent record is filled in)
+      'the organisation that runs this facegate system (give the person its contact details with this text), to ask what is stored (an export), to withdraw consent or to be erased.'));
+  const consentBody = [terms, givenBy.el, evidence.el, purposes, expires.el, consentErr];
+  let consentSet = null;
+  if (needConsent) {
+    consentSet = h('fieldset', { 'aria-describedby': 'consent-terms' }, h('legend', {}, '1. Consent record'), ...consentBody);
+  } else if (!watchlist) {
+    // Exempt with a legal basis (a research dataset, say): a consent record stays possible, folded away.
+    consentSet = h('details', { class: 'optional' }, h('summary', {}, `Consent is not required here (legal basis: ${g.legal_basis}). Record a consent anyway (optional)`),
+      h('fieldset', { 'aria-describedby': 'consent-terms' }, h('legend', {}, '1. Consent record (optional)'), ...consentBody));
+  }
+  // 2. Person and photo (disabled until the consent record, or the watchlist entry, is filled in)
   const extId = field('External id', h('input', { type: 'text', name: 'external_id', autocomplete: 'off' }), 'Your own id for this person, such as an employee number. Optional, unique in the gallery.');
   const name = field('Display name', h('input', { type: 'text', name: 'display_name', autocomplete: 'off' }));
   const photo = field('Photo', h('input', { type: 'file', name: 'image', accept: 'image/*' }),
-    'A recent, sharp photo of this person alone, facing the camera, eyes open.');
+    'A recent, sharp photo of this person alone, facing the camera, eyes open. In a group photo you can enrol the largest face.');
   const preview = h('img', { class: 'thumb', alt: '', hidden: true });
-  const gate = h('p', { class: 'hint', id: 'gate' }, 'Fill in who consents and the evidence first.');
+  const gate = h('p', { class: 'hint', id: 'gate' }, watchlist ? 'Fill in the reason and the review date first.' : 'Fill in who consents and the evidence first.');
   const cam = webcamGuide();
   const personSet = h('fieldset', { 'aria-describedby': 'gate' }, h('legend', {}, '2. Person and photo'), gate, extId.el, name.el, photo.el, preview, cam.el);
   const formErr = h('div', { class: 'error', role: 'alert' });
+  const question = h('div', {});
   const submit = h('button', { type: 'submit' }, 'Enrol');
-  const form = h('form', { class: 'panel', novalidate: true }, consentSet, personSet, formErr, h('div', { class: 'actions' }, submit, h('a', { href: base }, 'Cancel')));
-  const needConsent = !g.consent_exempt;
+  const form = h('form', { class: 'panel', novalidate: true }, watchlist ? watchSet : consentSet, personSet, formErr, question,
+    h('div', { class: 'actions' }, submit, h('a', { href: base }, 'Cancel')));
   const consentFilled = () => givenBy.input.value.trim() && evidence.input.value.trim();
+  const watchFilled = () => reason.input.value.trim() && reviewAt.input.value;
   const syncGate = () => {
-    const open = !needConsent || consentFilled();
+    const open = watchlist ? watchFilled() : !needConsent || consentFilled();
     personSet.disabled = !open;
     gate.hidden = open;
   };
   form.addEventListener('input', syncGate);
   syncGate();
+  // Options a refused enrolment may be resent with, after the user said so: take_largest (a group photo) and
+  // allow_duplicate (the face matches someone else). Choosing another photo forgets them.
+  let flags = {};
   photo.input.addEventListener('change', () => {
     showError(photo, null);
+    question.replaceChildren();
+    flags = {};
     const f = photo.input.files[0];
     if (f) {
       const u = URL.createObjectURL(f);
@@ -515,13 +620,19 @@ async function viewEnrol(gid) {
       preview.hidden = false;
     } else preview.hidden = true;
   });
+  const resend = (more) => { Object.assign(flags, more); form.requestSubmit(submit); };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(form);
+    question.replaceChildren();
     let bad = false;
-    const anyConsent = givenBy.input.value.trim() || evidence.input.value.trim();
+    const anyConsent = !watchlist && (givenBy.input.value.trim() || evidence.input.value.trim());
     const chosen = purposeBoxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
-    if (needConsent || anyConsent) {
+    if (watchlist) {
+      if (!reason.input.value.trim()) { showError(reason, 'Enter why this person is on the watchlist.'); bad = true; }
+      if (!reviewAt.input.value) { showError(reviewAt, 'Choose the date by which this entry must be reviewed.'); bad = true; }
+      else if (new Date(fromDateInput(reviewAt.input.value)) <= new Date()) { showError(reviewAt, 'The review date must be in the future.'); bad = true; }
+    } else if (needConsent || anyConsent) {
       if (!givenBy.input.value.trim()) { showError(givenBy, 'Enter who gave consent.'); bad = true; }
       if (!evidence.input.value.trim()) { showError(evidence, 'Enter a reference to the evidence of consent.'); bad = true; }
       if (!chosen.includes(g.purpose)) { showError(purposesErr, `Consent must cover this gallery’s purpose (${PURPOSES[g.purpose] || g.purpose}).`); bad = true; }
@@ -536,11 +647,13 @@ async function viewEnrol(gid) {
     const fd = new FormData();
     if (extId.input.value.trim()) fd.append('external_id', extId.input.value.trim());
     if (name.input.value.trim()) fd.append('display_name', name.input.value.trim());
+    if (watchlist) fd.append('watch', JSON.stringify({ reason: reason.input.value.trim(), review_at: fromDateInput(reviewAt.input.value) }));
     if (anyConsent) {
       const c = { given_by: givenBy.input.value.trim(), evidence: evidence.input.value.trim(), purposes: chosen };
       if (expires.input.value) c.expires_at = new Date(expires.input.value + 'T23:59:59').toISOString();
       fd.append('consent', JSON.stringify(c));
     }
+    for (const [k, v] of Object.entries(flags)) if (v) fd.append(k, 'true');
     // With webcam views (and no file chosen): the subject is created with its consent and the first view (the
     // front one unless it was skipped), then every other view is added; a view the gate refuses is listed.
     const useCam = !photo.input.files.length;
@@ -556,10 +669,13 @@ async function viewEnrol(gid) {
         for (const v of views.slice(1)) {
           const f = new FormData();
           f.append('image', v.blob, `${v.step}.jpg`);
+          if (flags.allow_duplicate) f.append('allow_duplicate', 'true');
           try {
             await api('POST', `/v1/galleries/${encodeURIComponent(g.id)}/subjects/${encodeURIComponent(created.subject.id)}/faces`, { form: f });
           } catch (err) {
-            refused.push(h('li', {}, h('strong', {}, `${STEP_NAMES[v.step]} view: `), explain(err)));
+            const dups = duplicatesOf(err);
+            refused.push(h('li', {}, h('strong', {}, `${STEP_NAMES[v.step]} view: `),
+              dups.length ? `it matches ${dups.map((d) => `${d.display_name || d.external_id || d.subject_id} (${Number(d.score).toFixed(2)})`).join(', ')}, not added.` : explain(err)));
           }
         }
         if (refused.length) {
@@ -576,23 +692,38 @@ async function viewEnrol(gid) {
       return;
     } catch (err) {
       const msg = explain(err);
-      switch (err.code) {
-        case 'quality_rejected': case 'no_face': case 'multiple_faces': case 'bad_image': case 'empty_image':
-        case 'truncated_image': case 'too_large': case 'unsupported_media_type':
-          showError(photo, msg); photo.input.focus(); break;
-        case 'consent_required':
-          showError(consentErr, msg); givenBy.input.focus(); break;
-        case 'conflict':
-          showError(extId, 'Someone with this external id is already enrolled in this gallery.'); extId.input.focus(); break;
-        default:
-          if (/consent|given_by|evidence|purpose/i.test(err.message)) { showError(consentErr, msg); givenBy.input.focus(); } else showError(formErr, msg);
+      const dups = duplicatesOf(err);
+      if (dups.length) {
+        question.replaceChildren(duplicateQuestion(g, dups, () => resend({ allow_duplicate: true }), () => photo.input.focus()));
+        announce(`This face matches ${dups.map((d) => d.display_name || d.external_id || d.subject_id).join(', ')}. Enrol anyway as a different person?`);
+      } else if (hasMultipleFaces(err)) {
+        const largest = h('button', { type: 'button', class: 'secondary' }, 'Use the largest face');
+        largest.addEventListener('click', () => resend({ take_largest: true }));
+        showError(photo, [...msg, h('p', { class: 'note' }, 'In a group photo, the most prominent face (the largest, nearest the centre) can be enrolled instead. Check the thumbnail on the person’s page afterwards.'),
+          h('div', { class: 'actions' }, largest)]);
+        largest.focus();
+      } else {
+        switch (err.code) {
+          case 'quality_rejected': case 'no_face': case 'bad_image': case 'empty_image':
+          case 'truncated_image': case 'too_large': case 'unsupported_media_type':
+            showError(photo, msg); photo.input.focus(); break;
+          case 'consent_required':
+            showError(consentErr, msg); givenBy.input.focus(); break;
+          case 'conflict':
+            showError(extId, 'Someone with this external id is already enrolled in this gallery.'); extId.input.focus(); break;
+          default:
+            if (watchlist && /watch|reason|review/i.test(err.message)) { showError(/review/i.test(err.message) ? reviewAt : reason, msg); reason.input.focus(); }
+            else if (!watchlist && /consent|given_by|evidence|purpose/i.test(err.message)) { showError(consentErr, msg); givenBy.input.focus(); } else showError(formErr, msg);
+        }
       }
     }
     submit.disabled = false;
     submit.textContent = 'Enrol';
   });
   page('Enrol a person', crumbs(galleryLink(g), 'Enrol'), '$h1',
-    h('p', {}, 'Record the person’s consent first, then add their photo. The photo goes through the quality check; only the face template and a small thumbnail are kept, never the photo.'),
+    h('p', {}, watchlist
+      ? 'Record why the person is on the watchlist and when the entry must be reviewed, then add their photo. The photo goes through the quality check; only the face template and a small thumbnail are kept, never the photo.'
+      : 'Record the person’s consent first, then add their photo. The photo goes through the quality check; only the face template and a small thumbnail are kept, never the photo.'),
     form);
 }
 
@@ -1004,6 +1135,136 @@ function webcamGuide() {
   return { el, views: () => accepted.slice(), stop };
 }
 
+// keyNamer returns a function from an API key id to its name: the signed-in key's own name, the names an admin
+// may list (GET /v1/keys, fetched once per page), else the id itself. Names the API sends along win.
+async function keyNamer() {
+  const names = {};
+  if (me) names[me.key_id] = me.name;
+  if (can('admin')) {
+    try { for (const k of (await api('GET', '/v1/keys')).keys || []) names[k.id] = k.name; } catch { /* ids then */ }
+  }
+  return (id, name) => name || names[id] || id || '';
+}
+
+// alertMedia fetches the crops and reference photos of up to 100 alerts in one request (GET /v1/alerts/media),
+// so a page of alerts never trips the key's rate limit. It resolves to {alert id: {crop, crop_state, reference,
+// reference_face_id}}; it rejects when the request fails (then the page says "could not load", never "expired").
+async function alertMedia(ids) {
+  const out = {};
+  for (let i = 0; i < ids.length; i += 100) {
+    const part = ids.slice(i, i + 100);
+    const res = await api('GET', `/v1/alerts/media?ids=${part.map(encodeURIComponent).join(',')}`);
+    Object.assign(out, res.media || {});
+  }
+  return out;
+}
+
+function jpegURL(b64) {
+  return `data:image/jpeg;base64,${b64}`;
+}
+
+// watchSection shows a watchlist subject's entry (reason, review date, who added it) with a form to set a new
+// review date (PATCH the subject's watch; the reason may be updated with it).
+function watchSection(g, s, sp, nameOf) {
+  const w = s.watch || {};
+  const overdue = w.review_at && new Date(w.review_at) <= new Date();
+  const reason = field('Reason', h('textarea', { name: 'reason', rows: 2 }, w.reason || ''), 'Why this person is on the watchlist.');
+  const date = field('New review date', h('input', { type: 'date', name: 'review_at', value: toDateInput(w.review_at) }),
+    'Extend the entry only if it is still needed; otherwise erase the person below.');
+  const msg = h('p', { role: 'status', class: 'ok' });
+  const form = h('form', { class: 'panel', novalidate: true, 'aria-label': 'Review the watchlist entry' }, h('h3', {}, 'Review the entry'), reason.el, date.el,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save the review'), msg));
+  const facts = h('dl', { class: 'meta', id: 'watch-entry' });
+  const showFacts = (x) => {
+    const late = x.review_at && new Date(x.review_at) <= new Date();
+    facts.replaceChildren(
+      h('dt', {}, 'Reason'), h('dd', {}, x.reason || '—'),
+      h('dt', {}, 'Review date'), h('dd', {}, x.review_at ? new Date(x.review_at).toLocaleDateString() : '—',
+        late ? [' ', h('span', { class: 'badge unknown' }, 'overdue')] : null),
+      h('dt', {}, 'Added by'), h('dd', {}, nameOf(x.added_by, x.added_by_name) || '—'));
+  };
+  showFacts(w);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    msg.textContent = '';
+    if (!reason.input.value.trim()) { showError(reason, 'Enter why this person is on the watchlist.'); reason.input.focus(); return; }
+    if (!date.input.value || new Date(fromDateInput(date.input.value)) <= new Date()) { showError(date, 'Choose a review date in the future.'); date.input.focus(); return; }
+    try {
+      const u = await api('PATCH', sp, { json: { watch: { reason: reason.input.value.trim(), review_at: fromDateInput(date.input.value) } } });
+      s.watch = u.watch;
+      showFacts(u.watch || {});
+      msg.textContent = `Saved: next review on ${new Date(u.watch.review_at).toLocaleDateString()}.`;
+      announce(msg.textContent);
+    } catch (err) { showError(date, explain(err)); }
+  });
+  return [h('h2', { id: 'watch-h' }, 'Watchlist entry'),
+    overdue ? h('p', { class: 'note', role: 'status' }, 'The review date has passed: extend the entry if it is still needed, or erase the person.') : null,
+    facts, form];
+}
+
+// rejectionsSection lists the subject's rejections ("not this person", each from a reviewed alert) with the
+// rejected capture when it is still kept, and an Undo for each.
+async function rejectionsSection(sp, nameOf, who) {
+  const out = h('div', { id: 'rejections' });
+  let list;
+  try {
+    list = (await api('GET', `${sp}/rejections`)).rejections || [];
+  } catch (err) {
+    if (err.status === 401) throw err;
+    return [h('h2', {}, 'Rejections'), h('div', { class: 'error', role: 'alert' }, h('p', {}, 'The rejections could not be loaded.'), explain(err))];
+  }
+  if (!list.length) {
+    out.append(h('p', { class: 'note' }, `No rejection: every match of ${who} raises an alert.`));
+    return [h('h2', {}, 'Rejections (0)'), out];
+  }
+  const heading = h('h2', {}, `Rejections (${list.length})`);
+  const err = h('div', { class: 'error', role: 'alert' });
+  const crops = {};
+  const tbody = h('tbody', {}, list.map((r) => {
+    const img = h('p', { class: 'note thumbbox small' }, 'Loading…');
+    crops[r.alert_id] = crops[r.alert_id] || [];
+    crops[r.alert_id].push(img);
+    const undo = h('button', { type: 'button', class: 'secondary' }, 'Undo');
+    undo.setAttribute('aria-label', `Undo the rejection of ${fmtDate(r.created_at)}`);
+    const row = h('tr', { 'data-id': r.id }, h('td', { class: 'thumbcol' }, img),
+      h('td', {}, fmtDate(r.created_at)), h('td', {}, nameOf(r.reviewed_by, r.reviewed_by_name)), h('td', {}, r.note || ''),
+      h('td', { class: 'num' }, r.score !== undefined ? Number(r.score).toFixed(3) : '—'), h('td', {}, fmtDate(r.expires_at)), h('td', {}, undo));
+    undo.addEventListener('click', async () => {
+      showError(err, null);
+      undo.disabled = true;
+      try {
+        await api('DELETE', `${sp}/rejections/${encodeURIComponent(r.id)}`);
+        row.remove();
+        const left = tbody.children.length;
+        heading.textContent = `Rejections (${left})`;
+        const text = `Rejection undone: captures like it raise alerts for ${who} again.`;
+        out.prepend(h('p', { class: 'ok', role: 'status' }, text));
+        if (!left) table.replaceWith(h('p', { class: 'note' }, `No rejection: every match of ${who} raises an alert.`));
+        announce(text);
+        heading.focus();
+      } catch (e) { undo.disabled = false; showError(err, explain(e)); }
+    });
+    return row;
+  }));
+  heading.tabIndex = -1;
+  const table = h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'Rejected captures of this person'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'thumbcol' }, 'Capture'), ['Rejected', 'By', 'Note', 'Score', 'Expires', 'Action'].map((t) => h('th', { scope: 'col', class: t === 'Score' ? 'num' : null }, t)))),
+    tbody));
+  out.append(h('p', { class: 'hint' }, 'A rejection stops a later match only when that face looks more like the rejected capture than like this person’s enrolled photos. Undo one that was a mistake; each expires by itself.'), table, err);
+  const ids = Object.keys(crops).filter(Boolean);
+  (ids.length ? alertMedia(ids) : Promise.resolve({})).then((media) => {
+    for (const [id, els] of Object.entries(crops)) {
+      const m = media[id] || {};
+      for (const el of els) {
+        if (m.crop) el.replaceWith(h('img', { class: 'crop small', src: jpegURL(m.crop), alt: 'The rejected capture' }));
+        else el.textContent = 'No crop kept';
+      }
+    }
+  }, () => { for (const els of Object.values(crops)) for (const el of els) el.textContent = 'Could not load'; });
+  return [heading, out];
+}
+
 async function viewSubject(gid, sid) {
   const g = await api('GET', `/v1/galleries/${encodeURIComponent(gid)}`);
   const base = `/galleries/${encodeURIComponent(g.id)}`;
@@ -1011,7 +1272,9 @@ async function viewSubject(gid, sid) {
   const info = await api('GET', sp);
   const s = info.subject;
   const who = s.display_name || s.external_id || s.id;
-  const [faces, consents] = await Promise.all([api('GET', `${sp}/faces`), api('GET', `${sp}/consents`)]);
+  const watchlist = isWatchlist(g) || !!s.watch;
+  const [faces, consents, nameOf] = await Promise.all([api('GET', `${sp}/faces`), api('GET', `${sp}/consents`), keyNamer()]);
+  const rejections = watchlist ? await rejectionsSection(sp, nameOf, who) : null;
   const faceItems = (faces.faces || []).map((f, i) => {
     const img = h('img', { alt: `Face ${i + 1} of ${who}`, width: 112, height: 112 });
     imageURL(`${sp}/faces/${encodeURIComponent(f.id)}/thumbnail`).then((u) => { img.src = u; }).catch(() => { img.alt = `Face ${i + 1}: no thumbnail stored`; });
@@ -1024,6 +1287,7 @@ async function viewSubject(gid, sid) {
     events.push({ t: c.given_at, text: `Consent given by ${c.given_by}${c.guardian ? ' (guardian)' : ''} (${c.evidence})` });
     if (c.withdrawn_at) events.push({ t: c.withdrawn_at, text: `Consent by ${c.given_by} withdrawn` });
   });
+  if (s.watch) events.push({ t: s.created_at, text: `Added to the watchlist by ${nameOf(s.watch.added_by, s.watch.added_by_name)}: ${s.watch.reason}` });
   events.sort((a, b) => new Date(a.t) - new Date(b.t));
   const history = h('ol', { class: 'history' }, events.map((e) => h('li', {}, h('time', { datetime: e.t }, fmtDate(e.t)), ' ', e.text)));
   const consentRows = (consents.consents || []).map((c) => h('tr', {},
@@ -1084,11 +1348,13 @@ async function viewSubject(gid, sid) {
       h('dt', {}, 'Enrolled'), h('dd', {}, fmtDate(s.created_at)),
       s.minor ? [h('dt', {}, 'Minor'), h('dd', {}, 'Yes')] : null,
       h('dt', {}, 'Subject id'), h('dd', {}, h('code', {}, s.id))),
+    watchlist ? watchSection(g, s, sp, nameOf) : null,
     h('h2', {}, `Faces (${faceItems.length})`),
     faceItems.length ? h('ul', { class: 'faces' }, faceItems) : h('p', { class: 'note' }, 'No faces are enrolled (they may have been erased when consent was withdrawn).'),
+    rejections,
     h('h2', {}, 'Enrolment history'), history,
-    h('h2', {}, 'Consent records'),
-    consentRows.length
+    watchlist && !consentRows.length ? null : h('h2', {}, 'Consent records'),
+    watchlist && !consentRows.length ? null : consentRows.length
       ? h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'visually-hidden' }, 'Consent records'),
         h('thead', {}, h('tr', {}, ['Given by', 'Purposes', 'Evidence', 'Given', 'Status'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, consentRows)))
@@ -1165,23 +1431,47 @@ async function showSearch(out, file, res, base) {
   } catch {
     canvas.replaceWith(h('p', { class: 'note' }, 'The browser could not draw this photo; the results are listed below.'));
   }
+  // A suppressed candidate reached the threshold but looks more like a capture a reviewer rejected ("not this
+  // person") than like the person's enrolled photos. Its rejection date comes from the person's rejections
+  // (operator keys; one request per suppressed person).
+  const rejectedOn = {};
+  const suppressedNote = (c) => {
+    const sp = c.suppression || {};
+    const when = h('span', { class: 'rejected-on' }, 'earlier');
+    const key = c.subject_id;
+    (rejectedOn[key] = rejectedOn[key] || []).push({ when, id: sp.rejection_id });
+    return h('p', { class: 'suppressed' }, h('strong', {}, 'suppressed: '),
+      'looks more like a capture rejected on ', when, ' than like the person’s photos',
+      sp.score !== undefined ? ` (${Number(sp.score).toFixed(3)} to the rejected capture, ${Number(sp.enrolled_score).toFixed(3)} to the closest enrolled photo)` : '',
+      ' — undo on ', h('a', { href: `${base}/subjects/${encodeURIComponent(c.subject_id)}` }, 'the person’s page'), '.');
+  };
   const results = faces.map((f, i) => {
     const match = f.result === 'match';
     const cands = f.candidates || [];
+    const supp = cands.filter((c) => c.suppressed);
     return h('section', { class: `result ${match ? 'match' : 'unknown'}`, 'aria-labelledby': `face-${i + 1}` },
       h('h3', { id: `face-${i + 1}` }, `Face ${i + 1}: `, h('span', { class: `badge ${match ? 'match' : 'unknown'}` }, match ? 'match' : 'unknown'),
         match ? [' ', h('a', { href: `${base}/subjects/${encodeURIComponent(cands[0].subject_id)}` }, candName(cands[0]))] : null),
-      match ? null : h('p', {}, cands.length
-        ? `Nobody in this gallery reaches the match threshold (${Number(res.threshold).toFixed(3)}). The closest people are listed for reference only; they are not matches.`
-        : 'Nobody in this gallery is similar enough to list.'),
-      f.alert_id ? h('p', { class: 'note' }, 'This match created an alert: a person must review it before anything is done.') : null,
+      match ? null : h('p', {}, !cands.length ? 'Nobody in this gallery is similar enough to list.'
+        : supp.length ? `${supp.map(candName).join(', ')} ${supp.length > 1 ? 'reach' : 'reaches'} the match threshold (${Number(res.threshold).toFixed(3)}) but ${supp.length > 1 ? 'were' : 'was'} suppressed by a reviewer’s rejection (below). Nobody else reaches it; the others are listed for reference only.`
+          : `Nobody in this gallery reaches the match threshold (${Number(res.threshold).toFixed(3)}). The closest people are listed for reference only; they are not matches.`),
+      f.alert_id ? h('p', { class: 'note' }, 'This match created an alert: a person must review it in the ', h('a', { href: '/alerts' }, 'review queue'), ' before anything is done.') : null,
       cands.length ? h('table', {}, h('caption', { class: 'visually-hidden' }, `Candidates for face ${i + 1}`),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Candidate'), h('th', { scope: 'col', class: 'num' }, 'Score'), h('th', { scope: 'col' }, 'Decision'))),
-        h('tbody', {}, cands.map((c) => h('tr', {},
+        h('tbody', {}, cands.map((c) => h('tr', { class: c.suppressed ? 'suppressed-row' : null },
           h('td', {}, h('a', { href: `${base}/subjects/${encodeURIComponent(c.subject_id)}` }, candName(c))),
           h('td', { class: 'num' }, Number(c.score).toFixed(3)),
-          h('td', {}, c.match ? 'match' : c.suppressed ? 'not a match (rejected by a reviewer before)' : 'below threshold'))))) : null);
+          h('td', {}, c.match ? 'match' : c.suppressed ? suppressedNote(c) : 'below threshold'))))) : null);
   });
+  if (can('operator')) {
+    const gp = base.replace(/^\/galleries\//, '/v1/galleries/');
+    for (const [sid, els] of Object.entries(rejectedOn)) {
+      api('GET', `${gp}/subjects/${encodeURIComponent(sid)}/rejections`).then((r) => {
+        const byID = Object.fromEntries((r.rejections || []).map((x) => [x.id, x]));
+        for (const { when, id } of els) if (byID[id]) when.textContent = new Date(byID[id].created_at).toLocaleDateString();
+      }, () => { /* the date stays "earlier" */ });
+    }
+  }
   out.replaceChildren(h('h2', {}, 'Result'), h('p', { role: 'status' }, summary),
     h('div', { class: 'search-layout' }, canvas, h('div', {}, results)));
   announce(summary);
@@ -1584,33 +1874,60 @@ async function viewLive(id) {
   })();
 }
 
+const ALERT_STATUS = { '': 'Pending and reviewed', pending: 'Pending', confirmed: 'Confirmed', rejected: 'Rejected' };
+
 async function viewAlerts() {
   if (!needRole('operator', 'Review queue', 'review alerts')) return;
-  const [pending, all, streams] = await Promise.all([api('GET', '/v1/alerts?status=pending'), api('GET', '/v1/alerts?limit=100'),
-    api('GET', '/v1/streams').catch(() => ({ streams: [] }))]);
-  const snames = {};
-  for (const s of streams.streams || []) snames[s.id] = s.name;
-  const subjects = {};
-  const subjectLink = (a) => {
-    const href = `/galleries/${encodeURIComponent(a.gallery_id)}/subjects/${encodeURIComponent(a.subject_id)}`;
-    const link = h('a', { href }, a.subject_id);
-    const key = a.gallery_id + '/' + a.subject_id;
-    subjects[key] = subjects[key] || api('GET', `/v1/galleries/${encodeURIComponent(a.gallery_id)}/subjects/${encodeURIComponent(a.subject_id)}`);
-    subjects[key].then((r) => { link.textContent = r.subject.display_name || r.subject.external_id || a.subject_id; }).catch(() => { link.replaceWith('an erased person'); });
-    return link;
+  const params = new URLSearchParams(location.search);
+  const f = { status: params.get('status') || '', gallery: params.get('gallery') || '', stream: params.get('stream') || '', subject: params.get('subject') || '' };
+  if (!ALERT_STATUS[f.status] && f.status) f.status = '';
+  const q = (status, limit) => {
+    const x = new URLSearchParams();
+    if (status) x.set('status', status);
+    for (const k of ['gallery', 'stream', 'subject']) if (f[k]) x.set(k, f[k]);
+    x.set('limit', String(limit));
+    return `/v1/alerts?${x}`;
   };
-  const crop = (a) => {
-    if (!a.event_id) return h('p', { class: 'note thumbbox' }, 'No crop (a search)');
-    const img = h('img', { class: 'crop', alt: 'The matched face, as the camera saw it', width: 112, height: 112 });
-    imageURL(`/v1/events/${encodeURIComponent(a.event_id)}/crop`).then((u) => { img.src = u; })
-      .catch(() => img.replaceWith(h('p', { class: 'note thumbbox' }, 'No crop kept (expired, or the stream keeps none)')));
-    return img;
+  const wantPending = !f.status || f.status === 'pending';
+  const wantReviewed = f.status !== 'pending';
+  const [pending, reviewedList, streams, gals, overdue, nameOf] = await Promise.all([
+    wantPending ? api('GET', q('pending', 100)) : { alerts: [] },
+    wantReviewed ? api('GET', q(f.status, 100)) : { alerts: [] },
+    api('GET', '/v1/streams').catch(() => ({ streams: [] })),
+    api('GET', '/v1/galleries').catch(() => ({ galleries: [] })),
+    api('GET', '/v1/watchlist/overdue').then((r) => r.entries || [], (e) => (e.status === 401 ? Promise.reject(e) : e)), keyNamer()]);
+  const snames = Object.fromEntries((streams.streams || []).map((s) => [s.id, s.name]));
+  const gnames = Object.fromEntries((gals.galleries || []).map((g) => [g.id, g.name]));
+  const who = (a) => a.subject_display_name || a.subject_external_id || (a.subject_id ? `person ${a.subject_id.slice(0, 8)}` : 'an erased person');
+  const subjectHref = (a) => `/galleries/${encodeURIComponent(a.gallery_id)}/subjects/${encodeURIComponent(a.subject_id)}`;
+  const subjectLink = (a) => h('a', { href: subjectHref(a) }, who(a));
+  const filterHref = (more) => {
+    const x = new URLSearchParams();
+    for (const [k, v] of Object.entries({ ...f, ...more })) if (v) x.set(k, v);
+    return x.toString() ? `/alerts?${x}` : '/alerts';
   };
-  const facts = (a) => [
-    h('dt', {}, 'Score'), h('dd', {}, Number(a.score).toFixed(3)),
-    h('dt', {}, 'Time'), h('dd', {}, fmtDate(a.created_at)),
-    h('dt', {}, 'Source'), h('dd', {}, a.stream_id ? [`stream ${snames[a.stream_id] || a.stream_id}`, a.track ? `, track ${a.track}` : ''] : 'a search')];
-  const cards = (pending.alerts || []).map((a, i) => {
+
+  // Filters
+  const statusSel = field('Status', h('select', { name: 'status' }, Object.entries(ALERT_STATUS).map(([v, t]) => h('option', { value: v, selected: v === f.status }, t))));
+  const gallerySel = field('Gallery', h('select', { name: 'gallery' }, h('option', { value: '' }, 'All galleries'),
+    (gals.galleries || []).filter((g) => isWatchlist(g) || g.id === f.gallery).map((g) => h('option', { value: g.id, selected: g.id === f.gallery }, g.name))));
+  const streamSel = field('Stream', h('select', { name: 'stream' }, h('option', { value: '' }, 'All streams and searches'),
+    (streams.streams || []).map((s) => h('option', { value: s.id, selected: s.id === f.stream }, s.name)),
+    f.stream && !snames[f.stream] ? h('option', { value: f.stream, selected: true }, `stream ${f.stream}`) : null));
+  const subjectName = [...(pending.alerts || []), ...(reviewedList.alerts || [])].find((a) => a.subject_id === f.subject);
+  const filterForm = h('form', { class: 'panel filters', role: 'search', 'aria-label': 'Filter alerts', novalidate: true }, statusSel.el, gallerySel.el, streamSel.el,
+    f.subject ? h('p', { class: 'field' }, h('strong', {}, 'Person: '), subjectName ? who(subjectName) : f.subject, ' ', h('a', { href: filterHref({ subject: '' }) }, 'All people')) : null,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Filter'), Object.values(f).some(Boolean) ? h('a', { href: '/alerts' }, 'Clear filters') : null));
+  filterForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    go(filterHref({ status: statusSel.input.value, gallery: gallerySel.input.value, stream: streamSel.input.value }));
+  });
+
+  // Pending alerts: one card each, with the capture beside the enrolled reference photo. Their images come from
+  // one batched request (GET /v1/alerts/media), never one per alert.
+  const alerts = pending.alerts || [];
+  const mediaSlots = []; // {a, cap, ref}
+  const cards = alerts.map((a, i) => {
     const note = field('Note (optional)', h('textarea', { name: 'note', rows: 2 }), 'What you checked, such as “different person, checked ID”.');
     const err = h('div', { class: 'error', role: 'alert' });
     const decide = async (decision, btn) => {
@@ -1630,23 +1947,181 @@ async function viewAlerts() {
     confirmBtn.addEventListener('click', () => decide('confirm', confirmBtn));
     rejectBtn.addEventListener('click', () => decide('reject', rejectBtn));
     const hid = `alert-${i}`;
-    return h('li', { class: 'alert-card', 'aria-labelledby': hid }, crop(a),
-      h('div', {}, h('h3', { id: hid }, 'Possible match: ', subjectLink(a)), h('dl', { class: 'meta' }, facts(a)),
-        note.el, err, h('div', { class: 'actions' }, confirmBtn, rejectBtn),
-        h('p', { class: 'hint' }, 'Confirm: it is this person. Reject: it is not; the face is remembered as “not this person” and not matched to them again.')));
+    const cap = h('div', { class: 'thumbbox note' }, a.event_id ? 'Loading…' : 'No crop (a search)');
+    const ref = h('div', { class: 'thumbbox note' }, 'Loading…');
+    mediaSlots.push({ a, cap, ref });
+    const select = h('input', { type: 'checkbox', class: 'pick', value: a.id, 'aria-label': `Select the alert for ${who(a)}, ${fmtDate(a.last_seen || a.created_at)}` });
+    const n = a.sightings || 1;
+    const facts = [
+      h('dt', {}, 'Score'), h('dd', {}, Number(a.score).toFixed(3), n > 1 ? ' (best sighting)' : ''),
+      h('dt', {}, 'Sightings'), h('dd', { class: 'sightings' }, String(n)),
+      h('dt', {}, n > 1 ? 'First seen' : 'Seen'), h('dd', {}, fmtDate(a.first_seen || a.created_at)),
+      n > 1 ? [h('dt', {}, 'Last seen'), h('dd', {}, fmtDate(a.last_seen))] : null,
+      h('dt', {}, 'Source'), h('dd', {}, a.stream_id ? [`stream ${a.stream_name || snames[a.stream_id] || a.stream_id}`, a.track ? `, track ${a.track}` : ''] : 'a search'),
+      h('dt', {}, 'Gallery'), h('dd', {}, a.gallery_name || gnames[a.gallery_id] || a.gallery_id)];
+    return h('li', { class: 'alert-card', 'aria-labelledby': hid, 'data-id': a.id },
+      h('div', { class: 'pair' },
+        h('figure', {}, cap, h('figcaption', {}, n > 1 ? `Capture (best of ${n})` : 'Capture')),
+        h('figure', {}, ref, h('figcaption', {}, 'Enrolled photo'))),
+      h('div', {}, h('h3', { id: hid }, h('label', { class: 'check inline' }, select, h('span', { class: 'visually-hidden' }, 'Select')), 'Possible match: ', subjectLink(a)),
+        h('dl', { class: 'meta' }, facts),
+        h('p', { class: 'hint' }, h('a', { href: filterHref({ subject: a.subject_id, status: '' }) }, `All alerts for ${who(a)}`)),
+        note.el, err, h('div', { class: 'actions' }, confirmBtn, rejectBtn)));
   });
-  const reviewed = (all.alerts || []).filter((a) => a.status !== 'pending');
+  const showMedia = (media) => {
+    for (const { a, cap, ref } of mediaSlots) {
+      const m = media[a.id] || {};
+      if (a.event_id) {
+        if (m.crop) cap.replaceWith(h('img', { class: 'crop', src: jpegURL(m.crop), alt: `The matched face as ${a.stream_id ? 'the camera' : 'the search'} saw it` }));
+        else cap.replaceChildren(m.crop_state === 'gone' ? 'No crop kept (deleted after the stream’s crop retention, or the stream keeps none)' : 'No crop');
+      }
+      if (m.reference) ref.replaceWith(h('img', { class: 'crop ref', src: jpegURL(m.reference), alt: `${who(a)}, as enrolled` }));
+      else ref.replaceChildren('No enrolled photo kept');
+    }
+  };
+  const loadMedia = async () => {
+    const todo = mediaSlots.filter((x) => x.cap.isConnected || x.ref.isConnected);
+    if (!todo.length) return;
+    for (const { a, cap, ref } of todo) { if (a.event_id && cap.isConnected) cap.replaceChildren('Loading…'); if (ref.isConnected) ref.replaceChildren('Loading…'); }
+    try {
+      showMedia(await alertMedia(todo.map((x) => x.a.id)));
+    } catch (e) {
+      if (e.status === 401) return;
+      // A failed request is not an expired crop: say so, and offer to try again.
+      for (const { a, cap, ref } of todo) {
+        for (const box of a.event_id ? [cap, ref] : [ref]) {
+          if (!box.isConnected) continue;
+          const retry = h('button', { type: 'button', class: 'link' }, 'Could not load (retry)');
+          retry.addEventListener('click', loadMedia);
+          box.replaceChildren(retry);
+        }
+      }
+    }
+  };
+
+  // Bulk review of the selected pending alerts (POST /v1/alerts/review, up to 100 at once).
+  const bulkNote = field('Note for the selected alerts (optional)', h('input', { type: 'text', name: 'bulk_note', autocomplete: 'off' }));
+  const bulkErr = h('div', { class: 'error', role: 'alert' });
+  const count = h('span', { role: 'status', class: 'hint' }, 'None selected.');
+  const all = h('input', { type: 'checkbox', 'aria-label': 'Select all pending alerts on this page' });
+  const bulkConfirm = h('button', { type: 'button', disabled: true }, 'Confirm selected');
+  const bulkReject = h('button', { type: 'button', class: 'danger', disabled: true }, 'Reject selected');
+  const picked = () => cards.map((c) => c.querySelector('input.pick')).filter((x) => x.checked).map((x) => x.value);
+  const sync = () => {
+    const n = picked().length;
+    count.textContent = n ? `${n} selected.` : 'None selected.';
+    bulkConfirm.disabled = bulkReject.disabled = !n;
+    bulkConfirm.textContent = n ? `Confirm selected (${n})` : 'Confirm selected';
+    bulkReject.textContent = n ? `Reject selected (${n})` : 'Reject selected';
+    all.checked = n > 0 && n === cards.length;
+    all.indeterminate = n > 0 && n < cards.length;
+  };
+  all.addEventListener('change', () => { for (const c of cards) c.querySelector('input.pick').checked = all.checked; sync(); });
+  for (const c of cards) c.querySelector('input.pick').addEventListener('change', sync);
+  const bulk = async (decision) => {
+    const ids = picked();
+    showError(bulkErr, null);
+    bulkConfirm.disabled = bulkReject.disabled = true;
+    try {
+      const out = await api('POST', '/v1/alerts/review', { json: { ids, decision, note: bulkNote.input.value.trim() || undefined } });
+      const failed = (out.results || []).filter((r) => r.error);
+      const done = ids.length - failed.length;
+      const verb = decision === 'confirm' ? 'confirmed' : 'rejected';
+      announce(`${done} ${done === 1 ? 'alert' : 'alerts'} ${verb}.`);
+      if (!failed.length) { await render(); return; }
+      await render();
+      main.querySelector('#bulk-err')?.replaceChildren(h('p', {}, `${done} ${verb}; ${failed.length} not:`),
+        h('ul', {}, failed.map((r) => h('li', {}, `${r.id}: ${r.error.code === 'conflict' ? 'already reviewed by someone else' : r.error.message}`))));
+    } catch (e) {
+      showError(bulkErr, explain(e));
+      sync();
+    }
+  };
+  bulkConfirm.addEventListener('click', () => bulk('confirm'));
+  bulkReject.addEventListener('click', () => bulk('reject'));
+  bulkErr.id = 'bulk-err';
+  const bulkBar = h('div', { class: 'panel bulk', role: 'group', 'aria-label': 'Review the selected alerts together' },
+    h('label', { class: 'check' }, all, 'Select all on this page'), bulkNote.el,
+    h('div', { class: 'actions' }, bulkConfirm, bulkReject, count), bulkErr);
+
+  // Reviewed alerts
+  const reviewed = (reviewedList.alerts || []).filter((a) => a.status !== 'pending');
   const reviewedTable = reviewed.length ? h('div', { class: 'table-wrap' }, h('table', { id: 'reviewed' }, h('caption', { class: 'visually-hidden' }, 'Reviewed alerts'),
-    h('thead', {}, h('tr', {}, ['Person', 'Decision', 'Score', 'Raised', 'Reviewed', 'By', 'Note'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['Person', 'Decision', 'Score', 'Sightings', 'Raised', 'Reviewed', 'By', 'Note'].map((t) => h('th', { scope: 'col', class: t === 'Score' || t === 'Sightings' ? 'num' : null }, t)))),
     h('tbody', {}, reviewed.map((a) => h('tr', {},
       h('td', {}, subjectLink(a)),
       h('td', {}, h('span', { class: `badge ${a.status === 'confirmed' ? 'match' : 'unknown'}` }, a.status === 'confirmed' ? 'Confirmed' : 'Rejected')),
       h('td', { class: 'num' }, Number(a.score).toFixed(3)),
-      h('td', {}, fmtDate(a.created_at)), h('td', {}, fmtDate(a.reviewed_at)), h('td', {}, a.reviewed_by || ''), h('td', {}, a.note || '')))))) : h('p', { class: 'note' }, 'No alert has been reviewed yet.');
-  page('Review queue', h('p', {}, 'A match against a watchlist is never acted on by itself: a person decides whether it is the same person.'),
-    h('h2', {}, `Pending (${cards.length})`),
-    cards.length ? h('ul', { class: 'alerts' }, cards) : h('p', { class: 'note' }, 'Nothing to review.'),
-    h('h2', {}, 'Reviewed'), reviewedTable);
+      h('td', { class: 'num' }, a.sightings || 1),
+      h('td', {}, fmtDate(a.first_seen || a.created_at)), h('td', {}, fmtDate(a.reviewed_at)), h('td', {}, nameOf(a.reviewed_by, a.reviewed_by_name)), h('td', {}, a.note || '')))))) : h('p', { class: 'note' }, 'No reviewed alert matches.');
+
+  page('Review queue', h('p', {}, 'A match against a watchlist is never acted on by itself: a person decides whether it is the same person. Sightings of the same person on the same stream within the cool-down are grouped into one alert.'),
+    filterForm,
+    wantPending ? [h('h2', {}, `Pending (${cards.length})`),
+      cards.length ? [bulkBar, h('ul', { class: 'alerts' }, cards)] : h('p', { class: 'note' }, 'Nothing to review.'),
+      h('p', { class: 'hint' }, 'Confirm: it is this person. Reject: it is not; a later face is not matched to them when it looks more like this capture than like their enrolled photos. A rejection is listed on the person’s page, where it can be undone.')] : null,
+    wantReviewed ? [h('h2', {}, 'Reviewed'), reviewedTable] : null,
+    overdueSection(overdue, nameOf));
+  if (mediaSlots.length) loadMedia();
+}
+
+// overdueSection lists watchlist entries past their review date (GET /v1/watchlist/overdue), each with a new
+// review date to extend it (PATCH the subject's watch) or an erasure (after a confirmation).
+function overdueSection(entries, nameOf) {
+  const head = h('h2', { id: 'overdue-h' }, 'Watchlist entries past their review date');
+  if (!Array.isArray(entries)) {
+    const e = entries;
+    return [head, h('div', { class: 'error', role: 'alert' }, h('p', {}, 'The overdue entries could not be loaded.'), e instanceof APIError ? explain(e) : null)];
+  }
+  if (!entries.length) return [head, h('p', { class: 'note' }, 'None: every watchlist entry is within its review date.')];
+  const rows = entries.map((en) => {
+    const s = en.subject || {};
+    const w = s.watch || {};
+    const name = s.display_name || s.external_id || s.id;
+    const sp = `/v1/galleries/${encodeURIComponent(en.gallery_id)}/subjects/${encodeURIComponent(s.id)}`;
+    const date = h('input', { type: 'date', value: toDateInput(new Date(Date.now() + 90 * 86400e3).toISOString()), 'aria-label': `New review date for ${name}` });
+    const extend = h('button', { type: 'button', class: 'secondary' }, `Extend ${name}`);
+    const erase = h('button', { type: 'button', class: 'danger' }, `Erase ${name}…`);
+    const err = h('div', { class: 'error', role: 'alert' });
+    const cell = h('td', {}, h('div', { class: 'row-actions wrap' }, date, extend, erase), err);
+    const row = h('tr', {},
+      h('td', {}, h('a', { href: `/galleries/${encodeURIComponent(en.gallery_id)}/subjects/${encodeURIComponent(s.id)}` }, name)),
+      h('td', {}, en.gallery_name || en.gallery_id), h('td', { class: 'wrap' }, w.reason || ''),
+      h('td', {}, w.review_at ? new Date(w.review_at).toLocaleDateString() : '—'), h('td', {}, nameOf(w.added_by, w.added_by_name)), cell);
+    extend.addEventListener('click', async () => {
+      showError(err, null);
+      if (!date.value || new Date(fromDateInput(date.value)) <= new Date()) { showError(err, 'Choose a review date in the future.'); return; }
+      extend.disabled = true;
+      try {
+        const u = await api('PATCH', sp, { json: { watch: { reason: w.reason, review_at: fromDateInput(date.value) } } });
+        const text = `${name}: next review on ${new Date(u.watch.review_at).toLocaleDateString()}.`;
+        row.replaceChildren(h('td', { colspan: 6, class: 'ok', role: 'status' }, text));
+        announce(text);
+      } catch (e) { extend.disabled = false; showError(err, explain(e)); }
+    });
+    erase.addEventListener('click', () => {
+      const yes = h('button', { type: 'button', class: 'danger' }, `Yes, erase ${name}`);
+      const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+      const box = h('div', { class: 'confirm' }, h('p', {}, h('strong', {}, `Erase ${name} permanently?`), ' Their faces, crops and alerts are deleted now.'), h('div', { class: 'actions' }, yes, no));
+      err.replaceChildren();
+      cell.append(box);
+      no.addEventListener('click', () => { box.remove(); erase.focus(); });
+      yes.addEventListener('click', async () => {
+        yes.disabled = true;
+        try {
+          await api('DELETE', sp);
+          row.replaceChildren(h('td', { colspan: 6, class: 'ok', role: 'status' }, `${name} was erased.`));
+          announce(`${name} was erased.`);
+        } catch (e) { yes.disabled = false; showError(err, explain(e)); }
+      });
+      no.focus();
+    });
+    return row;
+  });
+  return [head, h('p', { class: 'hint' }, 'Each entry must be looked at again by its review date: extend it if it is still needed, or erase the person. A watchlist can erase its overdue entries by itself (“Erase overdue entries automatically” on the gallery’s page).'),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'overdue' }, h('caption', { class: 'visually-hidden' }, 'Watchlist entries past their review date'),
+      h('thead', {}, h('tr', {}, ['Person', 'Gallery', 'Reason', 'Review date', 'Added by', 'Action'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows)))];
 }
 
 async function viewAudit() {
