@@ -43,7 +43,7 @@ const suppressionPerPerson = 10
 const oldRuleMargin = -2
 
 // reportedMargins are the rows of the table in docs/suppression.md (DefaultSuppressMargin is added).
-var reportedMargins = []float64{0, 0.02, 0.05, 0.1, 0.15, 0.2}
+var reportedMargins = []float64{0, 0.02, 0.05, 0.10, 0.15, 0.20}
 
 // suppressionPeople holds each person's templates (people with at least two photos in which a face was found,
 // at most suppressionPerPerson of them); the first template is the person's enrolment photo.
@@ -384,19 +384,21 @@ func TestSuppressionLFW(t *testing.T) {
 			def = r
 		}
 	}
-	// The properties DefaultSuppressMargin is chosen for (docs/suppression.md):
-	//  - it still stops at least 90% of the repeats of a rejected false match that the old rule stops;
-	if float64(def.A.Suppressed) < 0.9*float64(old.A.Suppressed) {
-		t.Errorf("(a) margin %.2f stops %d repeats, under 90%% of the old rule's %d", recognize.DefaultSuppressMargin, def.A.Suppressed, old.A.Suppressed)
+	// The properties DefaultSuppressMargin is chosen for (docs/suppression.md); on this data they hold for margins
+	// 0.07 to 0.12, so 0.05 fails the third and 0.15 the first:
+	//  - it still stops at least 98.5% of the repeats of a rejected false match that the old rule stops;
+	if float64(def.A.Suppressed) < 0.985*float64(old.A.Suppressed) {
+		t.Errorf("(a) margin %.2f stops %d repeats, under 98.5%% of the old rule's %d", recognize.DefaultSuppressMargin, def.A.Suppressed, old.A.Suppressed)
 	}
-	//  - a false-alert rejection suppresses at most a fifth of the true matches the old rule suppresses;
-	if float64(def.B.Suppressed) > 0.2*float64(old.B.Suppressed) {
-		t.Errorf("(b) margin %.2f suppresses %d true matches, over a fifth of the old rule's %d", recognize.DefaultSuppressMargin, def.B.Suppressed, old.B.Suppressed)
+	//  - a false-alert rejection suppresses at most 0.5% of the subject's true matches and a twentieth of what the
+	//    old rule suppresses;
+	if def.B.Rate > 0.005 || float64(def.B.Suppressed) > float64(old.B.Suppressed)/20 {
+		t.Errorf("(b) margin %.2f suppresses %d true matches (%.2f%%); the old rule %d", recognize.DefaultSuppressMargin, def.B.Suppressed, 100*def.B.Rate, old.B.Suppressed)
 	}
-	//  - a wrongly rejected true alert suppresses at most a third of the later true sightings the old rule does,
+	//  - a wrongly rejected true alert suppresses at most a quarter of the later true sightings the old rule does,
 	//    and never the enrolment photo, which the old rule always suppressed.
-	if float64(def.C.Suppressed) > float64(old.C.Suppressed)/3 {
-		t.Errorf("(c) margin %.2f suppresses %d true sightings, over a third of the old rule's %d", recognize.DefaultSuppressMargin, def.C.Suppressed, old.C.Suppressed)
+	if float64(def.C.Suppressed) > float64(old.C.Suppressed)/4 {
+		t.Errorf("(c) margin %.2f suppresses %d true sightings, over a quarter of the old rule's %d", recognize.DefaultSuppressMargin, def.C.Suppressed, old.C.Suppressed)
 	}
 	if def.C0.Suppressed != 0 || old.C0.Rate != 1 {
 		t.Errorf("(c0) enrolment photo suppressed: margin %.2f %d times, old rule rate %.3f (want 0 and 1)", recognize.DefaultSuppressMargin, def.C0.Suppressed, old.C0.Rate)
@@ -417,7 +419,7 @@ func suppressionTable(rows []ruleRow) string {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 1, ' ', tabwriter.Debug)
 	pct := func(r ruleResult) string {
-		return fmt.Sprintf("%d (%.1f%%; per subject %.1f%%)", r.Suppressed, 100*r.Rate, 100*r.SubjectRate)
+		return fmt.Sprintf("%d (%.2f%%; per subject %.2f%%)", r.Suppressed, 100*r.Rate, 100*r.SubjectRate)
 	}
 	fmt.Fprintln(tw, "| rule\t (a) repeats of the false match stopped\t (b) true matches suppressed by that rejection\t (c) later true sightings suppressed after a true alert was rejected\t (c0) enrolment photo suppressed\t")
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t")
