@@ -355,6 +355,9 @@ func enrolFields(o EnrolOptions) map[string]any {
 	if o.RequireLive {
 		f["require_live"] = true
 	}
+	if o.AllowDuplicate {
+		f["allow_duplicate"] = true
+	}
 	for k, v := range map[string]*float32{"min_size": o.MinSize, "min_quality": o.MinQuality, "min_sharpness": o.MinSharpness, "max_yaw": o.MaxYaw, "max_pitch": o.MaxPitch} {
 		if v != nil {
 			f[k] = *v

@@ -182,6 +182,9 @@ type EnrolOptions struct {
 	MaxPitch        *float32 `json:"max_pitch,omitempty"`
 	AllowEyesClosed bool     `json:"allow_eyes_closed,omitempty"`
 	RequireLive     bool     `json:"require_live,omitempty"`
+	// AllowDuplicate enrols a face that already matches another subject of the gallery (otherwise 409
+	// possible_duplicate).
+	AllowDuplicate bool `json:"allow_duplicate,omitempty"`
 }
 
 // Enrolled is the response of POST .../faces. Duplicate is true (and the status 200) when the subject already
