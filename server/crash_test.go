@@ -415,7 +415,7 @@ func (l *ledger) classify(what string, err error) outcome {
 // load runs concurrent clients creating subjects (two images each, one request) and adding single faces to
 // acknowledged subjects, until stop is closed.
 func (l *ledger) load(c *api.Client, ps photos, gallery string, round, workers int, stop <-chan struct{}) *sync.WaitGroup {
-	opt := api.EnrolOptions{TakeLargest: true, MinQuality: ptr(float32(0)), MinSize: ptr(float32(0)),
+	opt := api.EnrolOptions{TakeLargest: true, AllowDuplicate: true, MinQuality: ptr(float32(0)), MinSize: ptr(float32(0)),
 		MaxYaw: ptr(float32(90)), MaxPitch: ptr(float32(90)), AllowEyesClosed: true}
 	var wg sync.WaitGroup
 	for w := range workers {

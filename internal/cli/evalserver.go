@@ -63,7 +63,7 @@ func (so *serverEval) run(env *Env, f *evalFlags, root string, perGallery, maxPe
 	rep := IdentifyReport{People: len(people), FNIRAtFPIR: map[string]float64{}, ThrAtFPIR: map[string]float64{},
 		Server: so.server, ServerGallery: name,
 		Method: "every probe is mated; the non-mated search for each probe is the same search with its own identity left out (best wrong-identity score)"}
-	wide := api.EnrolOptions{TakeLargest: true, AllowEyesClosed: true, MinSize: evalPtr[float32](0), MinQuality: evalPtr[float32](0), MinSharpness: evalPtr[float32](0),
+	wide := api.EnrolOptions{TakeLargest: true, AllowEyesClosed: true, AllowDuplicate: true, MinSize: evalPtr[float32](0), MinQuality: evalPtr[float32](0), MinSharpness: evalPtr[float32](0),
 		MaxYaw: evalPtr[float32](180), MaxPitch: evalPtr[float32](180)}
 
 	type job struct {
