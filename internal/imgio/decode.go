@@ -170,7 +170,8 @@ func Decode(data []byte, lim Limits) (*Image, Info, error) {
 		return nil, Info{}, ErrEmpty
 	}
 	if n := int64(len(data)); n > lim.MaxBytes {
-		return nil, Info{}, fmt.Errorf("imgio: input is %d bytes, limit %d: %w", n, lim.MaxBytes, ErrTooLarge)
+		return nil, Info{}, withPlain(fmt.Errorf("imgio: input is %d bytes, limit %d: %w", n, lim.MaxBytes, ErrTooLarge),
+			"the image is %s; the limit is %s", byteSize(n), byteSize(lim.MaxBytes))
 	}
 	f, ok := detect(data)
 	if !ok {
@@ -238,7 +239,8 @@ func DecodeFile(path string, lim Limits) (*Image, Info, error) {
 	var hint int64
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		if st.Size() > lim.MaxBytes {
-			return nil, Info{}, fmt.Errorf("imgio: %s is %d bytes, limit %d: %w", path, st.Size(), lim.MaxBytes, ErrTooLarge)
+			return nil, Info{}, withPlain(fmt.Errorf("imgio: %s is %d bytes, limit %d: %w", path, st.Size(), lim.MaxBytes, ErrTooLarge),
+				"the file is %s; the limit is %s", byteSize(st.Size()), byteSize(lim.MaxBytes))
 		}
 		hint = st.Size()
 	}
@@ -247,7 +249,8 @@ func DecodeFile(path string, lim Limits) (*Image, Info, error) {
 		return nil, Info{}, fmt.Errorf("imgio: reading %s: %w", path, err)
 	}
 	if int64(len(data)) > lim.MaxBytes {
-		return nil, Info{}, fmt.Errorf("imgio: %s exceeds %d bytes: %w", path, lim.MaxBytes, ErrTooLarge)
+		return nil, Info{}, withPlain(fmt.Errorf("imgio: %s exceeds %d bytes: %w", path, lim.MaxBytes, ErrTooLarge),
+			"the file is larger than the limit of %s", byteSize(lim.MaxBytes))
 	}
 	m, info, err := Decode(data, lim)
 	if err != nil {
@@ -283,7 +286,8 @@ func checkDims(w, h int, maxPixels int64) error {
 	}
 	hi, lo := bits.Mul64(uint64(w), uint64(h))
 	if hi != 0 || lo > math.MaxInt64 || int64(lo) > maxPixels {
-		return fmt.Errorf("imgio: image %dx%d is %d pixels, limit %d: %w", w, h, lo, maxPixels, ErrTooLarge)
+		return withPlain(fmt.Errorf("imgio: image %dx%d is %d pixels, limit %d: %w", w, h, lo, maxPixels, ErrTooLarge),
+			"the image is %dx%d pixels; the limit is %s megapixels", w, h, megapixels(maxPixels))
 	}
 	return nil
 }
@@ -324,7 +328,16 @@ func classify(f Format, stage string, err error) error {
 	default:
 		sentinel = ErrCorrupt
 	}
-	return fmt.Errorf("imgio: decoding %s %s: %w: %w", f, stage, err, sentinel)
+	err = fmt.Errorf("imgio: decoding %s %s: %w: %w", f, stage, err, sentinel)
+	switch sentinel {
+	case ErrTruncated:
+		return withPlain(err, "the %s image is truncated", formatName(f))
+	case ErrTooLarge:
+		return withPlain(err, "the %s image is too large", formatName(f))
+	case ErrUnsupported:
+		return withPlain(err, "the %s image uses a feature facegate cannot decode (such as arithmetic coding or RLE compression)", formatName(f))
+	}
+	return withPlain(err, "the %s image data is corrupt", formatName(f))
 }
 
 // isTruncation reports whether a decoder error means the input ended early.

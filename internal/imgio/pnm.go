@@ -147,8 +147,9 @@ func parsePNMHeader(data []byte) (pnmHeader, error) {
 	case '6':
 		hd.channels = 3
 	default:
-		return pnmHeader{}, fmt.Errorf("imgio: pnm P%c (%s) is not supported, only binary P5 (PGM) and P6 (PPM): %w",
-			data[1], pnmKinds[data[1]], ErrUnsupported)
+		return pnmHeader{}, withPlain(fmt.Errorf("imgio: pnm P%c (%s) is not supported, only binary P5 (PGM) and P6 (PPM): %w",
+			data[1], pnmKinds[data[1]], ErrUnsupported),
+			"the image is a Netpbm %s (P%c), which facegate does not read (binary PGM and PPM only)", pnmKinds[data[1]], data[1])
 	}
 	p := &pnmParser{data: data, pos: 2}
 	var err error

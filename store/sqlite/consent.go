@@ -64,9 +64,9 @@ func insertConsent(ctx context.Context, tx *sql.Tx, c *facegate.Consent, gid, si
 		nanosOrZero(c.ExpiresAt))
 	switch {
 	case isForeignKey(err):
-		return fmt.Errorf("subject %s: %w", sid, facegate.ErrNotFound)
+		return notFound("subject", sid)
 	case isUnique(err):
-		return fmt.Errorf("consent %s: %w", c.ID, facegate.ErrConflict)
+		return conflict("consent %q exists", c.ID)
 	}
 	return err
 }
@@ -79,7 +79,7 @@ func checkConsent(ctx context.Context, tx *sql.Tx, gid, sid string, t time.Time)
 	err := tx.QueryRowContext(ctx, `SELECT g.purpose, g.consent_exempt, s.minor FROM subjects s JOIN galleries g ON g.id = s.gallery_id
 	WHERE s.id = ? AND s.gallery_id = ?`, sid, gid).Scan(&purpose, &exempt, &minor)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("subject %s: %w", sid, facegate.ErrNotFound)
+		return notFound("subject", sid)
 	}
 	if err != nil || exempt != 0 {
 		return err
@@ -152,7 +152,7 @@ func (db *DB) WithdrawConsent(ctx context.Context, galleryID, subjectID, consent
 		err := tx.QueryRowContext(ctx, "SELECT withdrawn_at FROM consents WHERE id = ? AND gallery_id = ? AND subject_id = ?",
 			consentID, galleryID, subjectID).Scan(&withdrawn)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("consent %s: %w", consentID, facegate.ErrNotFound)
+			return notFound("consent", consentID)
 		}
 		if err != nil {
 			return err

@@ -67,11 +67,11 @@ func (r *faceRow) insert(ctx context.Context, stmt *sql.Stmt, gid, sid string, n
 	_, err := stmt.ExecContext(ctx, r.id, gid, sid, t.UnixNano(), r.box, r.quality, r.source, r.template, thumb)
 	switch {
 	case isUnique(err) && r.source != "" && strings.Contains(err.Error(), "source"):
-		return fmt.Errorf("subject %s already has a face from image %s: %w", sid, r.source, facegate.ErrConflict)
+		return fmt.Errorf("subject %s: image %s: %w", sid, r.source, conflict("the subject already has a face from this image"))
 	case isUnique(err):
-		return fmt.Errorf("face %s: %w", r.id, facegate.ErrConflict)
+		return conflict("face %q exists", r.id)
 	case isForeignKey(err):
-		return fmt.Errorf("subject %s: %w", sid, facegate.ErrNotFound)
+		return notFound("subject", sid)
 	}
 	return err
 }
@@ -154,7 +154,7 @@ func (db *DB) AddFace(ctx context.Context, f *facegate.FaceRecord) error {
 		err := tx.QueryRowContext(ctx, `SELECT s.gallery_id, g.no_thumbnails FROM subjects s JOIN galleries g ON g.id = s.gallery_id
 	WHERE s.id = ? AND (? = '' OR s.gallery_id = ?)`, f.SubjectID, f.GalleryID, f.GalleryID).Scan(&gid, &noThumbs)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("subject %s: %w", f.SubjectID, facegate.ErrNotFound)
+			return notFound("subject", f.SubjectID)
 		}
 		if err != nil {
 			return err
@@ -196,7 +196,9 @@ func (db *DB) Faces(ctx context.Context, galleryID, subjectID string) ([]facegat
 		return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
 	}
 	if len(out) == 0 {
-		if err := db.exists(ctx, "SELECT 1 FROM subjects WHERE id = ? AND gallery_id = ?", subjectID, galleryID); err != nil {
+		if err := db.exists(ctx, "SELECT 1 FROM subjects WHERE id = ? AND gallery_id = ?", subjectID, galleryID); errors.Is(err, facegate.ErrNotFound) {
+			return nil, fmt.Errorf("sqlite: faces: %w", notFound("subject", subjectID))
+		} else if err != nil {
 			return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
 		}
 	}
@@ -216,7 +218,7 @@ func (db *DB) Face(ctx context.Context, galleryID, subjectID, id string) (*faceg
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("sqlite: face %s: %w", id, err)
 		}
-		return nil, fmt.Errorf("sqlite: face %s: %w", id, facegate.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", notFound("face", id))
 	}
 	var f facegate.FaceRecord
 	if err := db.scanFace(rows, &f, true); err != nil {
@@ -234,7 +236,7 @@ func (db *DB) DeleteFace(ctx context.Context, galleryID, subjectID, id string) e
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("sqlite: delete face %s: %w", id, err)
 	} else if n == 0 {
-		return fmt.Errorf("sqlite: delete face %s: %w", id, facegate.ErrNotFound)
+		return fmt.Errorf("sqlite: delete face: %w", notFound("face", id))
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func (db *DB) CreateGallery(ctx context.Context, g *facegate.Gallery) error {
 		id, g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), string(g.Purpose), boolInt(g.ConsentExempt),
 		g.LegalBasis, g.RetentionDays, t.UnixNano(), t.UnixNano())
 	if isUnique(err) {
-		return fmt.Errorf("sqlite: create gallery %q: %w", g.Name, facegate.ErrConflict)
+		return fmt.Errorf("sqlite: create gallery: %w", conflict("a gallery named %q exists", g.Name))
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create gallery %q: %w", g.Name, err)
@@ -57,7 +57,7 @@ func (db *DB) Gallery(ctx context.Context, id string) (*facegate.Gallery, error)
 	var g facegate.Gallery
 	err := scanGallery(db.read.QueryRowContext(ctx, "SELECT "+galleryCols+" FROM galleries WHERE id = ?", id), &g)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: gallery %s: %w", id, facegate.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", notFound("gallery", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: gallery %s: %w", id, err)
@@ -105,7 +105,8 @@ func (db *DB) UpdateGallery(ctx context.Context, g *facegate.Gallery) error {
 				return err
 			}
 			if minors > 0 {
-				return fmt.Errorf("gallery %s has %d minors: %w", g.ID, minors, facegate.ErrMinorOnWatchlist)
+				return fmt.Errorf("gallery %s: %w", g.ID, facegate.Userf(facegate.ErrMinorOnWatchlist,
+					"the gallery holds %d minors and minors are never added to watchlists: remove them before making it a watchlist", minors))
 			}
 		}
 		err := tx.QueryRowContext(ctx, `UPDATE galleries SET name = ?, description = ?, threshold = ?, fmr = ?,
@@ -113,10 +114,10 @@ func (db *DB) UpdateGallery(ctx context.Context, g *facegate.Gallery) error {
 			g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), string(g.Purpose), boolInt(g.ConsentExempt),
 			g.LegalBasis, g.RetentionDays, t.UnixNano(), g.ID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("gallery %s: %w", g.ID, facegate.ErrNotFound)
+			return notFound("gallery", g.ID)
 		}
 		if isUnique(err) {
-			return fmt.Errorf("gallery %s: name %q: %w", g.ID, g.Name, facegate.ErrConflict)
+			return fmt.Errorf("gallery %s: %w", g.ID, conflict("a gallery named %q exists", g.Name))
 		}
 		if err != nil || !g.NoThumbnails {
 			return err
@@ -151,7 +152,7 @@ func (db *DB) DeleteGallery(ctx context.Context, id string) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return facegate.ErrNotFound
+			return notFound("gallery", id)
 		}
 		return nil
 	})

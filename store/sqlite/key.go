@@ -40,7 +40,7 @@ func (db *DB) CreateKey(ctx context.Context, k *facegate.APIKey) error {
 	_, err := db.write.ExecContext(ctx, "INSERT INTO api_keys("+keyCols+") VALUES (?, ?, ?, ?, ?, ?)",
 		id, k.Name, string(k.Role), k.Hash, boolInt(k.Revoked), t.UnixNano())
 	if isUnique(err) {
-		return fmt.Errorf("sqlite: create key %s: %w", id, facegate.ErrConflict)
+		return fmt.Errorf("sqlite: create key: %w", conflict("key %q exists", id))
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create key %s: %w", id, err)
@@ -95,7 +95,7 @@ func (db *DB) RevokeKey(ctx context.Context, id string) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("sqlite: revoke key %s: %w", id, err)
 	} else if n == 0 {
-		return fmt.Errorf("sqlite: revoke key %s: %w", id, facegate.ErrNotFound)
+		return fmt.Errorf("sqlite: revoke key: %w", notFound("key", id))
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func (db *DB) CreateStream(ctx context.Context, s *facegate.Stream) error {
 	_, err = db.write.ExecContext(ctx, "INSERT INTO streams("+streamCols+") VALUES (?, ?, ?, ?, ?)",
 		id, s.Name, cfg, t.UnixNano(), t.UnixNano())
 	if isUnique(err) {
-		return fmt.Errorf("sqlite: create stream %q: %w", s.Name, facegate.ErrConflict)
+		return fmt.Errorf("sqlite: create stream: %w", conflict("a stream named %q exists", s.Name))
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create stream %q: %w", s.Name, err)
@@ -69,7 +69,7 @@ func (db *DB) Stream(ctx context.Context, id string) (*facegate.Stream, error) {
 	var s facegate.Stream
 	err := scanStream(db.read.QueryRowContext(ctx, "SELECT "+streamCols+" FROM streams WHERE id = ?", id), &s)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: stream %s: %w", id, facegate.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", notFound("stream", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: stream %s: %w", id, err)
@@ -114,9 +114,9 @@ func (db *DB) UpdateStream(ctx context.Context, s *facegate.Stream) error {
 		s.Name, cfg, t.UnixNano(), s.ID).Scan(&created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("sqlite: update stream %s: %w", s.ID, facegate.ErrNotFound)
+		return fmt.Errorf("sqlite: update stream: %w", notFound("stream", s.ID))
 	case isUnique(err):
-		return fmt.Errorf("sqlite: update stream %s: name %q: %w", s.ID, s.Name, facegate.ErrConflict)
+		return fmt.Errorf("sqlite: update stream %s: %w", s.ID, conflict("a stream named %q exists", s.Name))
 	case err != nil:
 		return fmt.Errorf("sqlite: update stream %s: %w", s.ID, err)
 	}
@@ -137,7 +137,7 @@ func (db *DB) DeleteStream(ctx context.Context, id string) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return facegate.ErrNotFound
+			return notFound("stream", id)
 		}
 		return nil
 	})
@@ -163,9 +163,9 @@ func (db *DB) AddMatchCrop(ctx context.Context, c *facegate.MatchCrop) error {
 	VALUES (?, ?, ?, ?, ?, ?, ?)`, c.EventID, c.StreamID, c.GalleryID, c.SubjectID, c.CreatedAt.UnixNano(), c.ExpiresAt.UnixNano(), jpeg)
 	switch {
 	case isUnique(err):
-		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, facegate.ErrConflict)
+		return fmt.Errorf("sqlite: add match crop: %w", conflict("a crop for event %q exists", c.EventID))
 	case isForeignKey(err):
-		return fmt.Errorf("sqlite: add match crop %s: stream %s: %w", c.EventID, c.StreamID, facegate.ErrNotFound)
+		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, notFound("stream", c.StreamID))
 	case err != nil:
 		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, err)
 	}
@@ -179,7 +179,7 @@ func (db *DB) MatchCrop(ctx context.Context, eventID string) (*facegate.MatchCro
 	err := db.read.QueryRowContext(ctx, `SELECT stream_id, gallery_id, subject_id, created_at, expires_at, jpeg FROM match_crops
 	WHERE event_id = ?`, eventID).Scan(&c.StreamID, &c.GalleryID, &c.SubjectID, &created, &expires, &c.JPEG)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, facegate.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", facegate.Userf(facegate.ErrNotFound, "no crop is kept for event %q (none was kept, or it expired or was erased)", eventID))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, err)

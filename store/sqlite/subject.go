@@ -106,7 +106,7 @@ func (db *DB) CreateSubjectWithConsent(ctx context.Context, s *facegate.Subject,
 		var purpose string
 		err := tx.QueryRowContext(ctx, "SELECT no_thumbnails, purpose FROM galleries WHERE id = ?", s.GalleryID).Scan(&noThumbs, &purpose)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("gallery %s: %w", s.GalleryID, facegate.ErrNotFound)
+			return notFound("gallery", s.GalleryID)
 		}
 		if err != nil {
 			return err
@@ -117,7 +117,7 @@ func (db *DB) CreateSubjectWithConsent(ctx context.Context, s *facegate.Subject,
 		_, err = tx.ExecContext(ctx, "INSERT INTO subjects("+subjectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			id, s.GalleryID, s.ExternalID, s.DisplayName, meta, boolInt(s.Minor), watch, t.UnixNano(), t.UnixNano())
 		if isUnique(err) {
-			return fmt.Errorf("subject %s (external ID %q): %w", id, s.ExternalID, facegate.ErrConflict)
+			return fmt.Errorf("subject %s: %w", id, subjectConflict(s.ExternalID))
 		}
 		if err != nil {
 			return err
@@ -160,7 +160,7 @@ func (db *DB) Subject(ctx context.Context, galleryID, id string) (*facegate.Subj
 	var s facegate.Subject
 	err := scanSubject(db.read.QueryRowContext(ctx, "SELECT "+subjectCols+" FROM subjects WHERE id = ? AND gallery_id = ?", id, galleryID), &s)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: subject %s: %w", id, facegate.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", notFound("subject", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subject %s: %w", id, err)
@@ -171,12 +171,12 @@ func (db *DB) Subject(ctx context.Context, galleryID, id string) (*facegate.Subj
 // SubjectByExternalID returns the gallery's subject with the given (non-empty) external ID.
 func (db *DB) SubjectByExternalID(ctx context.Context, galleryID, externalID string) (*facegate.Subject, error) {
 	if externalID == "" {
-		return nil, fmt.Errorf("sqlite: subject by external ID: empty external ID: %w", facegate.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: subject by external ID: %w", facegate.Userf(facegate.ErrNotFound, "no external ID given"))
 	}
 	var s facegate.Subject
 	err := scanSubject(db.read.QueryRowContext(ctx, "SELECT "+subjectCols+" FROM subjects WHERE gallery_id = ? AND external_id = ?", galleryID, externalID), &s)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: subject with external ID %q: %w", externalID, facegate.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", facegate.Userf(facegate.ErrNotFound, "no subject with external ID %q", externalID))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subject with external ID %q: %w", externalID, err)
@@ -211,7 +211,9 @@ func (db *DB) Subjects(ctx context.Context, galleryID string, p facegate.Page) (
 		return nil, fmt.Errorf("sqlite: subjects of %s: %w", galleryID, err)
 	}
 	if len(out) == 0 { // rows prove the gallery exists; none may mean it does not
-		if err := db.exists(ctx, "SELECT 1 FROM galleries WHERE id = ?", galleryID); err != nil {
+		if err := db.exists(ctx, "SELECT 1 FROM galleries WHERE id = ?", galleryID); errors.Is(err, facegate.ErrNotFound) {
+			return nil, fmt.Errorf("sqlite: subjects: %w", notFound("gallery", galleryID))
+		} else if err != nil {
 			return nil, fmt.Errorf("sqlite: subjects of gallery %s: %w", galleryID, err)
 		}
 	}
@@ -234,7 +236,7 @@ func (db *DB) UpdateSubject(ctx context.Context, s *facegate.Subject) error {
 		var purpose string
 		err := tx.QueryRowContext(ctx, "SELECT purpose FROM galleries WHERE id = ?", s.GalleryID).Scan(&purpose)
 		if errors.Is(err, sql.ErrNoRows) {
-			return facegate.ErrNotFound
+			return notFound("gallery", s.GalleryID)
 		}
 		if err != nil {
 			return err
@@ -246,10 +248,10 @@ func (db *DB) UpdateSubject(ctx context.Context, s *facegate.Subject) error {
 	WHERE id = ? AND gallery_id = ? RETURNING created_at`,
 			s.ExternalID, s.DisplayName, meta, boolInt(s.Minor), watch, t.UnixNano(), s.ID, s.GalleryID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return facegate.ErrNotFound
+			return notFound("subject", s.ID)
 		}
 		if isUnique(err) {
-			return fmt.Errorf("external ID %q: %w", s.ExternalID, facegate.ErrConflict)
+			return subjectConflict(s.ExternalID)
 		}
 		return err
 	})
@@ -276,7 +278,7 @@ func (db *DB) DeleteSubject(ctx context.Context, galleryID, id string) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return facegate.ErrNotFound
+			return notFound("subject", id)
 		}
 		return nil
 	})
@@ -314,10 +316,19 @@ func checkWatch(purpose facegate.Purpose, s *facegate.Subject) error {
 		return nil
 	}
 	if s.Minor {
-		return fmt.Errorf("subject %s: %w", s.ID, facegate.ErrMinorOnWatchlist)
+		return fmt.Errorf("subject %s: %w", s.ID, facegate.Userf(facegate.ErrMinorOnWatchlist, "the subject is a minor, and minors are never added to watchlists"))
 	}
 	if s.Watch == nil || s.Watch.Reason == "" || s.Watch.ReviewAt.IsZero() {
-		return fmt.Errorf("subject %s: a watchlist entry needs a reason and a review date: %w", s.ID, facegate.ErrInvalid)
+		return fmt.Errorf("subject %s: %w", s.ID,
+			invalid("a watchlist entry needs a reason and a review date (watch.reason and watch.review_at)"))
 	}
 	return nil
+}
+
+// subjectConflict is the conflict of a subject whose external ID another subject of the gallery has.
+func subjectConflict(externalID string) error {
+	if externalID == "" {
+		return conflict("the subject exists")
+	}
+	return conflict("a subject with external ID %q exists in this gallery", externalID)
 }

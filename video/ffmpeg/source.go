@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"net/url"
@@ -140,7 +141,8 @@ func Open(opt Options) (*Source, error) {
 	}
 	bin, err := exec.LookPath(name)
 	if err != nil {
-		return nil, fmt.Errorf("ffmpeg: ffmpeg binary not found: %w", err)
+		return nil, fmt.Errorf("ffmpeg: ffmpeg binary not found: %w",
+			facegate.Userf(err, "the server cannot read video: its video decoder is not installed (ask the administrator)"))
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -163,11 +165,12 @@ func Open(opt Options) (*Source, error) {
 // parseSource classifies a source and returns the argument to give ffmpeg's -i.
 func parseSource(src string) (sourceKind, string, error) {
 	if strings.TrimSpace(src) == "" {
-		return 0, "", errors.New("ffmpeg: empty source")
+		return 0, "", fmt.Errorf("ffmpeg: %w", facegate.Userf(nil, "empty source: give %s", sourceForms))
 	}
 	if p, ok := strings.CutPrefix(src, "device:"); ok {
 		if !strings.HasPrefix(p, "/") {
-			return 0, "", fmt.Errorf("ffmpeg: device source %q: want device:/dev/videoN", src)
+			return 0, "", fmt.Errorf("ffmpeg: device source %q: %w", src,
+				facegate.Userf(nil, "the camera source %q is written wrong: write device:/dev/videoN", src))
 		}
 		return kindDevice, p, nil
 	}
@@ -183,22 +186,25 @@ func parseSource(src string) (sourceKind, string, error) {
 		case "rtsp", "rtsps", "http", "https":
 			u, err := url.Parse(src)
 			if err != nil {
-				return 0, "", fmt.Errorf("ffmpeg: source %s: %w", redact(src), err)
+				return 0, "", fmt.Errorf("ffmpeg: source %s: %w", redact(src), facegate.Userf(err, "the source %s is not a valid URL", redact(src)))
 			}
 			if u.Host == "" {
-				return 0, "", fmt.Errorf("ffmpeg: source %s: no host", redact(src))
+				return 0, "", fmt.Errorf("ffmpeg: source %s: %w", redact(src), facegate.Userf(nil, "the source %s has no host", redact(src)))
 			}
 			if scheme == "rtsp" || scheme == "rtsps" {
 				return kindRTSP, src, nil
 			}
 			return kindHTTP, src, nil
 		default:
-			return 0, "", fmt.Errorf("ffmpeg: source %s: unsupported scheme %q (want a file, file://, rtsp://, rtsps://, http://, https:// or device:)",
-				redact(src), scheme)
+			return 0, "", fmt.Errorf("ffmpeg: source %s: %w", redact(src),
+				facegate.Userf(nil, "unsupported scheme %q in the source %s: give %s", scheme, redact(src), sourceForms))
 		}
 	}
 	return fileSource(src, src)
 }
+
+// sourceForms lists the sources a stream takes, for messages.
+const sourceForms = "a video file on the server, an rtsp://, rtsps://, http:// or https:// URL, or device:/dev/videoN"
 
 // isScheme reports whether s is a URL scheme (RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )).
 func isScheme(s string) bool {
@@ -217,18 +223,22 @@ func isScheme(s string) bool {
 // that neither a leading '-' nor a protocol-like prefix ("concat:", "pipe:") in the name is interpreted.
 func fileSource(src, p string) (sourceKind, string, error) {
 	if p == "" {
-		return 0, "", fmt.Errorf("ffmpeg: source %q: empty path", src)
+		return 0, "", fmt.Errorf("ffmpeg: source %q: %w", src, facegate.Userf(nil, "the source %q names no file", src))
 	}
 	fi, err := os.Stat(p)
-	if err != nil {
-		return 0, "", fmt.Errorf("ffmpeg: source file: %w", err)
-	}
-	if fi.IsDir() {
-		return 0, "", fmt.Errorf("ffmpeg: source file %s is a directory", p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, "", fmt.Errorf("ffmpeg: source file: %w", facegate.Userf(err, "the file %s does not exist on the server", src))
+	case errors.Is(err, fs.ErrPermission):
+		return 0, "", fmt.Errorf("ffmpeg: source file: %w", facegate.Userf(err, "the server may not read the file %s", src))
+	case err != nil:
+		return 0, "", fmt.Errorf("ffmpeg: source file: %w", facegate.Userf(err, "the server cannot read the file %s", src))
+	case fi.IsDir():
+		return 0, "", fmt.Errorf("ffmpeg: source file %s: %w", p, facegate.Userf(nil, "%s is a directory on the server, not a video file", src))
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
-		return 0, "", fmt.Errorf("ffmpeg: source file %s: %w", p, err)
+		return 0, "", fmt.Errorf("ffmpeg: source file %s: %w", p, facegate.Userf(err, "the server cannot read the file %s", src))
 	}
 	return kindFile, "file:" + abs, nil
 }
