@@ -52,38 +52,76 @@ const (
 	codeInternal          = api.CodeInternal
 )
 
-// toAPIError classifies any error.
+// toAPIError classifies any error: the one mapping from errors to HTTP statuses, codes and messages. A message is
+// a sentence a client can act on; it never carries an internal chain ("sqlite: …", "imgio: …", file paths of the
+// server). The domain's sentence travels as a facegate.UserError, an image's problem as imgio.Describe says it;
+// anything else gets a fixed sentence of its kind. The wrapper that calls it logs the whole chain with the
+// request id.
 func toAPIError(err error) *apiError {
 	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
+	if errors.As(err, &ae) {
 		return ae
-	case errors.Is(err, imgio.ErrEmpty):
-		return errf(http.StatusBadRequest, codeEmptyImage, "%v", err)
-	case errors.Is(err, imgio.ErrTruncated):
-		return errf(http.StatusBadRequest, codeTruncatedImage, "%v", err)
-	case errors.Is(err, imgio.ErrCorrupt):
-		return errf(http.StatusBadRequest, codeBadImage, "%v", err)
-	case errors.Is(err, imgio.ErrUnsupported):
-		return errf(http.StatusUnsupportedMediaType, codeUnsupported, "%v", err)
-	case errors.Is(err, imgio.ErrTooLarge):
-		return errf(http.StatusRequestEntityTooLarge, codeTooLarge, "%v", err)
+	}
+	for _, k := range imageKinds {
+		if errors.Is(err, k.err) {
+			msg, _ := imgio.Describe(err)
+			if k.advice != "" {
+				msg += ": " + k.advice
+			}
+			return errf(k.status, k.code, "%s", msg)
+		}
+	}
+	user, hasUser := facegate.UserMessage(err)
+	say := func(fallback string) string {
+		if hasUser {
+			return user
+		}
+		return fallback
+	}
+	switch {
 	case errors.Is(err, engine.ErrNoFace):
-		return errf(http.StatusUnprocessableEntity, codeNoFace, "%v", err)
+		return errf(http.StatusUnprocessableEntity, codeNoFace, "%s", say("no face was found in the image: send a photo in which the face is clearly visible"))
 	case errors.Is(err, facegate.ErrNotFound):
-		return errf(http.StatusNotFound, codeNotFound, "%v", err)
+		return errf(http.StatusNotFound, codeNotFound, "%s", say("what the request names does not exist: check the IDs and names in its path"))
 	case errors.Is(err, facegate.ErrConsent):
 		return errf(http.StatusUnprocessableEntity, codeConsentRequired, "enrolment refused: the subject has no consent in force that covers this gallery's purpose (a minor's must be given by a guardian); record one with POST .../subjects/{s}/consents, or send \"consent\" when creating the subject")
 	case errors.Is(err, facegate.ErrMinorOnWatchlist):
-		return errf(http.StatusUnprocessableEntity, codeMinorWatchlist, "minors are never added to watchlists")
+		return errf(http.StatusUnprocessableEntity, codeMinorWatchlist, "%s", say("minors are never added to watchlists"))
 	case errors.Is(err, facegate.ErrInvalid):
-		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+		return errf(http.StatusBadRequest, codeBadRequest, "%s", say("the request breaks a rule of the gallery or subject it changes"))
 	case errors.Is(err, facegate.ErrConflict):
-		return errf(http.StatusConflict, codeConflict, "%v", err)
+		return errf(http.StatusConflict, codeConflict, "%s", say("the request conflicts with what is stored (a name or ID already taken, or a decision already made)"))
 	case errors.Is(err, context.DeadlineExceeded):
 		return errf(http.StatusServiceUnavailable, codeTimeout, "the request took longer than the server's request timeout")
 	}
-	return errf(http.StatusInternalServerError, codeInternal, "internal error")
+	return errf(http.StatusInternalServerError, codeInternal, "internal error: the server log has the detail under this request's X-Request-Id")
+}
+
+// imageKinds maps each kind of unreadable image to its status, code and the advice that follows
+// imgio.Describe's sentence.
+var imageKinds = []struct {
+	err    error
+	status int
+	code   string
+	advice string
+}{
+	{imgio.ErrEmpty, http.StatusBadRequest, codeEmptyImage, "send the image file's contents"},
+	{imgio.ErrTruncated, http.StatusBadRequest, codeTruncatedImage, "send the whole file"},
+	{imgio.ErrCorrupt, http.StatusBadRequest, codeBadImage, "send the original file, or save it again with an image editor"},
+	{imgio.ErrUnsupported, http.StatusUnsupportedMediaType, codeUnsupported, "send a JPEG, PNG, GIF, WebP, BMP or PNM file"},
+	{imgio.ErrTooLarge, http.StatusRequestEntityTooLarge, codeTooLarge, ""},
+}
+
+// fail answers a request that failed with err: the client gets toAPIError's code and sentence, the log the whole
+// error chain under the request id (an error for a 5xx, information for a refused request).
+func (s *Server) fail(w http.ResponseWriter, id, route string, err error) {
+	ae := toAPIError(err)
+	if ae.Status >= 500 {
+		s.log.Error("request failed", "id", id, "route", route, "status", ae.Status, "code", ae.Code, "err", err)
+	} else {
+		s.log.Info("request refused", "id", id, "route", route, "status", ae.Status, "code", ae.Code, "err", err)
+	}
+	writeError(w, ae)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

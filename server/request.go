@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/facegate/facegate/internal/imgio"
@@ -32,7 +34,7 @@ func (in *input) field(name string, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return errf(http.StatusBadRequest, codeBadRequest, "field %q: %v", name, err)
+		return errf(http.StatusBadRequest, codeBadRequest, "field %q: %s", name, jsonProblem(err))
 	}
 	return nil
 }
@@ -126,7 +128,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, list bool, imageNa
 				for i, b64 := range many {
 					data, err := decodeBase64(b64)
 					if err != nil {
-						return nil, errf(http.StatusBadRequest, codeBadImage, "field %q[%d]: %v", k, i, err)
+						return nil, errf(http.StatusBadRequest, codeBadImage, "field %q[%d] is not valid base64", k, i)
 					}
 					in.list = append(in.list, data)
 				}
@@ -142,7 +144,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, list bool, imageNa
 			}
 			data, err := decodeBase64(b64)
 			if err != nil {
-				return nil, errf(http.StatusBadRequest, codeBadImage, "field %q: %v", k, err)
+				return nil, errf(http.StatusBadRequest, codeBadImage, "field %q is not valid base64", k)
 			}
 			in.images[k] = data
 		}
@@ -187,7 +189,46 @@ func bodyError(err error) error {
 	if errors.As(err, &mbe) {
 		return errf(http.StatusRequestEntityTooLarge, codeTooLarge, "request body over %d bytes", mbe.Limit)
 	}
-	return errf(http.StatusBadRequest, codeBadRequest, "reading request: %v", err)
+	return errf(http.StatusBadRequest, codeBadRequest, "%s", jsonProblem(err))
+}
+
+// jsonProblem says in plain words what is wrong with a request body that did not decode, without the decoder's
+// package prefixes ("json: …", "multipart: …").
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("the JSON body is malformed at byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind()), typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("the value must be %s, not %s", jsonKind(typ.Type.Kind()), typ.Value)
+	case strings.HasPrefix(msg, "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + ": docs/api.md lists each route's fields"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the request body ends early: send all of it"
+	case strings.HasPrefix(msg, "multipart: "):
+		return "the multipart/form-data body is malformed: send it with its boundary, as an HTTP client's form encoder writes it"
+	}
+	return "the request body cannot be read"
+}
+
+// jsonKind names the JSON type that decodes into a Go kind.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }
 
 // decodeImage decodes one uploaded image with the server's pixel limit.

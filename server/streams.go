@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,7 @@ func (s *Server) startStreams(ctx context.Context) error {
 			// it is reported in the logs and in its status.
 			s.log.Error("stream not started", "stream", all[i].ID, "name", all[i].Name, "err", err)
 			s.streams.mu.Lock()
-			s.streams.failed[all[i].ID] = err.Error()
+			s.streams.failed[all[i].ID] = sourceProblem(err)
 			s.streams.mu.Unlock()
 		}
 	}
@@ -55,7 +56,7 @@ func (s *Server) startStreams(ctx context.Context) error {
 
 func (s *Server) startStream(st *facegate.Stream) error {
 	id := st.ID
-	p, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store, Transform: s.cfg.Transform,
+	p, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store, Recognizer: s.rec, Transform: s.cfg.Transform,
 		Publish: s.publish, FFmpeg: s.cfg.FFmpeg, Logger: s.log,
 		OnFrame: func(f video.FrameStats) {
 			s.metrics.observe("facegate_stream_frame_latency_seconds", "Time from a frame's arrival to the end of its analysis.", f.Latency, "stream", id)
@@ -267,7 +268,7 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 	// Check the source before storing anything: a pipeline is opened (not started) to validate it.
 	if _, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store,
 		Publish: func(e facegate.Event) facegate.Event { return e }, FFmpeg: s.cfg.FFmpeg, Logger: s.log}); err != nil {
-		return nil, errf(http.StatusBadRequest, codeBadSource, "%v", err)
+		return nil, errf(http.StatusBadRequest, codeBadSource, "%s", sourceProblem(err))
 	}
 	return st, nil
 }
@@ -390,7 +391,7 @@ func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	f, err := events.ParseFilter(r.URL.Query())
 	if err != nil {
-		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+		return filterError()
 	}
 	return events.ServeSSE(w, r, s.bus, f)
 }
@@ -399,7 +400,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) recentEvents(w http.ResponseWriter, r *http.Request) error {
 	f, err := events.ParseFilter(r.URL.Query())
 	if err != nil {
-		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+		return filterError()
 	}
 	n := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
@@ -468,4 +469,23 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
 			fl.Flush()
 		}
 	}
+}
+
+// sourceProblem is the sentence a client sees for a stream source that cannot be opened: the one the video
+// layer gave (it names the source as sent, never a path of the server's own), else a fixed one. The chain is
+// logged by the request wrapper.
+func sourceProblem(err error) string {
+	if msg, ok := facegate.UserMessage(err); ok {
+		return msg
+	}
+	return "the source cannot be opened: give a video file on the server, an rtsp://, rtsps://, http:// or https:// URL, or device:/dev/videoN"
+}
+
+// filterError is the answer to an event filter naming an unknown type (the only error of events.ParseFilter).
+func filterError() error {
+	valid := make([]string, len(facegate.EventTypes))
+	for i, t := range facegate.EventTypes {
+		valid[i] = string(t)
+	}
+	return errf(http.StatusBadRequest, codeBadRequest, "unknown event type in type=: use %s", strings.Join(valid, ", "))
 }
