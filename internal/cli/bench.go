@@ -67,7 +67,7 @@ func runBench(env *Env, args []string) error {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return fileErr(file, err)
 	}
 	samples := map[string][]float64{}
 	var rep BenchReport
@@ -76,7 +76,7 @@ func runBench(env *Env, args []string) error {
 		t0 := time.Now()
 		img, _, err := imgio.Decode(data, imgio.DefaultLimits)
 		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
+			return fileErr(file, err)
 		}
 		dec := time.Since(t0)
 		faces, err := e.Analyze(env.Ctx, img, engine.Options{Embed: true, Attributes: want, Timings: &tm})

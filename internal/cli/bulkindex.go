@@ -202,7 +202,7 @@ server fails; rejected photos alone do not fail the run.`)
 			}
 			data, err := os.ReadFile(path)
 			if err != nil {
-				stop(err)
+				stop(fileErr(path, err))
 				return
 			}
 			sum := sha256.Sum256(data)

@@ -83,20 +83,20 @@ func runCompare(env *Env, args []string) error {
 	for i, file := range files {
 		img, _, err := imgio.DecodeFile(file, imgio.DefaultLimits)
 		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
+			return fileErr(file, err)
 		}
 		all, err := e.Analyze(env.Ctx, img, engine.Options{})
 		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
+			return fileErr(file, err)
 		}
 		if len(all) == 0 {
-			return fmt.Errorf("%s: %w", file, engine.ErrNoFace)
+			return fileErr(file, engine.ErrNoFace)
 		}
 		counts[i] = len(all)
 		k := engine.Primary(all, img.W, img.H)
 		f, err := e.Embed(env.Ctx, img, all[k])
 		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
+			return fileErr(file, err)
 		}
 		faces[i] = f
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,18 +32,23 @@ type errorJSON struct {
 
 func runDetect(env *Env, args []string) error {
 	var c common
-	fs := newFlags(env, "detect", "detect [--json] [--draw OUT] [--attributes LIST] [--min-face N] IMAGE...")
+	fs := newFlags(env, "detect", `detect [--json] [--draw OUT] [--attributes LIST] [--min-face N] IMAGE|FOLDER...
+
+Finds the faces of each image. A FOLDER stands for the image files directly inside it (.jpg .jpeg .png .gif
+.webp .bmp .pgm .ppm .pnm, by name; subfolders and hidden files are not read); its other files are skipped with
+one line each on stderr. A file that cannot be read is named on stderr with its problem ("README.txt: not an
+image"); the exit status is 1 when any image could not be analysed or a folder holds no image.`)
 	c.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	drawOut := fs.String("draw", "", "write the image with boxes, landmarks and labels to OUT (.png or .jpg); with several images OUT is a folder")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table (an array, or one object for a single IMAGE)")
+	drawOut := fs.String("draw", "", "write the image with boxes, landmarks and labels to OUT (.png or .jpg); with several images or a folder OUT is a folder")
 	attrs := fs.String("attributes", "", "comma-separated optional inferences: age, gender, expression, liveness, all")
 	minFace := fs.Int("min-face", engine.DefaultMinFace, "smallest face height to look for, in pixels")
 	thresh := fs.Float64("det-threshold", engine.DefaultDetThreshold, "detector confidence threshold")
-	files, err := parse(fs, args)
+	args, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 {
+	if len(args) == 0 {
 		return usagef("no image given")
 	}
 	want, err := engine.ParseAttributes(splitList(*attrs))
@@ -52,7 +58,11 @@ func runDetect(env *Env, args []string) error {
 	if *minFace < 8 {
 		return usagef("--min-face must be at least 8 pixels")
 	}
-	if *drawOut != "" && len(files) > 1 {
+	inputs, folders := detectInputs(args, func(path, why string) {
+		fmt.Fprintf(env.Stderr, "facegate detect: %s: %s (skipped)\n", path, why)
+	})
+	single := len(args) == 1 && !folders
+	if *drawOut != "" && !single {
 		if err := os.MkdirAll(*drawOut, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", *drawOut, err)
 		}
@@ -63,27 +73,37 @@ func runDetect(env *Env, args []string) error {
 	}
 	defer e.Close()
 
-	var results []imageResult
+	results := []imageResult{}
 	failed := 0
-	for _, file := range files {
+	for _, in := range inputs {
+		file := in.file
 		res := imageResult{File: file, Faces: []facegate.Face{}}
-		img, info, err := imgio.DecodeFile(file, imgio.DefaultLimits)
+		var img *imgio.Image
+		err := in.err
 		if err == nil {
-			res.Format, res.Width, res.Height = string(info.Format), img.W, img.H
-			res.Faces, err = e.Analyze(env.Ctx, img, engine.Options{MinFaceSize: *minFace, Threshold: *thresh, Attributes: want})
+			var info imgio.Info
+			img, info, err = imgio.DecodeFile(file, imgio.DefaultLimits)
+			if err == nil {
+				res.Format, res.Width, res.Height = string(info.Format), img.W, img.H
+				res.Faces, err = e.Analyze(env.Ctx, img, engine.Options{MinFaceSize: *minFace, Threshold: *thresh, Attributes: want})
+			}
 		}
 		if err != nil {
 			failed++
-			res.Error = &errorJSON{Code: errorCode(err), Message: err.Error()}
+			code := errorCode(err)
+			if in.err != nil && in.code != "" {
+				code = in.code
+			}
+			res.Error = &errorJSON{Code: code, Message: problem(err)}
 			if !*asJSON {
-				fmt.Fprintf(env.Stderr, "facegate detect: %s: %s\n", file, err)
+				fmt.Fprintf(env.Stderr, "facegate detect: %s\n", fileErr(file, err))
 			}
 			results = append(results, res)
 			continue
 		}
 		if *drawOut != "" {
 			out := *drawOut
-			if len(files) > 1 {
+			if !single {
 				out = filepath.Join(*drawOut, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))+".jpg")
 			}
 			if err := draw.SaveAnnotated(out, img, res.Faces); err != nil {
@@ -96,7 +116,7 @@ func runDetect(env *Env, args []string) error {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		var v any = results
-		if len(results) == 1 {
+		if single && len(results) == 1 {
 			v = results[0]
 		}
 		if err := enc.Encode(v); err != nil {
@@ -106,9 +126,56 @@ func runDetect(env *Env, args []string) error {
 		printTable(env, results)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d images could not be analysed", failed, len(files))
+		return fmt.Errorf("%d of %d images could not be analysed", failed, len(inputs))
 	}
 	return nil
+}
+
+// detectInput is one image detect reads, or (err set) a failure found while listing a folder.
+type detectInput struct {
+	file string
+	err  error
+	code string // errorCode for err when errorCode cannot tell
+}
+
+// errNoImages is a folder without image files.
+var errNoImages = errors.New("no image files in the folder")
+
+// detectInputs expands the command line: a file stays as it is; a folder becomes the image files directly
+// inside it, sorted by name, each other file being reported to skip (hidden files and subfolders are passed
+// over). folders reports whether any argument was a folder.
+func detectInputs(args []string, skip func(path, why string)) (inputs []detectInput, folders bool) {
+	for _, arg := range args {
+		st, err := os.Stat(arg)
+		if err != nil || !st.IsDir() {
+			inputs = append(inputs, detectInput{file: arg}) // DecodeFile reports what is wrong with it
+			continue
+		}
+		folders = true
+		entries, err := os.ReadDir(arg)
+		if err != nil {
+			inputs = append(inputs, detectInput{file: arg, err: err})
+			continue
+		}
+		n := 0
+		for _, d := range entries { // ReadDir sorts by name
+			name := d.Name()
+			if strings.HasPrefix(name, ".") || d.IsDir() {
+				continue
+			}
+			p := filepath.Join(arg, name)
+			if !isImageName(name) {
+				skip(p, "not an image file")
+				continue
+			}
+			inputs = append(inputs, detectInput{file: p})
+			n++
+		}
+		if n == 0 {
+			inputs = append(inputs, detectInput{file: arg, err: errNoImages, code: "no_images"})
+		}
+	}
+	return inputs, folders
 }
 
 func printTable(env *Env, results []imageResult) {

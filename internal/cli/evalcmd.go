@@ -263,7 +263,7 @@ func runEvalVerify(env *Env, args []string) error {
 			if rep.FailedImages == nil {
 				rep.FailedImages = map[string]string{}
 			}
-			rep.FailedImages[rel] = r.Err.Error()
+			rep.FailedImages[rel] = problem(r.Err)
 		} else if r.Template == nil {
 			rep.NoFaceImages = append(rep.NoFaceImages, rel)
 		}
@@ -418,7 +418,7 @@ func readTree(root string) ([]person, error) {
 
 func isImageName(n string) bool {
 	switch strings.ToLower(filepath.Ext(n)) {
-	case ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".pgm", ".ppm":
+	case ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".pgm", ".ppm", ".pnm":
 		return true
 	}
 	return false

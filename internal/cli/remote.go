@@ -186,7 +186,7 @@ rejected with the server's reasons. Exit status 1 when any image was rejected.`)
 	}
 	for _, path := range images { // a typo in the last path should not leave the first ones enrolled
 		if st, err := os.Stat(path); err != nil {
-			return err
+			return fileErr(path, err)
 		} else if st.IsDir() {
 			return fmt.Errorf("%s is a folder (use 'facegate index' for a folder per person)", path)
 		}
@@ -211,7 +211,7 @@ rejected with the server's reasons. Exit status 1 when any image was rejected.`)
 	for _, path := range images {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return err
+			return fileErr(path, err)
 		}
 		res, err := c.Enrol(ctx, *gallery, sub.ID, data, ef.options())
 		if err != nil {
@@ -261,7 +261,7 @@ gallery's threshold), and its candidates best first (* marks those at or above t
 	}
 	data, err := os.ReadFile(images[0])
 	if err != nil {
-		return err
+		return fileErr(images[0], err)
 	}
 	sr, err := c.Search(env.Ctx, *gallery, data, *topK)
 	if err != nil {
@@ -309,7 +309,7 @@ the score and the gallery's threshold. Exit status 0 for match and no match alik
 	}
 	data, err := os.ReadFile(images[0])
 	if err != nil {
-		return err
+		return fileErr(images[0], err)
 	}
 	// The external id first: it is what people know a subject by, and it may look like an id.
 	id := *subject
