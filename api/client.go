@@ -10,12 +10,12 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/envconfig"
 )
 
 // Client calls a facegate server. It is safe for concurrent use.
@@ -53,13 +53,10 @@ func NewClient(base, key string, hc *http.Client) (*Client, error) {
 // $FACEGATE_KEY when empty.
 func ClientFromEnv(base, key string) (*Client, error) {
 	if base == "" {
-		base = os.Getenv(EnvServer)
-	}
-	if base == "" {
-		base = DefaultServer
+		base = envconfig.Server() // DefaultServer when unset
 	}
 	if key == "" {
-		key = os.Getenv(EnvKey)
+		key = envconfig.Key()
 	}
 	return NewClient(base, key, nil)
 }

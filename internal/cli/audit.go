@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate/audit"
+	"github.com/facegate/facegate/envconfig"
 	"github.com/facegate/facegate/server"
 	"github.com/facegate/facegate/store/sqlite"
 )
@@ -77,7 +78,7 @@ func runAuditKeygen(env *Env, args []string) error {
 
 func runAuditVerify(env *Env, args []string) error {
 	fs := newFlags(env, "audit verify", "audit verify [--data DIR] [--public-key KEY] [--json]")
-	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory of the store ($FACEGATE_DATA)")
+	data := fs.String("data", envconfig.Data(), "data directory of the store ($FACEGATE_DATA)")
 	pubText := fs.String("public-key", "", "public key that signed the checkpoints (from 'audit keygen'); without it signatures are not checked")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if _, err := parse(fs, args); err != nil {
@@ -128,7 +129,7 @@ func openStore(data string) (*sqlite.DB, error) {
 // manifest and the ZIP comment), then the audit entry that recorded the export.
 func runAuditTrace(env *Env, args []string) error {
 	fs := newFlags(env, "audit trace", "audit trace FILE [--data DIR]")
-	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory of the store whose audit log recorded the export ($FACEGATE_DATA)")
+	data := fs.String("data", envconfig.Data(), "data directory of the store whose audit log recorded the export ($FACEGATE_DATA)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

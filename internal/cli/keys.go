@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/facegate/facegate/envconfig"
 	"github.com/facegate/facegate/protect"
 )
 
@@ -51,8 +52,8 @@ func runKeys(env *Env, args []string) error {
 		return nil
 	}
 	fs := newFlags(env, "keys rotate", "keys rotate [--data DIR] [--template-key FILE]")
-	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory of the store ($FACEGATE_DATA)")
-	keyFile := fs.String("template-key", envOr("FACEGATE_TEMPLATE_KEY_FILE", ""), "template key file; first line is the key to rotate to ($FACEGATE_TEMPLATE_KEY_FILE, or the keys in $FACEGATE_TEMPLATE_KEYS)")
+	data := fs.String("data", envconfig.Data(), "data directory of the store ($FACEGATE_DATA)")
+	keyFile := fs.String("template-key", envconfig.TemplateKeyFile(), "template key file; first line is the key to rotate to ($FACEGATE_TEMPLATE_KEY_FILE, or the keys in $FACEGATE_TEMPLATE_KEYS)")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}

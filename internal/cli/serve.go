@@ -16,6 +16,7 @@ import (
 	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/console"
 	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/envconfig"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/server"
@@ -31,8 +32,8 @@ func runServe(env *Env, args []string) error {
 		f.DefValue = "info"
 		_ = f.Value.Set("info")
 	}
-	addr := fs.String("addr", envOr("FACEGATE_ADDR", ":8080"), "listen address ($FACEGATE_ADDR)")
-	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory for the embedded store ($FACEGATE_DATA)")
+	addr := fs.String("addr", envconfig.Addr(), "listen address ($FACEGATE_ADDR)")
+	data := fs.String("data", envconfig.Data(), "data directory for the embedded store ($FACEGATE_DATA)")
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	key := fs.String("tls-key", "", "TLS private key file (PEM)")
 	rate := fs.Float64("rate", 20, "requests per second allowed per API key (0 = unlimited)")
@@ -41,13 +42,13 @@ func runServe(env *Env, args []string) error {
 	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
-	templateKeys := fs.String("template-key", envOr("FACEGATE_TEMPLATE_KEY_FILE", ""), "file of AES-256 keys that encrypt templates at rest ('facegate keys generate'; first line active; mode 0600, outside --data; or the keys themselves in $FACEGATE_TEMPLATE_KEYS); reloaded on SIGHUP ($FACEGATE_TEMPLATE_KEY_FILE)")
-	templateSecret := fs.String("template-secret", envOr("FACEGATE_TEMPLATE_SECRET_FILE", ""), "file holding the secret of the unlinkable template transform ('facegate keys secret'; or the secret itself in $FACEGATE_TEMPLATE_SECRET); every stored template is made with it ($FACEGATE_TEMPLATE_SECRET_FILE)")
+	templateKeys := fs.String("template-key", envconfig.TemplateKeyFile(), "file of AES-256 keys that encrypt templates at rest ('facegate keys generate'; first line active; mode 0600, outside --data; or the keys themselves in $FACEGATE_TEMPLATE_KEYS); reloaded on SIGHUP ($FACEGATE_TEMPLATE_KEY_FILE)")
+	templateSecret := fs.String("template-secret", envconfig.TemplateSecretFile(), "file holding the secret of the unlinkable template transform ('facegate keys secret'; or the secret itself in $FACEGATE_TEMPLATE_SECRET); every stored template is made with it ($FACEGATE_TEMPLATE_SECRET_FILE)")
 	eventRetention := fs.Duration("event-retention", 24*time.Hour, "how long events stay in memory for replay (SSE Last-Event-ID, /v1/events/recent)")
 	negativeRetention := fs.Duration("not-this-person-retention", 90*24*time.Hour, "how long a rejected watchlist alert suppresses the same false match")
-	auditKey := fs.String("audit-key", envOr("FACEGATE_AUDIT_KEY_FILE", ""), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
-	inferences := fs.String("enable-inferences", envOr("FACEGATE_INFERENCES", ""), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
-	ffmpegBin := fs.String("ffmpeg", envOr("FACEGATE_FFMPEG", "ffmpeg"), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
+	auditKey := fs.String("audit-key", envconfig.AuditKeyFile(), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
+	inferences := fs.String("enable-inferences", envconfig.Inferences(), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
+	ffmpegBin := fs.String("ffmpeg", envconfig.FFmpeg(), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -120,11 +121,11 @@ func runServe(env *Env, args []string) error {
 		return err
 	}
 	defer srv.Close() // stops the streams before the store closes (Serve closes it too)
-	secret, err := srv.EnsureAdminKey(env.Ctx, os.Getenv("FACEGATE_ADMIN_KEY"))
+	secret, err := srv.EnsureAdminKey(env.Ctx, envconfig.AdminKey())
 	if err != nil {
 		return err
 	}
-	if secret != "" && os.Getenv("FACEGATE_ADMIN_KEY") == "" {
+	if secret != "" && envconfig.AdminKey() == "" {
 		fmt.Fprintf(env.Stdout, "first start: created admin API key (shown once, stored only as a hash):\n  %s\n", secret)
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -137,13 +138,6 @@ func runServe(env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "facegate %s serving on %s://%s (data %s, models %s)\n", facegate.Version, scheme, ln.Addr(), *data, paths.Models)
 	return srv.Serve(env.Ctx, ln, *cert, *key)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 func mustAbs(p string) string {
@@ -178,7 +172,7 @@ func loadTransform(path, data string) (*protect.Transform, error) {
 			return nil, usagef("--template-secret must not be inside the data directory")
 		}
 	}
-	if path == "" && os.Getenv("FACEGATE_TEMPLATE_SECRET") == "" {
+	if path == "" && envconfig.TemplateSecret() == "" {
 		return nil, nil
 	}
 	secret, err := protect.LoadSecret(path, "FACEGATE_TEMPLATE_SECRET")

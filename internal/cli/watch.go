@@ -9,6 +9,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
+	"github.com/facegate/facegate/envconfig"
 	"github.com/facegate/facegate/events"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/store/sqlite"
@@ -23,7 +24,7 @@ func runWatch(env *Env, args []string) error {
 		"Every event is printed to stdout as one JSON line; see docs/video.md for the event types.")
 	c.register(fs)
 	gallery := fs.String("gallery", "", "identify tracks against this gallery (name or id) of the store in --data; without it, only detect, track and count")
-	data := fs.String("data", envOr("FACEGATE_DATA", "data"), "data directory of the store that holds the gallery ($FACEGATE_DATA)")
+	data := fs.String("data", envconfig.Data(), "data directory of the store that holds the gallery ($FACEGATE_DATA)")
 	fps := fs.Float64("fps", facegate.DefaultStreamFPS, "frames analysed per second")
 	maxWidth := fs.Int("max-width", facegate.DefaultStreamMaxWidth, "downscale wider frames to this width")
 	minFace := fs.Int("min-face", engine.DefaultMinFace, "smallest face height to look for, in pixels")
@@ -32,7 +33,7 @@ func runWatch(env *Env, args []string) error {
 	crowd := fs.Int("crowd-interval", 60, "seconds between crowd figures")
 	crops := fs.Bool("crops", false, "put a JPEG crop (base64) of the face in match events")
 	unknownCrops := fs.Bool("unknown-crops", false, "put a crop in unknown-face events too (off: unknown faces carry no biometric data)")
-	templateSecret := fs.String("template-secret", envOr("FACEGATE_TEMPLATE_SECRET_FILE", ""), "the template transform secret the store's templates were made with (as for 'serve')")
+	templateSecret := fs.String("template-secret", envconfig.TemplateSecretFile(), "the template transform secret the store's templates were made with (as for 'serve')")
 	types := fs.String("types", "", "comma-separated event types to print (default: all): "+eventTypeList())
 	pos, err := parse(fs, args)
 	if err != nil {

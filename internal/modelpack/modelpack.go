@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/facegate/facegate/envconfig"
 	"io"
 	"math"
 	"os"
@@ -114,7 +115,7 @@ type Paths struct {
 // /usr/local/share/facegate/models and /usr/share/facegate/models.
 func SearchDirs() []string {
 	var dirs []string
-	if d := os.Getenv("FACEGATE_MODELS"); d != "" {
+	if d := envconfig.Models(); d != "" {
 		dirs = append(dirs, d)
 	}
 	if exe, err := os.Executable(); err == nil {
@@ -162,7 +163,7 @@ func Locate(modelsDir string) (Paths, error) {
 			return p, fmt.Errorf("%w: no folder with %s among the search path (see 'facegate version'): %s", ErrNotFound, pack.Models[0].File, Fix)
 		}
 	}
-	if lib := os.Getenv("FACEGATE_ORT_LIB"); lib != "" {
+	if lib := envconfig.ORTLib(); lib != "" {
 		p.Runtime = lib
 	} else {
 		for _, c := range []string{
