@@ -47,7 +47,10 @@ func newEnv(t *testing.T, cfg server.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg.Store, cfg.Engine, cfg.Index = st, testEngine(t), index.New(facegate.TemplateDim)
+	if cfg.Engine == nil {
+		cfg.Engine = testEngine(t)
+	}
+	cfg.Store, cfg.Index = st, index.New(facegate.TemplateDim)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -480,7 +480,7 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 		// subject's open alert on this stream.
 		var err error
 		ao, err = p.cfg.Recognizer.Alert(ctx, g, recognize.Sighting{Match: recognize.Candidate{Subject: st.match.Subject,
-			Score: st.match.Score, Match: true}, Probe: st.probe, StreamID: p.st.ID, Track: t.ID, At: fr.At})
+			Score: st.match.Score, Match: true}, Probe: st.probe, StreamID: p.st.ID, Track: t.ID, At: p.media(fr.Seq)})
 		if err != nil {
 			p.log.Warn("storing the watchlist alert failed", "err", err)
 			ao = nil
