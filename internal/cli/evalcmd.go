@@ -270,7 +270,6 @@ func runEvalVerify(env *Env, args []string) error {
 	}
 	scored := make([]eval.Scored, len(pairs))
 	scores := make([]float64, len(pairs))
-	var impostor []float64
 	correct, fm, fnm, same := 0, 0, 0, 0
 	for i, p := range pairs {
 		a, b := res[index[p.A]].Template, res[index[p.B]].Template
@@ -291,11 +290,8 @@ func runEvalVerify(env *Env, args []string) error {
 			if !match {
 				fnm++
 			}
-		} else {
-			impostor = append(impostor, s)
-			if match {
-				fm++
-			}
+		} else if match {
+			fm++
 		}
 	}
 	rep.SamePairs = same
