@@ -101,7 +101,6 @@ func GroupIdentify(probes []GroupProbe, labels GroupLabels, opt FairnessOptions)
 		hits      int
 		mates     []float64 // mate score if ranked first, else -Inf
 		nonMated  []float64 // top score of each non-mated search (or proxy)
-		fnm, fpos int
 	}
 	accs := make([]acc, len(groups))
 	for i := range accs {

@@ -98,17 +98,6 @@ func tiffWithOrientation(bo binary.AppendByteOrder, orientation uint16) []byte {
 	return b
 }
 
-// withAPP1 inserts an APP1 segment holding payload right after the SOI
-// marker of a JPEG stream.
-func withAPP1(jpg, payload []byte) []byte {
-	seg := []byte{0xFF, 0xE1}
-	seg = binary.BigEndian.AppendUint16(seg, uint16(len(payload)+2))
-	seg = append(seg, payload...)
-	out := append([]byte{}, jpg[:2]...)
-	out = append(out, seg...)
-	return append(out, jpg[2:]...)
-}
-
 // exifAPP1 wraps TIFF bytes in the "Exif\0\0" APP1 header.
 func exifAPP1(tiff []byte) []byte {
 	return append([]byte("Exif\x00\x00"), tiff...)
