@@ -45,15 +45,16 @@ func runServe(env *Env, args []string) error {
 	templateKeys := fs.String("template-key", envconfig.TemplateKeyFile(), "file of AES-256 keys that encrypt templates at rest ('facegate keys generate'; first line active; mode 0600, outside --data; or the keys themselves in $FACEGATE_TEMPLATE_KEYS); reloaded on SIGHUP ($FACEGATE_TEMPLATE_KEY_FILE)")
 	templateSecret := fs.String("template-secret", envconfig.TemplateSecretFile(), "file holding the secret of the unlinkable template transform ('facegate keys secret'; or the secret itself in $FACEGATE_TEMPLATE_SECRET); every stored template is made with it ($FACEGATE_TEMPLATE_SECRET_FILE)")
 	eventRetention := fs.Duration("event-retention", 24*time.Hour, "how long events stay in memory for replay (SSE Last-Event-ID, /v1/events/recent)")
-	negativeRetention := fs.Duration("not-this-person-retention", 90*24*time.Hour, "how long a rejected watchlist alert suppresses the same false match")
+	negativeRetention := fs.Duration("not-this-person-retention", 90*24*time.Hour, "how long a rejected watchlist alert is remembered (it suppresses later matches that look more like the rejected capture than like the person's photos; listed and undone at .../subjects/{s}/rejections)")
+	alertCooldown := fs.Duration("alert-cooldown", facegate.DefaultAlertCooldown, "a watchlist person's sightings on one stream within this long of the last one join the open alert instead of raising a new one")
 	auditKey := fs.String("audit-key", envconfig.AuditKeyFile(), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
 	inferences := fs.String("enable-inferences", envconfig.Inferences(), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envconfig.FFmpeg(), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if *eventRetention <= 0 || *negativeRetention <= 0 {
-		return usagef("--event-retention and --not-this-person-retention must be positive")
+	if *eventRetention <= 0 || *negativeRetention <= 0 || *alertCooldown <= 0 {
+		return usagef("--event-retention, --not-this-person-retention and --alert-cooldown must be positive")
 	}
 	if *maxBody <= 0 || *maxPixels <= 0 || *timeout <= 0 || *analyses <= 0 {
 		return usagef("--max-body, --max-pixels, --timeout and --max-analyses must be positive")
@@ -115,7 +116,7 @@ func runServe(env *Env, args []string) error {
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
-		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, TemplatesEncrypted: st.Encrypted(),
+		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),
 		Console: console.Handler()})
 	if err != nil {
 		return err
