@@ -380,33 +380,7 @@ function galleryFacts(g) {
     h('dt', {}, 'Consent'), h('dd', {}, g.consent_exempt ? `Not required (legal basis: ${g.legal_basis})` : 'Required before a face is enrolled'),
     h('dt', {}, 'People'), h('dd', {}, `${g.subjects} (${g.templates} ${g.templates === 1 ? 'face' : 'faces'})`),
     h('dt', {}, 'Match threshold'), h('dd', {}, Number(g.threshold).toFixed(3)),
-    g.retention_days ? [h('dt', {}, 'Retention'), h('dd', {}, `${g.retention_days} days`)] : null,
-    isWatchlist(g) ? [h('dt', {}, 'Entries past their review date'), h('dd', { id: 'overdue-rule' }, g.expire_overdue ? 'Erased automatically' : 'Listed in the review queue for a person to extend or erase')] : null);
-}
-
-// expireOverdueForm switches a watchlist's automatic erasure of entries past their review date (PATCH the
-// gallery's expire_overdue; the retention sweep then erases them).
-function expireOverdueForm(g) {
-  const box = h('input', { type: 'checkbox', name: 'expire_overdue', checked: !!g.expire_overdue });
-  const msg = h('span', { role: 'status', class: 'ok' });
-  const err = h('div', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'panel', novalidate: true, 'aria-label': 'Entries past their review date' },
-    h('label', { class: 'check' }, box, 'Erase entries past their review date automatically'),
-    h('p', { class: 'hint' }, 'Off: they are listed in the review queue until a person extends or erases them. On: the retention sweep erases them (audited).'),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Save'), msg), err);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    showError(err, null);
-    msg.textContent = '';
-    try {
-      const u = await api('PATCH', `/v1/galleries/${encodeURIComponent(g.id)}`, { json: { expire_overdue: box.checked } });
-      g.expire_overdue = !!u.expire_overdue;
-      const rule = document.getElementById('overdue-rule');
-      if (rule) rule.textContent = g.expire_overdue ? 'Erased automatically' : 'Listed in the review queue for a person to extend or erase';
-      msg.textContent = g.expire_overdue ? 'Saved: overdue entries are erased automatically.' : 'Saved: overdue entries are listed for review.';
-    } catch (ex) { showError(err, explain(ex)); }
-  });
-  return form;
+    g.retention_days ? [h('dt', {}, 'Retention'), h('dd', {}, `${g.retention_days} days`)] : null);
 }
 
 async function viewGallery(gid) {
@@ -416,7 +390,6 @@ async function viewGallery(gid) {
     h('a', { class: 'button', href: `${base}/search` }, 'Search with a photo'),
     can('operator') ? h('a', { class: 'button secondary', href: `${base}/enrol` }, 'Enrol a person') : null);
   const h1 = page(`Gallery ${g.name}`, crumbs(g.name), '$h1', g.description ? h('p', {}, g.description) : null, galleryFacts(g), actions,
-    isWatchlist(g) && can('admin') ? expireOverdueForm(g) : null,
     isWatchlist(g) && can('operator') ? h('p', {}, h('a', { href: `/alerts?gallery=${encodeURIComponent(g.id)}` }, `Alerts of ${g.name}`),
       ' (the review queue also lists the entries past their review date)') : null);
   if (!can('operator')) {
@@ -2118,10 +2091,38 @@ function overdueSection(entries, nameOf) {
     });
     return row;
   });
-  return [head, h('p', { class: 'hint' }, 'Each entry must be looked at again by its review date: extend it if it is still needed, or erase the person. A watchlist can erase its overdue entries by itself (“Erase overdue entries automatically” on the gallery’s page).'),
+  // An admin may erase them all at once (POST /v1/watchlist/overdue/expire), after a confirmation.
+  let all = null;
+  if (can('admin')) {
+    const n = entries.length;
+    const btn = h('button', { type: 'button', class: 'danger' }, `Erase all ${n} overdue ${n === 1 ? 'entry' : 'entries'}…`);
+    const box = h('div', {});
+    btn.addEventListener('click', () => {
+      const yes = h('button', { type: 'button', class: 'danger' }, `Yes, erase ${n} ${n === 1 ? 'person' : 'people'}`);
+      const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+      const err = h('div', { class: 'error', role: 'alert' });
+      box.replaceChildren(h('div', { class: 'confirm' }, h('p', {}, h('strong', {}, `Erase every watchlist entry past its review date (${n})?`),
+        ' Each person is erased with their faces, crops, alerts and rejections, as Erase on their page does. Entries extended since this page was loaded are kept.'),
+      h('div', { class: 'actions' }, yes, no), err));
+      btn.disabled = true;
+      no.addEventListener('click', () => { box.replaceChildren(); btn.disabled = false; btn.focus(); });
+      yes.addEventListener('click', async () => {
+        yes.disabled = true;
+        try {
+          const out = await api('POST', '/v1/watchlist/overdue/expire');
+          const k = (out.erased || []).length;
+          announce(`${k} overdue ${k === 1 ? 'entry' : 'entries'} erased.`);
+          await render();
+        } catch (e) { yes.disabled = false; showError(err, explain(e)); }
+      });
+      no.focus();
+    });
+    all = [h('div', { class: 'actions' }, btn), box];
+  }
+  return [head, h('p', { class: 'hint' }, 'Each entry must be looked at again by its review date: extend it if it is still needed, or erase the person.'),
     h('div', { class: 'table-wrap' }, h('table', { id: 'overdue' }, h('caption', { class: 'visually-hidden' }, 'Watchlist entries past their review date'),
       h('thead', {}, h('tr', {}, ['Person', 'Gallery', 'Reason', 'Review date', 'Added by', 'Action'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, rows)))];
+      h('tbody', {}, rows))), all];
 }
 
 async function viewAudit() {

@@ -12,7 +12,7 @@
 //   CAMERA            a .y4m video of obama.jpg (made with ffmpeg) that Chromium's fake camera plays: drives the
 //                     guided webcam enrolment; empty without ffmpeg
 import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -65,9 +65,10 @@ try {
   page.setDefaultTimeout(20000);
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    // Failed requests the test causes on purpose (a wrong key, a rejected photo, a bad stream source) are logged by the browser;
+    // Failed requests the test causes on purpose (a wrong key, a rejected photo, a group photo, a possible duplicate,
+    // a bad stream source) are logged by the browser;
     // anything else, such as a CSP violation, is a failure.
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|401|422)/.test(m.text())) problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|401|409|422)/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   const heading = (name) => page.getByRole('heading', { level: 1, name });
 
@@ -121,6 +122,25 @@ try {
 
   await page.getByRole('heading', { name: 'Enrolment history' }).waitFor();
   await page.getByText('Face 1 enrolled').waitFor();
+
+  step('duplicate check: another photo of the same man under another name is questioned');
+  await page.getByRole('link', { name: 'staff' }).first().click();
+  await page.getByRole('link', { name: 'Enrol a person' }).click();
+  await heading('Enrol a person').waitFor();
+  await page.getByLabel('Who consents').fill('Someone Else');
+  await page.getByLabel('Evidence reference').fill('signed form 2026-11-29/99');
+  await page.getByLabel('External id').fill('e99');
+  await page.getByLabel('Display name').fill('Someone Else');
+  await page.getByLabel('Photo').setInputFiles(join(images, 'obama2.jpg'));
+  await page.getByRole('button', { name: 'Enrol' }).click();
+  const dup = page.getByRole('group', { name: /This face matches Barack Obama \(0\.\d\d\)\. Enrol anyway as a different person\?/ });
+  await dup.waitFor();
+  step(`asked: ${(await dup.locator('p').first().innerText()).replace(/\s+/g, ' ')}`);
+  await page.screenshot({ path: join(shots, 'enrol-duplicate.png'), fullPage: true });
+  await dup.getByRole('button', { name: 'Cancel' }).click(); // nothing is enrolled
+  assert.equal(await page.getByRole('group', { name: /This face matches/ }).count(), 0, 'the question is gone');
+  await page.goto(subjectURL);
+  await heading('Barack Obama').waitFor();
   step('export downloads a ZIP');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export (download)' }).click()]);
   assert.match(download.suggestedFilename(), /\.zip$/);
@@ -182,6 +202,26 @@ try {
   assert.equal(await result.getByText('Barack Obama').count(), 0, 'the erased person is not a candidate');
   await page.screenshot({ path: join(shots, 'search-unknown.png'), fullPage: true });
 
+  const group = join(images, '..', '..', 'multi_face', 'kit_with_rose.jpg');
+  if (existsSync(group)) {
+    step('group photo: refused, then the largest face is enrolled');
+    await page.getByRole('link', { name: 'staff' }).first().click();
+    await page.getByRole('link', { name: 'Enrol a person' }).click();
+    await heading('Enrol a person').waitFor();
+    await page.getByLabel('Who consents').fill('Kit Harington');
+    await page.getByLabel('Evidence reference').fill('signed form 2026-11-29/20');
+    await page.getByLabel('Display name').fill('Kit Harington');
+    await page.getByLabel('Photo').setInputFiles(group);
+    await page.getByRole('button', { name: 'Enrol', exact: true }).click();
+    await page.getByRole('button', { name: 'Use the largest face' }).waitFor();
+    await page.screenshot({ path: join(shots, 'enrol-group.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Use the largest face' }).click();
+    await heading('Kit Harington').waitFor();
+    await page.getByRole('heading', { name: 'Faces (1)' }).waitFor();
+  } else {
+    step(`group photo: skipped (${group} not found)`);
+  }
+
   if (process.env.CAMERA) {
     step('guided webcam enrolment (fake camera showing obama.jpg)');
     await page.goto(base + '/galleries');
@@ -219,18 +259,34 @@ try {
   }
 
   if (process.env.VIDEO) {
-    step('streams: a watchlist with one person, via the API');
+    step('watchlist: a gallery (via the API), a person enrolled with a reason and a review date, no consent text');
     const auth = { Authorization: `Bearer ${adminKey}` };
     let r = await fetch(base + '/v1/galleries', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
       body: JSON.stringify({ name: 'wanted', purpose: 'watchlist', legal_basis: 'test' }) });
     assert.equal(r.status, 201, `creating the watchlist: ${r.status} ${await r.clone().text()}`);
     const wl = await r.json();
-    const fd = new FormData();
-    fd.append('display_name', 'Lin-Manuel Miranda');
-    fd.append('watch', JSON.stringify({ reason: 'end-to-end test', review_at: new Date(Date.now() + 30 * 86400e3).toISOString() }));
-    fd.append('image', new Blob([readFileSync(process.env.WATCH_PHOTO)], { type: 'image/png' }), 'lin-manuel-miranda.png');
-    r = await fetch(`${base}/v1/galleries/${wl.id}/subjects`, { method: 'POST', headers: auth, body: fd });
-    assert.equal(r.status, 201, `enrolling on the watchlist: ${r.status} ${await r.clone().text()}`);
+    await page.goto(`${base}/galleries/${wl.id}`);
+    await heading('Gallery wanted').waitFor();
+    await page.getByRole('link', { name: 'Enrol a person' }).click();
+    await heading('Enrol a person').waitFor();
+    assert.equal(await page.getByText('What the person agrees to').count(), 0, 'no consent text for a watchlisted person');
+    assert.equal(await page.getByLabel('Who consents').count(), 0, 'no consent record for a watchlisted person');
+    assert.equal(await page.getByLabel('Photo').isDisabled(), true, 'the photo is locked until the reason and review date are filled in');
+    await page.getByLabel('Reason').fill('end-to-end test: case 2026/41');
+    const reviewDate = new Date(Date.now() + 30 * 86400e3);
+    const ymd = `${reviewDate.getFullYear()}-${String(reviewDate.getMonth() + 1).padStart(2, '0')}-${String(reviewDate.getDate()).padStart(2, '0')}`;
+    await page.getByLabel('Review date').fill(ymd);
+    await page.getByLabel('Display name').fill('Lin-Manuel Miranda');
+    await page.getByLabel('Photo').setInputFiles(process.env.WATCH_PHOTO);
+    await page.screenshot({ path: join(shots, 'enrol-watchlist.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Enrol', exact: true }).click();
+    await heading('Lin-Manuel Miranda').waitFor();
+    const watchURL = page.url();
+    const entry = page.locator('#watch-entry');
+    await entry.getByText('end-to-end test: case 2026/41').waitFor();
+    await entry.getByText(await page.evaluate((d) => new Date(d + 'T12:00:00').toLocaleDateString(), ymd)).waitFor();
+    await entry.getByText('initial admin').waitFor(); // who added it, by the key's name
+    await page.getByRole('heading', { name: 'Rejections (0)' }).waitFor();
 
     step('streams: add one on the clip (a bad source first)');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Streams' }).click();
@@ -270,27 +326,109 @@ try {
     assert.ok(liveOverflow <= 1, `live view: no horizontal scrolling at 390 px (overflow ${liveOverflow} px: ${wide})`);
     await page.setViewportSize({ width: 1280, height: 860 });
 
-    step('review queue: reject one alert');
+    step('review queue: one grouped alert for the person, with its sightings, the reference photo and the crop from one media request');
     const aborted = new Set();
     const onFailed = (rq) => { if (/ERR_ABORTED|aborted/i.test(rq.failure()?.errorText || '')) aborted.add(new URL(rq.url()).pathname); };
     page.on('requestfailed', onFailed);
+    let mediaReqs = [];
+    let imageReqs = [];
+    const onRequest = (rq) => {
+      const u = new URL(rq.url());
+      if (u.pathname === '/v1/alerts/media') mediaReqs.push(u.search);
+      else if (/^\/v1\/.*\/(crop|thumbnail)$/.test(u.pathname)) imageReqs.push(u.pathname);
+    };
+    page.on('request', onRequest);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Review queue' }).click();
     await heading('Review queue').waitFor();
     for (let i = 0; i < 50 && aborted.size < 2; i++) await page.waitForTimeout(100);
     page.off('requestfailed', onFailed);
     assert.deepEqual([...aborted].sort(), ['/v1/events', `/v1/streams/${await streamID()}/preview`], 'leaving the live view stops the preview and the event feed');
-    const card = page.locator('li.alert-card').first();
-    await card.getByRole('link', { name: 'Lin-Manuel Miranda' }).waitFor();
-    await page.waitForFunction(() => { const i = document.querySelector('li.alert-card img.crop'); return i && i.complete && i.naturalWidth > 0; });
-    const pendingBefore = await page.locator('li.alert-card').count();
+    // The clip loops: later sightings of the same person on the same stream attach to the pending alert.
+    const pendingFor = async () => ((await (await fetch(`${base}/v1/alerts?status=pending&gallery=${wl.id}`, { headers: auth })).json()).alerts || []);
+    let grouped = [];
+    for (let i = 0; i < 40; i++) {
+      grouped = (await pendingFor()).filter((a) => a.stream_id);
+      if (grouped.length && grouped[0].sightings >= 2) break;
+      await page.waitForTimeout(500);
+    }
+    assert.equal(grouped.length, 1, `one pending alert for the person on the stream (${grouped.length})`);
+    mediaReqs = [];
+    imageReqs = [];
+    await page.getByRole('button', { name: 'Filter' }).click(); // reload the queue with the sightings so far
+    await heading('Review queue').waitFor();
+    const card = page.locator(`li.alert-card[data-id="${grouped[0].id}"]`);
+    for (let i = 0; i < 50 && !mediaReqs.length; i++) await page.waitForTimeout(100);
+    await card.getByRole('link', { name: 'Lin-Manuel Miranda', exact: true }).waitFor();
+    assert.equal(await page.locator('li.alert-card').count(), 1, 'one card: the sightings are grouped');
+    await page.waitForFunction(() => ['img.crop:not(.ref)', 'img.crop.ref'].every((q) => { const i = document.querySelector(`li.alert-card ${q}`); return i && i.complete && i.naturalWidth > 0; }));
+    const sightings = Number(await card.locator('dd.sightings').innerText());
+    assert.ok(sightings >= 1, `the sighting count is shown (${sightings})`);
+    await card.getByText(sightings > 1 ? 'Last seen' : 'Seen', { exact: true }).waitFor();
+    await card.getByText('stream stage').waitFor();
+    assert.equal(mediaReqs.length, 1, `one media request for the page (${mediaReqs.join(' ')})`);
+    assert.deepEqual(imageReqs, [], 'no crop or thumbnail fetched one by one');
+    page.off('request', onRequest);
+    step(`grouped alert: ${sightings} sightings, crop and reference photo from 1 media request`);
+    await page.screenshot({ path: join(shots, 'alerts-pending.png'), fullPage: true });
+
+    step('review queue: reject it');
     await card.getByLabel('Note (optional)').fill('different person, checked ID');
     await card.getByRole('button', { name: 'Reject' }).click();
     const reviewed = page.locator('#reviewed');
-    await reviewed.getByRole('row', { name: /Lin-Manuel Miranda Rejected .*different person, checked ID/ }).waitFor();
-    assert.equal(await page.locator('li.alert-card').count(), pendingBefore - 1, 'the rejected alert left the pending list');
-    await page.waitForFunction(() => [...document.querySelectorAll('li.alert-card img.crop')].every((i) => i.complete && i.naturalWidth > 0));
+    await reviewed.getByRole('row', { name: /Lin-Manuel Miranda Rejected .*initial admin different person, checked ID/ }).waitFor();
+    assert.equal(await page.locator(`li.alert-card[data-id="${grouped[0].id}"]`).count(), 0, 'the rejected alert left the pending list');
     await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
-    step(`rejected: ${pendingBefore} pending before, ${pendingBefore - 1} after`);
+
+    step('the same person’s next true sighting still alerts: a search with the enrolment photo');
+    await page.goto(`${base}/galleries/${wl.id}/search`);
+    await heading('Search wanted').waitFor();
+    await page.getByLabel('Photo to search').setInputFiles(process.env.WATCH_PHOTO);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await result.getByRole('heading', { name: /Face 1: match Lin-Manuel Miranda/ }).waitFor();
+    await result.getByText('This match created an alert').waitFor();
+    assert.equal(await result.getByText('suppressed').count(), 0, 'the enrolment photo is not suppressed by the rejection');
+    await page.screenshot({ path: join(shots, 'search-watchlist.png'), fullPage: true });
+    const searchAlerts = (await pendingFor()).filter((a) => !a.stream_id);
+    assert.equal(searchAlerts.length, 1, `the search created a pending alert (${searchAlerts.length})`);
+    await result.getByRole('link', { name: 'review queue' }).click();
+    await heading('Review queue').waitFor();
+    await page.locator(`li.alert-card[data-id="${searchAlerts[0].id}"]`).getByText('a search', { exact: true }).waitFor();
+
+    step('the rejection is listed on the person’s page, and undone');
+    await page.goto(watchURL);
+    await heading('Lin-Manuel Miranda').waitFor();
+    await page.getByRole('heading', { name: 'Rejections (1)' }).waitFor();
+    const rejRow = page.locator('#rejections tbody tr').first();
+    await rejRow.getByText('different person, checked ID').waitFor();
+    await rejRow.getByText('initial admin').waitFor();
+    await page.screenshot({ path: join(shots, 'subject-watchlist.png'), fullPage: true });
+    await rejRow.getByRole('button', { name: /^Undo the rejection of / }).click();
+    await page.getByText('Rejection undone').waitFor();
+    await page.getByRole('heading', { name: 'Rejections (0)' }).waitFor();
+    const subjPath = new URL(watchURL).pathname.replace(/^\/galleries/, '/v1/galleries');
+    const left = await (await fetch(`${base}${subjPath}/rejections`, { headers: auth })).json();
+    assert.deepEqual(left.rejections, [], 'no rejection left');
+
+    step('watchlist entries past their review date: listed, extended');
+    const fd = new FormData();
+    fd.append('display_name', 'Joe Biden');
+    fd.append('watch', JSON.stringify({ reason: 'end-to-end test: overdue', review_at: new Date(Date.now() - 86400e3).toISOString() }));
+    fd.append('image', new Blob([readFileSync(join(images, '..', 'biden', 'biden.jpg'))], { type: 'image/jpeg' }), 'biden.jpg');
+    r = await fetch(`${base}/v1/galleries/${wl.id}/subjects`, { method: 'POST', headers: auth, body: fd });
+    if (r.status === 201) {
+      const biden = (await r.json()).subject;
+      await page.goto(base + '/alerts');
+      await heading('Review queue').waitFor();
+      const od = page.locator('#overdue');
+      await od.getByRole('row', { name: /Joe Biden wanted end-to-end test: overdue/ }).waitFor();
+      await page.screenshot({ path: join(shots, 'alerts-overdue.png'), fullPage: true });
+      await od.getByRole('button', { name: 'Extend Joe Biden' }).click();
+      await od.getByText('Joe Biden: next review on').waitFor();
+      const after = await (await fetch(`${base}/v1/galleries/${wl.id}/subjects/${biden.id}`, { headers: auth })).json();
+      assert.ok(new Date(after.subject.watch.review_at) > new Date(), 'the review date was extended');
+    } else {
+      step(`overdue list: skipped (the API refuses a past review date: ${r.status} ${await r.text()})`);
+    }
 
     step('audit: verified, with the review decision');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
