@@ -333,3 +333,13 @@ func TestVerifyWithoutTemplates(t *testing.T) {
 		t.Fatalf("err %v, want ErrNoTemplates", err)
 	}
 }
+
+// A rejection whose template cannot be compared (another length) never suppresses anything.
+func TestSuppressesIgnoresIncomparableRejections(t *testing.T) {
+	probe := []float32{1, 0, 0}
+	for _, tmpl := range [][]float32{nil, {1, 0}, {float32(math.NaN()), 0, 0}} {
+		if s := recognize.Suppresses(probe, 0.4, []facegate.Negative{{ID: "n", Template: tmpl}}, 0.3, 0.1); s != nil {
+			t.Errorf("template %v suppressed: %+v", tmpl, s)
+		}
+	}
+}

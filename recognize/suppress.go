@@ -25,7 +25,8 @@ func Suppresses(probe []float32, enrolled float32, negatives []facegate.Negative
 	for i := range negatives {
 		n := &negatives[i]
 		s := facegate.Similarity(probe, n.Template)
-		if float64(s) < threshold || float64(s) < float64(enrolled)+margin {
+		// Written so that NaN (a template of another length, or a corrupt one) never suppresses.
+		if !(float64(s) >= threshold && float64(s) >= float64(enrolled)+margin) {
 			continue
 		}
 		if best == nil || s > best.Score {
