@@ -1212,7 +1212,7 @@ async function rejectionsSection(sp, nameOf, who) {
         const left = tbody.children.length;
         heading.textContent = `Rejections (${left})`;
         const text = `Rejection undone: captures like it raise alerts for ${who} again.`;
-        out.prepend(h('p', { class: 'ok', role: 'status' }, text));
+        out.prepend(h('p', { class: 'ok' }, text));
         if (!left) table.replaceWith(h('p', { class: 'note' }, `No rejection: every match of ${who} raises an alert.`));
         announce(text);
         heading.focus();

@@ -12,7 +12,7 @@
 //   CAMERA            a .y4m video of obama.jpg (made with ffmpeg) that Chromium's fake camera plays: drives the
 //                     guided webcam enrolment; empty without ffmpeg
 import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -402,8 +402,33 @@ try {
     await rejRow.getByText('different person, checked ID').waitFor();
     await rejRow.getByText('initial admin').waitFor();
     await page.screenshot({ path: join(shots, 'subject-watchlist.png'), fullPage: true });
+    // The rejected capture itself, searched again, is suppressed: the search page says so plainly.
+    const media = (await (await fetch(`${base}/v1/alerts/media?ids=${grouped[0].id}`, { headers: auth })).json()).media[grouped[0].id] || {};
+    if (media.crop) {
+      const sfd = new FormData();
+      sfd.append('image', new Blob([Buffer.from(media.crop, 'base64')], { type: 'image/jpeg' }), 'capture.jpg');
+      const sres = await (await fetch(`${base}/v1/galleries/${wl.id}/search`, { method: 'POST', headers: auth, body: sfd })).json();
+      const supp = (sres.faces || []).flatMap((f) => f.candidates || []).find((c) => c.suppressed);
+      if (supp) {
+        const capture = join(profile, 'capture.jpg');
+        writeFileSync(capture, Buffer.from(media.crop, 'base64'));
+        await page.goto(`${base}/galleries/${wl.id}/search`);
+        await heading('Search wanted').waitFor();
+        await page.getByLabel('Photo to search').setInputFiles(capture);
+        await page.getByRole('button', { name: 'Search', exact: true }).click();
+        await result.getByRole('heading', { name: /Face 1: unknown/ }).waitFor();
+        const rejectedOn = await page.evaluate(() => new Date().toLocaleDateString());
+        await result.getByText(`suppressed: looks more like a capture rejected on ${rejectedOn} than like the person’s photos`).waitFor();
+        step(`the rejected capture searched again: ${(await result.locator('p.suppressed').innerText()).replace(/\s+/g, ' ')}`);
+        await page.screenshot({ path: join(shots, 'search-suppressed.png'), fullPage: true });
+        await result.getByRole('link', { name: 'the person’s page' }).click();
+        await heading('Lin-Manuel Miranda').waitFor();
+      } else {
+        step(`suppressed search: skipped (the rejected capture searched again was not suppressed: ${JSON.stringify((sres.faces || []).map((f) => f.result))})`);
+      }
+    }
     await rejRow.getByRole('button', { name: /^Undo the rejection of / }).click();
-    await page.getByText('Rejection undone').waitFor();
+    await page.locator('#rejections').getByText('Rejection undone').waitFor();
     await page.getByRole('heading', { name: 'Rejections (0)' }).waitFor();
     const subjPath = new URL(watchURL).pathname.replace(/^\/galleries/, '/v1/galleries');
     const left = await (await fetch(`${base}${subjPath}/rejections`, { headers: auth })).json();
