@@ -97,10 +97,10 @@ func GroupIdentify(probes []GroupProbe, labels GroupLabels, opt FairnessOptions)
 	}
 	ts := opt.thresholds()
 	type acc struct {
-		ids       map[string]bool
-		hits      int
-		mates     []float64 // mate score if ranked first, else -Inf
-		nonMated  []float64 // top score of each non-mated search (or proxy)
+		ids      map[string]bool
+		hits     int
+		mates    []float64 // mate score if ranked first, else -Inf
+		nonMated []float64 // top score of each non-mated search (or proxy)
 	}
 	accs := make([]acc, len(groups))
 	for i := range accs {
