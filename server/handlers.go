@@ -571,6 +571,17 @@ func (s *Server) updateSubject(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// eraseSubject deletes a subject with everything about it (faces, consents, crops, alerts, rejections: one store
+// transaction), its index entries and the events that name it. The caller holds writeMu and checkpoints after.
+func (s *Server) eraseSubject(ctx context.Context, gid, sid string) error {
+	if err := s.cfg.Store.DeleteSubject(ctx, gid, sid); err != nil {
+		return err
+	}
+	s.cfg.Index.RemoveSubject(gid, sid)
+	s.forgetEvents(gid, sid)
+	return nil
+}
+
 func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) error {
 	_, sub, err := s.subject(r)
 	if err != nil {
@@ -578,11 +589,9 @@ func (s *Server) deleteSubject(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if err := s.cfg.Store.DeleteSubject(r.Context(), sub.GalleryID, sub.ID); err != nil {
+	if err := s.eraseSubject(r.Context(), sub.GalleryID, sub.ID); err != nil {
 		return err
 	}
-	s.cfg.Index.RemoveSubject(sub.GalleryID, sub.ID)
-	s.forgetEvents(sub.GalleryID, sub.ID)
 	s.checkpoint(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -403,11 +403,9 @@ func (s *Server) expireOverdue(w http.ResponseWriter, r *http.Request) error {
 	defer s.writeMu.Unlock()
 	var ids []string
 	for _, e := range entries {
-		if err := s.cfg.Store.DeleteSubject(r.Context(), e.GalleryID, e.Subject.ID); err != nil && !errors.Is(err, facegate.ErrNotFound) {
+		if err := s.eraseSubject(r.Context(), e.GalleryID, e.Subject.ID); err != nil && !errors.Is(err, facegate.ErrNotFound) {
 			return err
 		}
-		s.cfg.Index.RemoveSubject(e.GalleryID, e.Subject.ID)
-		s.forgetEvents(e.GalleryID, e.Subject.ID)
 		out.Erased = append(out.Erased, e)
 		ids = append(ids, e.Subject.ID)
 	}
