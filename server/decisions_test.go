@@ -159,14 +159,17 @@ func TestDecisionsBadReviewRequests(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		method, path, body string
-		status            int
-		code              string
+		status             int
+		code               string
 	}{
 		{"POST", "/v1/alerts/review", `{"ids":[],"decision":"reject"}`, 400, api.CodeBadRequest},
 		{"POST", "/v1/alerts/review", `{"ids":["` + strings.Join(many, `","`) + `"],"decision":"reject"}`, 400, api.CodeBadRequest},
 		{"POST", "/v1/alerts/review", `{"ids":["a"],"decision":"maybe"}`, 400, api.CodeBadRequest},
 		{"POST", "/v1/alerts/review", `{"ids":["a"],"decision":"reject","note":"` + strings.Repeat("n", 3000) + `"}`, 400, api.CodeBadRequest},
 		{"GET", "/v1/alerts/media?ids=", "", 400, api.CodeBadRequest},
+		{"GET", "/v1/alerts/media?ids=" + strings.Repeat("a", 101), "", 400, api.CodeBadRequest},
+		{"POST", "/v1/alerts/review", `{"ids":["` + strings.Repeat("a", 101) + `"],"decision":"reject"}`, 400, api.CodeBadRequest},
+		{"POST", "/v1/watchlist/overdue/expire?gallery=nope", "", 404, api.CodeNotFound},
 		{"GET", "/v1/alerts/media?ids=" + strings.Join(many, ","), "", 400, api.CodeBadRequest},
 		{"GET", "/v1/alerts?status=open", "", 400, api.CodeBadRequest},
 		{"GET", "/v1/alerts?stream=" + strings.Repeat("s", 101), "", 400, api.CodeBadRequest},

@@ -67,7 +67,9 @@ func (a fakeAnalyser) Embed(ctx context.Context, img *imgio.Image, f facegate.Fa
 	return f, errors.New("fake analyser: no such face")
 }
 
-func (fakeAnalyser) AlignedImage(img *imgio.Image, f facegate.Face) (*imgio.Image, error) { return img, nil }
+func (fakeAnalyser) AlignedImage(img *imgio.Image, f facegate.Face) (*imgio.Image, error) {
+	return img, nil
+}
 
 // fakePixel reads face i's code from the image (ok false when there is no such face).
 func fakePixel(img *imgio.Image, i int) (r, g, b uint8, ok bool) {

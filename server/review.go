@@ -12,8 +12,20 @@ import (
 	"github.com/facegate/facegate/api"
 )
 
-// maxBulk bounds the alerts one bulk review or media request names.
-const maxBulk = 100
+// maxBulk bounds the alerts one bulk review or media request names; maxIDLen the length of each id.
+const (
+	maxBulk  = 100
+	maxIDLen = 100
+)
+
+func shortIDs(ids []string) bool {
+	for _, id := range ids {
+		if len(id) > maxIDLen {
+			return false
+		}
+	}
+	return true
+}
 
 // listAlerts is GET /v1/alerts?status=&gallery=&stream=&subject=&limit=N: watchlist alerts, newest sighting
 // first, with the names a reviewer needs.
@@ -25,8 +37,8 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errf(http.StatusBadRequest, codeBadRequest, "status must be pending, confirmed or rejected")
 	}
-	if len(f.StreamID) > 100 || len(f.SubjectID) > 100 {
-		return errf(http.StatusBadRequest, codeBadRequest, "stream and subject are ids of at most 100 characters")
+	if !shortIDs([]string{f.StreamID, f.SubjectID}) {
+		return errf(http.StatusBadRequest, codeBadRequest, "stream and subject are ids of at most %d characters", maxIDLen)
 	}
 	if ref := q.Get("gallery"); ref != "" {
 		g, err := s.gallery(r.Context(), ref)
@@ -244,6 +256,8 @@ func (s *Server) reviewAlerts(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case len(b.IDs) == 0 || len(b.IDs) > maxBulk:
 		return errf(http.StatusBadRequest, codeBadRequest, "ids must name 1..%d alerts", maxBulk)
+	case !shortIDs(b.IDs):
+		return errf(http.StatusBadRequest, codeBadRequest, "an alert id is at most %d characters", maxIDLen)
 	case len(b.Note) > maxNote:
 		return errf(http.StatusBadRequest, codeBadRequest, "note must be at most %d bytes", maxNote)
 	}
@@ -277,8 +291,8 @@ func (s *Server) reviewAlerts(w http.ResponseWriter, r *http.Request) error {
 // subject's reference photo of up to 100 alerts in one response, so a page of the review queue costs one request.
 func (s *Server) alertMedia(w http.ResponseWriter, r *http.Request) error {
 	ids := strings.Split(r.URL.Query().Get("ids"), ",")
-	if len(ids) == 0 || len(ids) > maxBulk || ids[0] == "" {
-		return errf(http.StatusBadRequest, codeBadRequest, "ids must name 1..%d alerts, separated by commas", maxBulk)
+	if len(ids) == 0 || len(ids) > maxBulk || ids[0] == "" || !shortIDs(ids) {
+		return errf(http.StatusBadRequest, codeBadRequest, "ids must name 1..%d alerts (ids of at most %d characters), separated by commas", maxBulk, maxIDLen)
 	}
 	n := newNamer(s, r.Context())
 	out := api.AlertMediaResponse{Media: map[string]api.AlertMedia{}}
