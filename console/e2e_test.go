@@ -22,7 +22,11 @@ import (
 // search and see the match, erase, search and see unknown; then (with ffmpeg) enrol with the guided webcam steps
 // from a fake camera playing obama.jpg, add a stream on the test clip against a watchlist, watch its live preview
 // and match events, reject an alert in the review queue, find the decision in the verified audit log and see the
-// crowd charts; then create, revoke and change things on the settings page. make test runs it on its own line (it is skipped
+// crowd charts; then create, revoke and change things on the settings page. The watchlist part (issue 11): enrol a
+// person with a reason and a review date (no consent text), see their stream sightings grouped into one alert
+// whose capture and enrolled photo come from one media request, reject it, see a search with their enrolment
+// photo still match and alert, see the rejected capture suppressed, and undo the rejection on their page; also the
+// duplicate question, the largest face of a group photo, bulk review and the overdue watchlist entries. make test runs it on its own line (it is skipped
 // with -short). It needs /usr/bin/chromium, node and .deps/playwright-core (scripts/deps.sh) and the photos in
 // ../shared/datasets; without them it skips, saying which is missing.
 //

@@ -2020,13 +2020,14 @@ async function viewAlerts() {
   // Reviewed alerts
   const reviewed = (reviewedList.alerts || []).filter((a) => a.status !== 'pending');
   const reviewedTable = reviewed.length ? h('div', { class: 'table-wrap' }, h('table', { id: 'reviewed' }, h('caption', { class: 'visually-hidden' }, 'Reviewed alerts'),
-    h('thead', {}, h('tr', {}, ['Person', 'Decision', 'Score', 'Sightings', 'Raised', 'Reviewed', 'By', 'Note'].map((t) => h('th', { scope: 'col', class: t === 'Score' || t === 'Sightings' ? 'num' : null }, t)))),
+    h('thead', {}, h('tr', {}, ['Person', 'Decision', 'Score', 'Sightings', 'Raised', 'Reviewed', 'By', 'Note'].map((t) => h('th', { scope: 'col',
+      class: [t === 'Score' || t === 'Sightings' ? 'num' : '', t === 'Sightings' || t === 'Raised' ? 'hide-narrow' : ''].join(' ').trim() || null }, t)))),
     h('tbody', {}, reviewed.map((a) => h('tr', {},
       h('td', {}, subjectLink(a)),
       h('td', {}, h('span', { class: `badge ${a.status === 'confirmed' ? 'match' : 'unknown'}` }, a.status === 'confirmed' ? 'Confirmed' : 'Rejected')),
       h('td', { class: 'num' }, Number(a.score).toFixed(3)),
-      h('td', { class: 'num' }, a.sightings || 1),
-      h('td', {}, fmtDate(a.first_seen || a.created_at)), h('td', {}, fmtDate(a.reviewed_at)), h('td', {}, nameOf(a.reviewed_by, a.reviewed_by_name)), h('td', {}, a.note || '')))))) : h('p', { class: 'note' }, 'No reviewed alert matches.');
+      h('td', { class: 'num hide-narrow' }, a.sightings || 1),
+      h('td', { class: 'hide-narrow' }, fmtDate(a.first_seen || a.created_at)), h('td', {}, fmtDate(a.reviewed_at)), h('td', {}, nameOf(a.reviewed_by, a.reviewed_by_name)), h('td', {}, a.note || '')))))) : h('p', { class: 'note' }, 'No reviewed alert matches.');
 
   page('Review queue', h('p', {}, 'A match against a watchlist is never acted on by itself: a person decides whether it is the same person. Sightings of the same person on the same stream within the cool-down are grouped into one alert.'),
     filterForm,
@@ -2095,7 +2096,7 @@ function overdueSection(entries, nameOf) {
   let all = null;
   if (can('admin')) {
     const n = entries.length;
-    const btn = h('button', { type: 'button', class: 'danger' }, `Erase all ${n} overdue ${n === 1 ? 'entry' : 'entries'}…`);
+    const btn = h('button', { type: 'button', class: 'danger' }, n === 1 ? 'Erase the overdue entry…' : `Erase all ${n} overdue entries…`);
     const box = h('div', {});
     btn.addEventListener('click', () => {
       const yes = h('button', { type: 'button', class: 'danger' }, `Yes, erase ${n} ${n === 1 ? 'person' : 'people'}`);

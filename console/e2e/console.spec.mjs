@@ -392,7 +392,18 @@ try {
     assert.equal(searchAlerts.length, 1, `the search created a pending alert (${searchAlerts.length})`);
     await result.getByRole('link', { name: 'review queue' }).click();
     await heading('Review queue').waitFor();
-    await page.locator(`li.alert-card[data-id="${searchAlerts[0].id}"]`).getByText('a search', { exact: true }).waitFor();
+    const searchCard = page.locator(`li.alert-card[data-id="${searchAlerts[0].id}"]`);
+    await searchCard.getByText('a search', { exact: true }).waitFor();
+    await page.setViewportSize({ width: 390, height: 844 });
+    const queueOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(queueOverflow <= 1, `review queue: no horizontal scrolling at 390 px (overflow ${queueOverflow} px)`);
+    await page.screenshot({ path: join(shots, 'alerts-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 860 });
+    step('bulk review: select the search alert and confirm the selection');
+    await searchCard.getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Confirm selected (1)' }).click();
+    await page.locator('#reviewed').getByRole('row', { name: /Lin-Manuel Miranda Confirmed 1\.000/ }).waitFor();
+    assert.equal(await page.locator(`li.alert-card[data-id="${searchAlerts[0].id}"]`).count(), 0, 'the confirmed alert left the pending list');
 
     step('the rejection is listed on the person’s page, and undone');
     await page.goto(watchURL);
