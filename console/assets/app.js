@@ -1797,13 +1797,19 @@ async function viewLive(id) {
           h('div', {}, when, ' ', h('span', { class: 'badge match' }, 'match'), ' ',
             m.gallery && m.subject ? h('a', { href: `/galleries/${encodeURIComponent(m.gallery)}/subjects/${encodeURIComponent(m.subject)}` }, who) : who,
             ` (score ${Number(m.score).toFixed(3)}, threshold ${Number(m.threshold).toFixed(3)}), track ${e.track}`,
-            e.alert_id ? h('p', { class: 'note' }, 'Watchlist: a person must review this alert in the ', h('a', { href: '/alerts' }, 'review queue'), '.') : null)));
+            e.alert_id ? h('p', { class: 'note' }, e.alert_new || !e.alert_sightings
+              ? ['Watchlist: a person must review this alert in the ', h('a', { href: '/alerts' }, 'review queue'), '.']
+              : ['Watchlist: sighting ', String(e.alert_sightings), ' of the alert already waiting in the ', h('a', { href: '/alerts' }, 'review queue'), '.']) : null)));
         break;
       }
       case 'unknown_face':
         add(h('li', { class: 'ev unknown' },
           e.crop_jpeg ? h('img', { class: 'thumb', src: `data:image/jpeg;base64,${e.crop_jpeg}`, alt: `Face of track ${e.track}` }) : null,
-          h('div', {}, when, ' ', h('span', { class: 'badge unknown' }, 'unknown'), ` Track ${e.track}: nobody in the gallery reaches the threshold`)));
+          h('div', {}, when, ' ', h('span', { class: 'badge unknown' }, 'unknown'), e.suppressed
+            ? [` Track ${e.track}: `, h('span', { class: 'suppressed' }, h('strong', {}, 'suppressed: '), 'looks more like a capture a reviewer rejected for ',
+              h('a', { href: `/galleries/${encodeURIComponent(s.gallery)}/subjects/${encodeURIComponent(e.suppressed.subject_id)}` }, 'this person'),
+              ` than like their photos (${Number(e.suppressed.score).toFixed(3)} against ${Number(e.suppressed.enrolled_score).toFixed(3)})`)]
+            : ` Track ${e.track}: nobody in the gallery reaches the threshold`)));
         break;
       case 'crowd': {
         const c = e.crowd || {};
