@@ -20,12 +20,30 @@ type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Details any    `json:"details,omitempty"`
+	// cause is the internal error the answer stands for, when there is one: logged, never sent.
+	cause error
 }
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+// Error is the code and message, followed by the cause's chain (for the log).
+func (e *apiError) Error() string {
+	if e.cause != nil {
+		return e.Code + ": " + e.Message + ": " + e.cause.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Unwrap returns the cause.
+func (e *apiError) Unwrap() error { return e.cause }
 
 func errf(status int, code, format string, args ...any) *apiError {
 	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// wrapf is errf for an answer that stands for the internal error cause, which the log shows.
+func wrapf(cause error, status int, code, format string, args ...any) *apiError {
+	ae := errf(status, code, format, args...)
+	ae.cause = cause
+	return ae
 }
 
 // Error codes (api.Code*). docs/api.md lists them with their statuses.

@@ -34,7 +34,7 @@ func (in *input) field(name string, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return errf(http.StatusBadRequest, codeBadRequest, "field %q: %s", name, jsonProblem(err))
+		return wrapf(err, http.StatusBadRequest, codeBadRequest, "field %q: %s", name, jsonProblem(err))
 	}
 	return nil
 }
@@ -189,7 +189,7 @@ func bodyError(err error) error {
 	if errors.As(err, &mbe) {
 		return errf(http.StatusRequestEntityTooLarge, codeTooLarge, "request body over %d bytes", mbe.Limit)
 	}
-	return errf(http.StatusBadRequest, codeBadRequest, "%s", jsonProblem(err))
+	return wrapf(err, http.StatusBadRequest, codeBadRequest, "%s", jsonProblem(err))
 }
 
 // jsonProblem says in plain words what is wrong with a request body that did not decode, without the decoder's

@@ -268,7 +268,7 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 	// Check the source before storing anything: a pipeline is opened (not started) to validate it.
 	if _, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store,
 		Publish: func(e facegate.Event) facegate.Event { return e }, FFmpeg: s.cfg.FFmpeg, Logger: s.log}); err != nil {
-		return nil, errf(http.StatusBadRequest, codeBadSource, "%s", sourceProblem(err))
+		return nil, wrapf(err, http.StatusBadRequest, codeBadSource, "%s", sourceProblem(err))
 	}
 	return st, nil
 }

@@ -44,7 +44,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the HTTP API on an embedded store (default :8080)", runServe},
-		{"detect", "find faces: boxes, landmarks, quality, optional attributes", runDetect},
+		{"detect", "find faces in images or folders of images: boxes, landmarks, quality, optional attributes", runDetect},
 		{"compare", "1:1 — do two images show the same person?", runCompare},
 		{"enroll", "add photos of a person to a gallery on a server", runEnroll},
 		{"search", "1:N — who is in this photo? (against a gallery on a server)", runSearch},

@@ -81,6 +81,18 @@ func fileErr(file string, err error) error {
 	return &fileError{file: file, err: err}
 }
 
+// sourceError is a video source that cannot be opened, said once: "clip.mp4: no such file", or the video layer's
+// sentence ("unsupported scheme "ftp" in the source ...").
+func sourceError(src string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return fileErr(src, err)
+	}
+	if msg, ok := facegate.UserMessage(err); ok {
+		return errors.New(msg)
+	}
+	return err
+}
+
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil

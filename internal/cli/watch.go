@@ -118,7 +118,7 @@ func runWatch(env *Env, args []string) error {
 	cfg.Stream = st
 	p, err := video.New(cfg)
 	if err != nil {
-		return err
+		return sourceError(st.Source, err)
 	}
 	err = p.Run(env.Ctx)
 	if werr != nil {

@@ -316,11 +316,10 @@ func checkWatch(purpose facegate.Purpose, s *facegate.Subject) error {
 		return nil
 	}
 	if s.Minor {
-		return fmt.Errorf("subject %s: %w", s.ID, facegate.Userf(facegate.ErrMinorOnWatchlist, "the subject is a minor, and minors are never added to watchlists"))
+		return facegate.Userf(facegate.ErrMinorOnWatchlist, "the subject is a minor, and minors are never added to watchlists")
 	}
 	if s.Watch == nil || s.Watch.Reason == "" || s.Watch.ReviewAt.IsZero() {
-		return fmt.Errorf("subject %s: %w", s.ID,
-			invalid("a watchlist entry needs a reason and a review date (watch.reason and watch.review_at)"))
+		return invalid("a watchlist entry needs a reason and a review date (watch.reason and watch.review_at)")
 	}
 	return nil
 }

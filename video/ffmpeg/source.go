@@ -142,7 +142,7 @@ func Open(opt Options) (*Source, error) {
 	bin, err := exec.LookPath(name)
 	if err != nil {
 		return nil, fmt.Errorf("ffmpeg: ffmpeg binary not found: %w",
-			facegate.Userf(err, "the server cannot read video: its video decoder is not installed (ask the administrator)"))
+			facegate.Userf(err, "video cannot be decoded: the program %q is not installed or not on the PATH (install ffmpeg, or give its path)", name))
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -204,7 +204,7 @@ func parseSource(src string) (sourceKind, string, error) {
 }
 
 // sourceForms lists the sources a stream takes, for messages.
-const sourceForms = "a video file on the server, an rtsp://, rtsps://, http:// or https:// URL, or device:/dev/videoN"
+const sourceForms = "a video file, an rtsp://, rtsps://, http:// or https:// URL, or device:/dev/videoN"
 
 // isScheme reports whether s is a URL scheme (RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )).
 func isScheme(s string) bool {
@@ -234,7 +234,7 @@ func fileSource(src, p string) (sourceKind, string, error) {
 	case err != nil:
 		return 0, "", fmt.Errorf("ffmpeg: source file: %w", facegate.Userf(err, "the server cannot read the file %s", src))
 	case fi.IsDir():
-		return 0, "", fmt.Errorf("ffmpeg: source file %s: %w", p, facegate.Userf(nil, "%s is a directory on the server, not a video file", src))
+		return 0, "", fmt.Errorf("ffmpeg: source file %s: %w", p, facegate.Userf(nil, "%s is a directory, not a video file", src))
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
