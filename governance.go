@@ -95,7 +95,10 @@ func (c *Consent) Covers(p Purpose, minor bool, t time.Time) bool {
 
 // WatchEntry records why a subject is on a watchlist: who added them, why, and when the entry must be reviewed.
 type WatchEntry struct {
-	AddedBy  string    `json:"added_by"`
+	AddedBy string `json:"added_by"`
+	// AddedByName is the name of the AddedBy key, filled in API responses for reviewers who may not list keys;
+	// it is never stored.
+	AddedByName string `json:"added_by_name,omitempty"`
 	Reason   string    `json:"reason"`
 	ReviewAt time.Time `json:"review_at"`
 }

@@ -197,8 +197,14 @@ func TestDecisionsOverdueWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, err := c.OverdueWatch(ctx, "")
-	if err != nil || len(entries) != 1 || entries[0].Subject.ID != old.Subject.ID || entries[0].GalleryName != "wanted" {
+	if err != nil || len(entries) != 1 || entries[0].Subject.ID != old.Subject.ID || entries[0].GalleryName != "wanted" ||
+		entries[0].Subject.Watch.AddedByName == "" {
 		t.Fatalf("overdue: %+v %v", entries, err)
+	}
+	// An operator, who may not list keys, sees who added the entry by name.
+	info, err := e.client(operatorKey(t, e)).Subject(ctx, "wanted", old.Subject.ID)
+	if err != nil || info.Subject.Watch == nil || info.Subject.Watch.AddedByName != "initial admin" {
+		t.Fatalf("subject for an operator: %+v %v", info, err)
 	}
 	// Extending the review date takes it off the list.
 	if _, err := c.UpdateSubject(ctx, "wanted", old.Subject.ID, api.SubjectRequest{Watch: watch(5)}); err != nil {
@@ -234,4 +240,14 @@ func metricsText(t *testing.T, e *env) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// operatorKey creates an operator key and returns its secret.
+func operatorKey(t *testing.T, e *env) string {
+	t.Helper()
+	k, err := e.client(e.admin).CreateKey(t.Context(), "reviewer", facegate.RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Secret
 }

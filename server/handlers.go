@@ -379,7 +379,7 @@ func applySubject(b *api.SubjectRequest, sub *facegate.Subject, by string) {
 	}
 	if b.Watch != nil {
 		w := *b.Watch
-		w.AddedBy = by
+		w.AddedBy, w.AddedByName = by, ""
 		if sub.Watch != nil && sub.Watch.AddedBy != "" {
 			w.AddedBy = sub.Watch.AddedBy
 		}
@@ -522,6 +522,11 @@ func (s *Server) listSubjects(w http.ResponseWriter, r *http.Request) error {
 	if subs == nil {
 		subs = []facegate.Subject{}
 	}
+	for i := range subs {
+		if err := s.nameWatchers(r.Context(), &subs[i]); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, api.SubjectList{Subjects: subs, Next: next})
 	return nil
 }
@@ -545,6 +550,9 @@ func (s *Server) getSubject(w http.ResponseWriter, r *http.Request) error {
 	}
 	faces, err := s.cfg.Store.Faces(r.Context(), sub.GalleryID, sub.ID)
 	if err != nil {
+		return err
+	}
+	if err := s.nameWatchers(r.Context(), sub); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, api.SubjectInfo{Subject: *sub, Faces: len(faces)})

@@ -185,6 +185,17 @@ func (n *namer) reference(gid, sid string) string {
 	return ""
 }
 
+// nameWatchers fills in the name of the key that put each subject on a watchlist.
+func (s *Server) nameWatchers(ctx context.Context, subs ...*facegate.Subject) error {
+	n := newNamer(s, ctx)
+	for _, sub := range subs {
+		if sub.Watch != nil {
+			sub.Watch.AddedByName = n.key(sub.Watch.AddedBy)
+		}
+	}
+	return n.err
+}
+
 // getAlert is GET /v1/alerts/{id}.
 func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.cfg.Store.Alert(r.Context(), r.PathValue("id"))
@@ -389,6 +400,9 @@ func (s *Server) overdueEntries(ctx context.Context, ref string, limit int) ([]a
 	n := newNamer(s, ctx)
 	out := make([]api.OverdueEntry, 0, len(subs))
 	for _, sub := range subs {
+		if sub.Watch != nil {
+			sub.Watch.AddedByName = n.key(sub.Watch.AddedBy)
+		}
 		out = append(out, api.OverdueEntry{GalleryID: sub.GalleryID, GalleryName: n.gallery(sub.GalleryID), Subject: sub})
 	}
 	return out, n.err
