@@ -98,9 +98,9 @@ type WatchEntry struct {
 	AddedBy string `json:"added_by"`
 	// AddedByName is the name of the AddedBy key, filled in API responses for reviewers who may not list keys;
 	// it is never stored.
-	AddedByName string `json:"added_by_name,omitempty"`
-	Reason   string    `json:"reason"`
-	ReviewAt time.Time `json:"review_at"`
+	AddedByName string    `json:"added_by_name,omitempty"`
+	Reason      string    `json:"reason"`
+	ReviewAt    time.Time `json:"review_at"`
 }
 
 // Check enforces the rules every stored gallery follows, defaulting an empty purpose: a known purpose, a legal
