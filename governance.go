@@ -3,8 +3,8 @@ package facegate
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -67,21 +67,30 @@ type Consent struct {
 func (c *Consent) Check() error {
 	switch {
 	case c.GivenBy == "":
-		return errors.New("consent: given_by (who consented) is required")
+		return Userf(ErrInvalid, "a consent needs given_by: who consented (the person, or a minor's guardian)")
 	case c.Evidence == "":
-		return errors.New("consent: evidence (a reference to the form, recording or event) is required")
+		return Userf(ErrInvalid, "a consent needs evidence: a reference to the signed form, recording or event that proves it")
 	case len(c.Purposes) == 0:
-		return errors.New("consent: at least one purpose is required")
+		return Userf(ErrInvalid, "a consent needs at least one purpose")
 	}
 	for _, p := range c.Purposes {
 		if !p.Valid() {
-			return fmt.Errorf("consent: unknown purpose %q (want one of %v)", p, Purposes)
+			return Userf(ErrInvalid, "unknown purpose %q: use one of %s", p, purposeList())
 		}
 	}
 	if !c.ExpiresAt.IsZero() && !c.GivenAt.IsZero() && !c.ExpiresAt.After(c.GivenAt) {
-		return errors.New("consent: expires_at must be after given_at")
+		return Userf(ErrInvalid, "a consent's expires_at must be after its given_at")
 	}
 	return nil
+}
+
+// purposeList is the purposes for a message: "access_control, identity_verification, ...".
+func purposeList() string {
+	out := make([]string, len(Purposes))
+	for i, p := range Purposes {
+		out[i] = string(p)
+	}
+	return strings.Join(out, ", ")
 }
 
 // Covers reports whether the consent allows purpose p at time t for a subject (minor: whether the subject is a
@@ -111,13 +120,13 @@ func (g *Gallery) Check() error {
 	}
 	switch {
 	case !g.Purpose.Valid():
-		return fmt.Errorf("unknown purpose %q (want one of %v): %w", g.Purpose, Purposes, ErrInvalid)
+		return Userf(ErrInvalid, "unknown purpose %q: use one of %s", g.Purpose, purposeList())
 	case g.Purpose == PurposeWatchlist && g.LegalBasis == "":
-		return fmt.Errorf("a watchlist needs a recorded legal_basis: %w", ErrInvalid)
+		return Userf(ErrInvalid, "a watchlist needs a recorded legal_basis (the law, warrant or decision that allows it)")
 	case g.ConsentExempt && g.LegalBasis == "":
-		return fmt.Errorf("a gallery may be exempt from consent only with a recorded legal_basis: %w", ErrInvalid)
+		return Userf(ErrInvalid, "a gallery may be exempt from consent only with a recorded legal_basis")
 	case g.RetentionDays < 0:
-		return fmt.Errorf("retention_days must not be negative: %w", ErrInvalid)
+		return Userf(ErrInvalid, "retention_days must not be negative")
 	}
 	return nil
 }

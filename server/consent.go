@@ -37,7 +37,7 @@ func consentFrom(b *api.ConsentRequest, g *facegate.Gallery, by string) (*facega
 		c.Purposes = []facegate.Purpose{g.Purpose}
 	}
 	if err := c.Check(); err != nil {
-		return nil, errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+		return nil, err
 	}
 	return c, nil
 }

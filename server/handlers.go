@@ -141,7 +141,7 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 	}
 	attrs, err := engine.ParseAttributes(strings.Split(o.Attributes, ","))
 	if err != nil {
-		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+		return wrapf(err, http.StatusBadRequest, codeBadRequest, "attributes must be a comma-separated list of age, gender, expression, liveness or all")
 	}
 	if err := s.inferencesAllowed(attrs); err != nil {
 		return err
@@ -246,7 +246,7 @@ func applyGallery(b *api.GalleryRequest, g *facegate.Gallery) error {
 		g.RetentionDays = *b.RetentionDays
 	}
 	if err := g.Check(); err != nil {
-		return errf(http.StatusBadRequest, codeBadRequest, "%v", err)
+		return err
 	}
 	switch {
 	case b.Threshold != nil:
@@ -447,7 +447,7 @@ func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
 			ae := toAPIError(err)
 			if ae.Status != http.StatusUnprocessableEntity {
 				// An unreadable, unsupported or oversized image is an error in the request itself.
-				return &apiError{Status: ae.Status, Code: ae.Code, Message: fmt.Sprintf("image %d: %s", i, ae.Message), Details: ae.Details}
+				return &apiError{Status: ae.Status, Code: ae.Code, Message: fmt.Sprintf("image %d: %s", i, ae.Message), Details: ae.Details, cause: err}
 			}
 			failures = append(failures, map[string]any{"image": i, "code": ae.Code, "message": ae.Message, "details": ae.Details})
 			continue

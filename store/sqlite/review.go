@@ -108,7 +108,7 @@ func (db *DB) insertAlert(ctx context.Context, tx *sql.Tx, a *facegate.Alert) er
 		a.ID, a.GalleryID, a.SubjectID, a.StreamID, a.EventID, a.Track, a.Score, string(a.Status), a.CreatedAt.UnixNano(), probe,
 		a.Sightings, a.FirstSeen.UnixNano(), a.LastSeen.UnixNano())
 	if isForeignKey(err) {
-		return fmt.Errorf("subject %s: %w", a.SubjectID, facegate.ErrNotFound)
+		return fmt.Errorf("subject %s: %w", a.SubjectID, notFound("subject", a.SubjectID))
 	}
 	return err
 }
@@ -118,7 +118,7 @@ func (db *DB) Alert(ctx context.Context, id string) (*facegate.Alert, error) {
 	var a facegate.Alert
 	err := scanAlert(db.read.QueryRowContext(ctx, "SELECT "+alertCols+" FROM alerts WHERE id = ?", id), &a)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: alert %s: %w", id, facegate.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: alert %s: %w", id, notFound("alert", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: alert %s: %w", id, err)
@@ -157,20 +157,20 @@ func (db *DB) Alerts(ctx context.Context, f facegate.AlertFilter) ([]facegate.Al
 // negative exemplar of the subject until negativeUntil. All in one transaction.
 func (db *DB) ReviewAlert(ctx context.Context, id string, status facegate.AlertStatus, by, note string, at, negativeUntil time.Time) (*facegate.Alert, error) {
 	if status != facegate.AlertConfirmed && status != facegate.AlertRejected {
-		return nil, fmt.Errorf("sqlite: review alert %s: decision %q: %w", id, status, facegate.ErrInvalid)
+		return nil, fmt.Errorf("sqlite: review alert %s: %w", id, invalid("a review decides confirmed or rejected, not %q", status))
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var cur, gid, sid string
 		var probe []byte
 		err := tx.QueryRowContext(ctx, "SELECT status, gallery_id, subject_id, probe FROM alerts WHERE id = ?", id).Scan(&cur, &gid, &sid, &probe)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("alert %s: %w", id, facegate.ErrNotFound)
+			return fmt.Errorf("alert %s: %w", id, notFound("alert", id))
 		}
 		if err != nil {
 			return err
 		}
 		if facegate.AlertStatus(cur) != facegate.AlertPending {
-			return fmt.Errorf("alert %s was already %s: %w", id, cur, facegate.ErrConflict)
+			return conflict("alert %s was already %s", id, cur)
 		}
 		if status == facegate.AlertRejected && len(probe) > 0 {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO negatives(id, gallery_id, subject_id, alert_id, template, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -234,7 +234,7 @@ func (db *DB) DeleteNegative(ctx context.Context, galleryID, subjectID, id strin
 		return fmt.Errorf("sqlite: delete rejection %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("sqlite: rejection %s: %w", id, facegate.ErrNotFound)
+		return fmt.Errorf("sqlite: rejection %s: %w", id, notFound("rejection", id))
 	}
 	return nil
 }
