@@ -45,7 +45,9 @@ import (
 // The tests in this file run the real server stack (SQLite store, engine, index, HTTP server) in a child
 // process: the test binary re-executed as TestHelperServerProcess. TestCrashDurability SIGKILLs it under
 // enrolment load and checks, after every restart on the same data directory, that every acknowledged write is
-// there and no subject is partial; TestGracefulShutdown SIGTERMs it with requests in flight.
+// there and no subject is partial; TestGracefulShutdown SIGTERMs it with requests in flight. Both need the models,
+// on purpose: the helper is the production stack, and its real analysis of group photos is what makes requests
+// slow enough to be caught in flight by the kill or the shutdown (the fake analyser answers in microseconds).
 
 const (
 	helperEnv         = "FACEGATE_SERVER_HELPER"          // "1" in the helper process

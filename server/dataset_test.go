@@ -20,9 +20,11 @@ import (
 
 // TestDatasetExport: a gallery exported as an annotated dataset holds only the subjects whose consent covers
 // the dataset's purpose, under pseudonyms, with aligned faces and 68-point annotations; every image carries the
-// export id; the fingerprint in the headers is the manifest's SHA-256 and the audit log recorded both.
+// export id; the fingerprint in the headers is the manifest's SHA-256 and the audit log recorded both. It needs
+// the models: the aligned faces and their 68-point landmarks are the real engine's (the fake analyser has no
+// landmarks and does not align).
 func TestDatasetExport(t *testing.T) {
-	e := newEnv(t, server.Config{})
+	e := realEnv(t, server.Config{})
 	c := e.client(e.admin)
 	ctx := context.Background()
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("office")}); err != nil {

@@ -21,11 +21,12 @@ import (
 // TestExportAndErasure: a person enrolled with consent is seen by a stream; the data-subject export holds
 // everything stored about them (consent, face with template and thumbnail, match crop, events); erasing them
 // removes all of it, from the API, from the events in memory, and from every file in the data directory
-// (template bytes and JPEG data included, SQLite free pages too).
+// (template bytes and JPEG data included, SQLite free pages too). It needs the models: match crops are kept only
+// for stream matches, and the stream is the real clip, where only the real engine finds the enrolled person.
 func TestExportAndErasure(t *testing.T) {
 	needFFmpeg(t)
 	clip := testutil.Shared(t, clipPath)
-	e := newEnv(t, server.Config{})
+	e := realEnv(t, server.Config{})
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

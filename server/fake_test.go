@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -21,8 +22,13 @@ import (
 // those tests run anywhere, without the model pack, and their scores are exact.
 //
 // Pixel (0,0) is the first face: R = identity, G = a second identity, B = 100·cos, the template being
-// cos·unit(R) + sin·unit(G) (B = 100: exactly unit(R)). Pixel (1,0), when its alpha is 255 and R > 0, is a
-// second, smaller face coded the same way.
+// cos·unit(R) + sin·unit(G) (B = 100: exactly unit(R)). R = 0 there: no face at all (pngBlack is such a picture).
+// Pixel (1,0), when R > 0, is a second, smaller face coded the same way (the first face is H/2 pixels tall, the
+// second H/4: 80 and 40 in a fakePhoto, so the second fails enrolment's default minimum size of 60).
+//
+// Attributes, when asked for, are fixed and checkable: age = the identity (R), gender female (0.9), expression
+// neutral, live (0.95). Landmarks stay empty and AlignedImage returns the picture unchanged, so tests of the
+// alignment or the 68-point annotations need the real engine.
 type fakeAnalyser struct{}
 
 var _ engine.Analyzer = fakeAnalyser{}
@@ -44,6 +50,9 @@ func (fakeAnalyser) Analyze(ctx context.Context, img *imgio.Image, opt engine.Op
 			{X: f.Box.X1 + size*0.35, Y: size * 0.75}, {X: f.Box.X1 + size*0.65, Y: size * 0.75}}
 		if opt.Embed || opt.PrimaryOnly {
 			f.Template = fakeTemplate(r, g, b)
+		}
+		if len(opt.Attributes) > 0 {
+			f.Attributes = fakeAttributes(r, opt.Attributes)
 		}
 		faces = append(faces, f)
 	}
@@ -69,6 +78,28 @@ func (a fakeAnalyser) Embed(ctx context.Context, img *imgio.Image, f facegate.Fa
 
 func (fakeAnalyser) AlignedImage(img *imgio.Image, f facegate.Face) (*imgio.Image, error) {
 	return img, nil
+}
+
+// fakeAttributes are the attributes asked for, fixed as the fakeAnalyser's doc comment says.
+func fakeAttributes(id uint8, asked []engine.Attribute) *facegate.Attributes {
+	var a facegate.Attributes
+	for _, at := range asked {
+		switch at {
+		case engine.AttrAge:
+			age := float32(id)
+			a.Age = &age
+		case engine.AttrGender:
+			p := float32(0.9)
+			a.Gender, a.GenderProb = "female", &p
+		case engine.AttrExpression:
+			a.Expression = "neutral"
+			a.ExprProbs = []float32{0, 0, 0, 0, 0, 0, 1}
+		case engine.AttrLiveness:
+			live, score := true, float32(0.95)
+			a.Live, a.LiveScore = &live, &score
+		}
+	}
+	return &a
 }
 
 // fakePixel reads face i's code from the image (ok false when there is no such face).
@@ -138,17 +169,44 @@ type fakeFace struct{ id, other, cos uint8 }
 // pixel carries a counter), so enrolment never takes one for a re-sent image.
 func fakePhoto(t testing.TB, faces ...fakeFace) []byte {
 	t.Helper()
+	return encodePNG(t, fakeImage(nil, faces...))
+}
+
+// noisyFakePhoto is fakePhoto on a background of random pixels (seeded): its encoded bytes are unlike any other
+// picture's, for tests that look for an image's bytes in the data directory.
+func noisyFakePhoto(t testing.TB, seed uint64, faces ...fakeFace) []byte {
+	t.Helper()
+	return encodePNG(t, fakeImage(rand.New(rand.NewPCG(seed, 5)), faces...))
+}
+
+// fakeImage paints the faces' codes on a plain background, or a random one when rnd is not nil.
+func fakeImage(rnd *rand.Rand, faces ...fakeFace) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, 200, 160))
 	for y := range 160 {
 		for x := range 200 {
-			img.Set(x, y, color.NRGBA{R: 0, G: 90, B: 90, A: 255})
+			c := color.NRGBA{R: 0, G: 90, B: 90, A: 255}
+			if rnd != nil {
+				c = color.NRGBA{R: uint8(rnd.IntN(256)), G: uint8(rnd.IntN(256)), B: uint8(rnd.IntN(256)), A: 255}
+			}
+			img.Set(x, y, c)
 		}
 	}
-	for i, f := range faces {
-		img.Set(i, 0, color.NRGBA{R: f.id, G: f.other, B: f.cos, A: 255})
+	for i := range 2 {
+		c := color.NRGBA{R: 0, G: 90, B: 90, A: 255} // R = 0: no face
+		if i < len(faces) {
+			c = color.NRGBA{R: faces[i].id, G: faces[i].other, B: faces[i].cos, A: 255}
+		}
+		img.Set(i, 0, c)
 	}
 	photoSeq++
 	img.Set(199, 159, color.NRGBA{R: uint8(photoSeq), G: uint8(photoSeq >> 8), B: 1, A: 255})
+	return img
+}
+
+var photoSeq int
+
+func encodePNG(t testing.TB, img image.Image) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)
@@ -156,4 +214,28 @@ func fakePhoto(t testing.TB, faces ...fakeFace) []byte {
 	return buf.Bytes()
 }
 
-var photoSeq int
+// truncatedJPEG is the first half of a JPEG of random pixels: a JPEG that ends in the middle of its data.
+func truncatedJPEG(t testing.TB) []byte {
+	t.Helper()
+	img := fakeImage(rand.New(rand.NewPCG(9, 9)))
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()[:buf.Len()/2]
+}
+
+// fakePrimary is the fake analyser's primary face of an encoded image, with its template: what the server
+// computes for that image.
+func fakePrimary(t testing.TB, data []byte) facegate.Face {
+	t.Helper()
+	img, _, err := imgio.Decode(data, imgio.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, err := fakeAnalyser{}.Analyze(t.Context(), img, engine.Options{Embed: true, PrimaryOnly: true})
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("want one fake face: %d faces, %v", len(faces), err)
+	}
+	return faces[0]
+}

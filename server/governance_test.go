@@ -15,7 +15,6 @@ import (
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
-	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/server"
 )
@@ -56,8 +55,8 @@ func TestConsentLifecycle(t *testing.T) {
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("office")}); err != nil {
 		t.Fatal(err)
 	}
-	photo := readShared(t, "face_recognition_examples/identity/obama/obama.jpg")
-	probe := readShared(t, "face_recognition_examples/identity/obama/obama2.jpg")
+	photo := fakePhoto(t, fakeFace{1, 0, 100})
+	probe := fakePhoto(t, fakeFace{1, 2, 90}) // another photo of the same person
 	before := count(t, e.store, "subjects")
 	// No consent, or consent to another purpose: refused, nothing stored.
 	for _, cr := range []*api.ConsentRequest{nil, {GivenBy: "B. Obama", Evidence: "form 1", Purposes: []facegate.Purpose{facegate.PurposePayment}}} {
@@ -122,7 +121,7 @@ func TestMinorsAndWatchlists(t *testing.T) {
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("wanted"), Purpose: purpose(facegate.PurposeWatchlist), LegalBasis: ptr("warrant 77")}); err != nil {
 		t.Fatal(err)
 	}
-	photo := readShared(t, "face_recognition_examples/identity/biden/biden.jpg")
+	photo := fakePhoto(t, fakeFace{2, 0, 100})
 	_, err := c.CreateSubject(ctx, "school", api.SubjectRequest{ExternalID: ptr("kid"), Minor: ptr(true),
 		Consent: &api.ConsentRequest{GivenBy: "kid", Evidence: "form"}}, api.EnrolOptions{}, photo)
 	if !api.IsCode(err, api.CodeConsentRequired) {
@@ -154,9 +153,9 @@ func TestMinorsAndWatchlists(t *testing.T) {
 }
 
 // TestSensitiveInferencesOffByDefault: age, gender and expression run only where the deployment enabled them;
-// liveness (a safeguard) always may.
+// liveness (a safeguard) always may. (The fake analyser's age is the face's identity: 33 here.)
 func TestSensitiveInferencesOffByDefault(t *testing.T) {
-	photo := readShared(t, "face_recognition_examples/identity/biden/biden.jpg")
+	photo := fakePhoto(t, fakeFace{33, 0, 100})
 	for _, tc := range []struct {
 		enabled []engine.Attribute
 		ask     string
@@ -183,8 +182,13 @@ func TestSensitiveInferencesOffByDefault(t *testing.T) {
 		if got == 403 && out.Error.Code != api.CodeInferenceOff {
 			t.Errorf("code %q, want %s", out.Error.Code, api.CodeInferenceOff)
 		}
-		if got == 200 && tc.ask == "age" && (len(out.Faces) == 0 || out.Faces[0].Attributes == nil || out.Faces[0].Attributes.Age == nil) {
-			t.Errorf("enabled age: no age in %+v", out.Faces)
+		if got == 200 && tc.ask == "age" && (len(out.Faces) != 1 || out.Faces[0].Attributes == nil || out.Faces[0].Attributes.Age == nil ||
+			*out.Faces[0].Attributes.Age != 33 || out.Faces[0].Attributes.Gender != "") {
+			t.Errorf("enabled age: want age 33 and nothing else in %+v", out.Faces)
+		}
+		if got == 200 && tc.ask == "liveness" && (len(out.Faces) != 1 || out.Faces[0].Attributes == nil || out.Faces[0].Attributes.Live == nil ||
+			out.Faces[0].Attributes.Age != nil) {
+			t.Errorf("liveness: want a verdict and no age in %+v", out.Faces)
 		}
 	}
 }
@@ -199,10 +203,10 @@ func TestGalleryRetentionSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := c.CreateSubject(ctx, "visitors", api.SubjectRequest{ExternalID: ptr("v1"), Consent: consent("v1")}, api.EnrolOptions{},
-		readShared(t, "face_recognition_examples/identity/obama/obama.jpg")); err != nil {
+		fakePhoto(t, fakeFace{1, 0, 100})); err != nil {
 		t.Fatal(err)
 	}
-	probe := readShared(t, "face_recognition_examples/identity/obama/obama2.jpg")
+	probe := fakePhoto(t, fakeFace{1, 2, 90})
 	if res, err := e.srv.Sweep(ctx, time.Now()); err != nil || res.Faces != 0 {
 		t.Fatalf("sweep within the retention: %+v %v", res, err)
 	}
@@ -232,12 +236,12 @@ func TestUnlinkableTemplates(t *testing.T) {
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("doors")}); err != nil {
 		t.Fatal(err)
 	}
-	photo := readShared(t, "face_recognition_examples/identity/obama/obama.jpg")
+	photo := fakePhoto(t, fakeFace{1, 0, 100})
 	created, err := c.CreateSubject(ctx, "doors", api.SubjectRequest{ExternalID: ptr("o"), Consent: consent("o")}, api.EnrolOptions{}, photo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Search(ctx, "doors", readShared(t, "face_recognition_examples/identity/obama/obama2.jpg"), 1)
+	res, err := c.Search(ctx, "doors", fakePhoto(t, fakeFace{1, 2, 90}), 1)
 	if err != nil || res.Faces[0].Result != api.ResultMatch {
 		t.Fatalf("search under the transform: %+v %v", res, err)
 	}
@@ -245,7 +249,7 @@ func TestUnlinkableTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := []facegate.Face{testutil.PrimaryFace(t, photo)}
+	raw := []facegate.Face{fakePrimary(t, photo)}
 	if s := facegate.Similarity(stored[0].Template, raw[0].Template); s > 0.3 {
 		t.Fatalf("the stored template matches the raw template of the same photo (%.3f): not transformed", s)
 	}
@@ -253,7 +257,7 @@ func TestUnlinkableTemplates(t *testing.T) {
 		t.Fatalf("stored vs transformed raw: %.3f", s)
 	}
 	for _, other := range []*protect.Transform{nil, mustTransform(t, "another secret, also sixteen bytes+")} {
-		_, err := server.New(ctx, server.Config{Store: e.store, Engine: testEngine(t), Index: index.New(facegate.TemplateDim), Transform: other})
+		_, err := server.New(ctx, server.Config{Store: e.store, Engine: fakeAnalyser{}, Index: index.New(facegate.TemplateDim), Transform: other})
 		if err == nil || !strings.Contains(err.Error(), "template transform") {
 			t.Errorf("a server with transform %q on this store: %v, want a refusal", other.Fingerprint(), err)
 		}
@@ -278,11 +282,11 @@ func TestProbesNeverStored(t *testing.T) {
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("doors")}); err != nil {
 		t.Fatal(err)
 	}
-	enrolled := readShared(t, "face_recognition_examples/identity/obama/obama.jpg")
+	enrolled := noisyFakePhoto(t, 1, fakeFace{1, 0, 100})
 	if _, err := c.CreateSubject(ctx, "doors", api.SubjectRequest{ExternalID: ptr("o"), Consent: consent("o")}, api.EnrolOptions{}, enrolled); err != nil {
 		t.Fatal(err)
 	}
-	probe := readShared(t, "face_recognition_examples/identity/biden/biden.jpg")
+	probe := noisyFakePhoto(t, 2, fakeFace{2, 0, 100}) // another person: unknown
 	for _, route := range []string{"search", "verify", "detect", "compare"} {
 		var err error
 		switch route {
@@ -309,7 +313,7 @@ func TestProbesNeverStored(t *testing.T) {
 	}
 	templateOf := func(data []byte) []byte {
 		var b []byte
-		for _, v := range testutil.PrimaryFace(t, data).Template[:16] {
+		for _, v := range fakePrimary(t, data).Template[:16] {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 		}
 		return b
@@ -356,7 +360,7 @@ func TestMe(t *testing.T) {
 // only age, gender and expression can be switched, and only by an admin.
 func TestInferenceSettings(t *testing.T) {
 	e := newEnv(t, server.Config{})
-	photo := readShared(t, "face_recognition_examples/identity/biden/biden.jpg")
+	photo := fakePhoto(t, fakeFace{2, 0, 100})
 	if code := e.do("POST", "/v1/detect?attributes=age", e.admin, "image/jpeg", photo, nil); code != 403 {
 		t.Fatalf("age before enabling: %d", code)
 	}
@@ -378,7 +382,7 @@ func TestInferenceSettings(t *testing.T) {
 	if code := e.json("PUT", "/v1/settings", op.Secret, api.Settings{}, nil); code != 403 {
 		t.Fatalf("operator changing settings: %d", code)
 	}
-	srv2, err := server.New(context.Background(), server.Config{Store: e.store, Engine: testEngine(t), Index: index.New(facegate.TemplateDim)})
+	srv2, err := server.New(context.Background(), server.Config{Store: e.store, Engine: fakeAnalyser{}, Index: index.New(facegate.TemplateDim)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +390,7 @@ func TestInferenceSettings(t *testing.T) {
 	hs := httptest.NewServer(srv2.Handler())
 	defer hs.Close()
 	c2, _ := api.NewClient(hs.URL, e.admin, nil)
-	if _, err := c2.Detect(context.Background(), photo, "age"); err != nil {
-		t.Fatalf("age after a restart: %v", err)
+	if d, err := c2.Detect(context.Background(), photo, "age"); err != nil || len(d.Faces) != 1 || d.Faces[0].Attributes == nil || d.Faces[0].Attributes.Age == nil {
+		t.Fatalf("age after a restart: %+v %v", d, err)
 	}
 }

@@ -65,7 +65,8 @@ func envInt(name string, def int) int {
 // the cost of a 1:N search does not depend on what the templates show, and the real subjects make the answers
 // checkable. Probes are every photo of those people. FACEGATE_LOAD_CLIENTS (16) clients search for
 // FACEGATE_LOAD_SECONDS (30) seconds, after a one-client run for the baseline latency.
-// FACEGATE_LOAD_OUT names a file for the JSON report.
+// FACEGATE_LOAD_OUT names a file for the JSON report. It needs the models: it measures the real engine's cost per
+// request, which docs/performance.md quotes, and checks real answers.
 func TestLoad(t *testing.T) {
 	if os.Getenv("FACEGATE_LOAD") == "" {
 		t.Skip("load test: set FACEGATE_LOAD=1 or run 'make loadtest'")

@@ -49,7 +49,7 @@ func TestErrorsInPlainWords(t *testing.T) {
 	if st := e.json("POST", "/v1/galleries", e.admin, map[string]any{"name": "wanted", "purpose": "watchlist", "legal_basis": "court order 12/2025"}, nil); st != 201 {
 		t.Fatalf("watchlist gallery: %d", st)
 	}
-	truncated := readNPM(t, "sample1.jpg")[:5000]
+	truncated := truncatedJPEG(t)
 	type req struct {
 		method, path, ctype string
 		body                []byte

@@ -39,6 +39,9 @@ type env struct {
 	srv   *server.Server
 }
 
+// newEnv starts a test server on a fresh store. Its analyser is the fake one (fake_test.go) unless cfg.Engine
+// is set: most tests are about HTTP, governance and decisions, not models, and run without the model pack.
+// Tests of recognition on real photos use realEnv.
 func newEnv(t *testing.T, cfg server.Config) *env {
 	t.Helper()
 	dir := t.TempDir()
@@ -48,7 +51,7 @@ func newEnv(t *testing.T, cfg server.Config) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	if cfg.Engine == nil {
-		cfg.Engine = testEngine(t)
+		cfg.Engine = fakeAnalyser{}
 	}
 	cfg.Store, cfg.Index = st, index.New(facegate.TemplateDim)
 	if cfg.Logger == nil {
@@ -67,6 +70,13 @@ func newEnv(t *testing.T, cfg server.Config) *env {
 	// Runs before hs.Close: it ends long-lived responses (SSE) that hs.Close would otherwise wait for.
 	t.Cleanup(func() { srv.Close() })
 	return &env{t: t, url: hs.URL, admin: secret, store: st, dir: dir, srv: srv}
+}
+
+// realEnv is newEnv with the real engine: a missing model pack skips the test (fails it under CI=true).
+func realEnv(t *testing.T, cfg server.Config) *env {
+	t.Helper()
+	cfg.Engine = testEngine(t)
+	return newEnv(t, cfg)
 }
 
 // client is an API client for the test server with the given key.
@@ -232,7 +242,7 @@ func TestOpenAPIAndMetrics(t *testing.T) {
 }
 
 // TestBadInputLeavesStoreUnchanged sends bad requests to every image route and checks the documented error and
-// that nothing was stored.
+// that nothing was stored; a good image on the same route is the control.
 func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 	e := newEnv(t, server.Config{MaxBodyBytes: 1 << 20})
 	var g facegate.Gallery
@@ -254,7 +264,7 @@ func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 	}{
 		{"text as image", "/v1/detect", "image/jpeg", []byte("not an image at all"), 415, "unsupported_media_type"},
 		{"empty image", "/v1/detect", "image/jpeg", nil, 400, "empty_image"},
-		{"truncated jpeg", "/v1/detect", "image/jpeg", readNPM(t, "sample1.jpg")[:5000], 400, "truncated_image"},
+		{"truncated jpeg", "/v1/detect", "image/jpeg", truncatedJPEG(t), 400, "truncated_image"},
 		{"huge body", "/v1/detect", "image/jpeg", huge, 413, "too_large"},
 		{"wrong content type", "/v1/detect", "text/plain", []byte("x"), 415, "unsupported_media_type"},
 		{"bad base64", "/v1/detect", "application/json", []byte(`{"image": "!!!"}`), 400, "bad_image"},
@@ -275,6 +285,16 @@ func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 	if err != nil || len(faces) != 0 {
 		t.Errorf("bad requests stored %d faces (%v)", len(faces), err)
 	}
+	// The control: the same routes answer a good image (as multipart/form-data).
+	var dr api.DetectResponse
+	if st := e.image("/v1/detect", e.admin, fakePhoto(t, fakeFace{3, 0, 100}, fakeFace{4, 0, 100}), nil, &dr); st != 200 || len(dr.Faces) != 2 {
+		t.Errorf("detect of a two-face photo: %d, %d faces", st, len(dr.Faces))
+	}
+	var sr api.SearchResponse
+	if st := e.image("/v1/galleries/staff/search", e.admin, fakePhoto(t, fakeFace{3, 0, 100}), map[string]string{"top_k": "2"}, &sr); st != 200 ||
+		len(sr.Faces) != 1 || sr.Faces[0].Result != api.ResultUnknown {
+		t.Errorf("search of a one-face photo in a gallery without faces: %d %+v", st, sr.Faces)
+	}
 }
 
 // TestBadInputEveryImageRoute sends each kind of bad input to every route that takes an image and checks the
@@ -286,7 +306,8 @@ func TestBadInputEveryImageRoute(t *testing.T) {
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("staff")}); err != nil {
 		t.Fatal(err)
 	}
-	created, err := c.CreateSubject(ctx, "staff", api.SubjectRequest{ExternalID: ptr("e1"), Consent: consent("e1")}, api.EnrolOptions{TakeLargest: true}, readNPM(t, "sample6.jpg"))
+	created, err := c.CreateSubject(ctx, "staff", api.SubjectRequest{ExternalID: ptr("e1"), Consent: consent("e1")}, api.EnrolOptions{TakeLargest: true},
+		fakePhoto(t, fakeFace{1, 0, 100}, fakeFace{2, 0, 100}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +376,7 @@ func TestBadInputEveryImageRoute(t *testing.T) {
 		fw, _ := mw.CreateFormFile("a", "a")
 		fw.Write(bd.data)
 		fw, _ = mw.CreateFormFile("b", "b")
-		fw.Write(readNPM(t, "sample6.jpg")[:min(len(bd.data)+1, 10)])
+		fw.Write(fakePhoto(t, fakeFace{1, 0, 100})[:min(len(bd.data)+1, 10)])
 		mw.Close()
 		var ae apiErr
 		if st := e.do("POST", "/v1/compare", e.admin, mw.FormDataContentType(), b.Bytes(), &ae); st < 400 || st >= 500 || ae.Error.Code == "" {
@@ -388,9 +409,11 @@ func pngBlack(t *testing.T) []byte {
 }
 
 // TestEndToEndRecognition enrols people from the shared datasets through the HTTP API with the Go client,
-// searches a different photo of each, verifies, deletes a subject and gets "unknown".
+// searches a different photo of each, verifies, deletes a subject and gets "unknown". It needs the models: it is
+// the one test that the real engine, the calibrated threshold and the whole HTTP path recognise real people in
+// real photos (a group photo among them), and tell them apart.
 func TestEndToEndRecognition(t *testing.T) {
-	e := newEnv(t, server.Config{})
+	e := realEnv(t, server.Config{})
 	ctx := context.Background()
 	c := e.client(e.admin)
 	people := map[string][2]string{ // enrol photo, probe photo
@@ -497,7 +520,8 @@ func TestEnrolIdempotentAndAtomic(t *testing.T) {
 	e := newEnv(t, server.Config{})
 	ctx := context.Background()
 	c := e.client(e.admin)
-	a, b := readNPM(t, "sample6.jpg"), readNPM(t, "sample3.jpg")
+	// a: a group photo (the larger face is person 1); b: another photo of person 1.
+	a, b := fakePhoto(t, fakeFace{1, 0, 100}, fakeFace{2, 0, 100}), fakePhoto(t, fakeFace{1, 3, 85})
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("g")}); err != nil {
 		t.Fatal(err)
 	}

@@ -75,14 +75,15 @@ func (h *hookReceiver) events() []facegate.Event {
 
 // TestStreamEndToEnd: the performer is enrolled from his still photo through the API; a stream on the real clip
 // identifies him; the match arrives over SSE and over a signed webhook that fails at first (retried, same id);
-// the stored crop is served until the retention sweep deletes it; the stream's status tells what happened.
+// the stored crop is served until the retention sweep deletes it; the stream's status tells what happened. It
+// needs the models: the match must come from real detection, tracking and recognition of a person in real video.
 func TestStreamEndToEnd(t *testing.T) {
 	needFFmpeg(t)
 	clip := testutil.Shared(t, clipPath)
 	hook := &hookReceiver{t: t, secret: "whsec_test", failFirst: 2}
 	hs := httptest.NewServer(hook)
 	defer hs.Close()
-	e := newEnv(t, server.Config{Webhooks: events.DelivererOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
+	e := realEnv(t, server.Config{Webhooks: events.DelivererOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -328,7 +329,7 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 	info.Source = "http://127.0.0.1:1/mjpeg2"
 
 	// A second server on the same store (a restart) runs the stored streams again.
-	srv2, err := server.New(ctx, server.Config{Store: e.store, Engine: testEngine(t), Index: index.New(facegate.TemplateDim),
+	srv2, err := server.New(ctx, server.Config{Store: e.store, Engine: fakeAnalyser{}, Index: index.New(facegate.TemplateDim),
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +349,7 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 	}
 	srv2.Close()
 	// A server whose ffmpeg is missing still starts; its streams say why they are not running.
-	srv3, err := server.New(ctx, server.Config{Store: e.store, Engine: testEngine(t), Index: index.New(facegate.TemplateDim),
+	srv3, err := server.New(ctx, server.Config{Store: e.store, Engine: fakeAnalyser{}, Index: index.New(facegate.TemplateDim),
 		Logger: slog.New(slog.DiscardHandler), FFmpeg: "/nonexistent/ffmpeg"})
 	if err != nil {
 		t.Fatalf("a missing ffmpeg stopped the server: %v", err)
@@ -364,6 +365,8 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 }
 
 // TestStreamPreview reads the annotated MJPEG preview of a looping stream: real JPEG frames of the stream's size.
+// It needs ffmpeg and the clip, not the models: the fake analyser "sees" whatever the frames' first pixels code,
+// which is enough to draw on the preview.
 func TestStreamPreview(t *testing.T) {
 	needFFmpeg(t)
 	clip := testutil.Shared(t, clipPath)

@@ -64,7 +64,7 @@ func TestServeTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv, err := server.New(context.Background(), server.Config{Store: st, Engine: testEngine(t), Index: index.New(facegate.TemplateDim),
+	srv, err := server.New(context.Background(), server.Config{Store: st, Engine: fakeAnalyser{}, Index: index.New(facegate.TemplateDim),
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
