@@ -10,11 +10,16 @@ import (
 	"image/png"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 )
 
 // fakeAnalyser is a deterministic engine.Analyzer for the server tests that exercise decisions rather than
@@ -212,6 +217,26 @@ func encodePNG(t testing.TB, img image.Image) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// fakeClip writes a video of the given seconds at 5 fps, every frame a fakePhoto of the faces, and returns its
+// path. The frames are PNG in AVI, lossless, and as small as the stream pipeline's frames (no downscale), so the
+// fake analyser reads the codes back from every decoded frame. It needs ffmpeg (a missing one skips the test,
+// fails it under CI=true).
+func fakeClip(t *testing.T, seconds int, faces ...fakeFace) string {
+	t.Helper()
+	ff := testenv.FFmpeg(t)
+	dir := t.TempDir()
+	frame, clip := filepath.Join(dir, "frame.png"), filepath.Join(dir, "clip.avi")
+	if err := os.WriteFile(frame, fakePhoto(t, faces...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(ff, "-v", "error", "-loop", "1", "-i", frame, "-t", strconv.Itoa(seconds), "-r", "5",
+		"-c:v", "png", "-pix_fmt", "rgb24", clip).CombinedOutput()
+	if err != nil {
+		t.Fatalf("making the fake clip: %v: %s", err, out)
+	}
+	return clip
 }
 
 // truncatedJPEG is the first half of a JPEG of random pixels: a JPEG that ends in the middle of its data.
