@@ -365,11 +365,9 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 }
 
 // TestStreamPreview reads the annotated MJPEG preview of a looping stream: real JPEG frames of the stream's size.
-// It needs ffmpeg and the clip, not the models: the fake analyser "sees" whatever the frames' first pixels code,
-// which is enough to draw on the preview.
+// It needs ffmpeg, not the models: the stream is a clip of fake photos (fakeClip, 200x160) with one face.
 func TestStreamPreview(t *testing.T) {
-	needFFmpeg(t)
-	clip := testutil.Shared(t, clipPath)
+	clip := fakeClip(t, 2, fakeFace{3, 0, 100})
 	e := newEnv(t, server.Config{})
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -399,8 +397,8 @@ func TestStreamPreview(t *testing.T) {
 		if err != nil {
 			t.Fatalf("part %d is not a JPEG: %v", i, err)
 		}
-		if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 360 {
-			t.Fatalf("preview frame %v, want 640x360", b)
+		if b := img.Bounds(); b.Dx() != 200 || b.Dy() != 160 {
+			t.Fatalf("preview frame %v, want 200x160", b)
 		}
 	}
 	// Deleting the stream ends the preview.
