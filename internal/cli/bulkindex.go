@@ -94,7 +94,7 @@ func listPeople(root string) ([]indexPerson, int, error) {
 func runIndex(env *Env, args []string) error {
 	var rf remoteFlags
 	var ef enrolFlags
-	fs := newFlags(env, "index", `index DIR --gallery G [--create-gallery] [--take-largest] [--min-quality Q] [--workers N] [--report FILE] [--json]
+	fs := newFlags(env, "index", `index DIR --gallery G [--create-gallery] [--take-largest] [--allow-duplicate] [--min-quality Q] [--workers N] [--report FILE] [--json]
 
 Enrols a folder-per-person tree: each subfolder of DIR is a subject (external id: the folder's name, display
 name: the same with _ as spaces), each image in it one face. Files that are not images are skipped and counted.

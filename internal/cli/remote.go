@@ -75,8 +75,10 @@ func rejection(err error) ([]api.Rejection, bool) {
 	if !errors.As(err, &ae) {
 		return nil, false
 	}
-	switch ae.Status {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+	switch {
+	case ae.Status == http.StatusBadRequest, ae.Status == http.StatusRequestEntityTooLarge, ae.Status == http.StatusUnsupportedMediaType,
+		ae.Status == http.StatusUnprocessableEntity:
+	case ae.Code == api.CodePossibleDuplicate: // the face matches another subject: that image is refused (--allow-duplicate)
 	default:
 		return nil, false
 	}
@@ -89,15 +91,17 @@ func rejection(err error) ([]api.Rejection, bool) {
 
 // enrolOptions are the quality-gate flags of enroll and index.
 type enrolFlags struct {
-	takeLargest bool
-	minQuality  float64
-	minSize     float64
-	consent     string
-	guardian    string
+	takeLargest    bool
+	allowDuplicate bool
+	minQuality     float64
+	minSize        float64
+	consent        string
+	guardian       string
 }
 
 func (e *enrolFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&e.takeLargest, "take-largest", false, "enrol the most prominent face of a photo with several (default: reject it)")
+	fs.BoolVar(&e.allowDuplicate, "allow-duplicate", false, "enrol a face that already matches another subject of the gallery (default: refuse it as possible_duplicate)")
 	fs.Float64Var(&e.minQuality, "min-quality", -1, "minimum quality score 0..1 (default: the server's, 0.4)")
 	fs.Float64Var(&e.minSize, "min-size", -1, "minimum face height in pixels (default: the server's, 60)")
 	fs.StringVar(&e.consent, "consent", "", "record the person's consent for the gallery's purpose when creating a subject: the evidence reference (signed form, recording...); galleries require consent unless exempt by a legal basis")
@@ -116,7 +120,7 @@ func (e *enrolFlags) consentFor(person string) *api.ConsentRequest {
 }
 
 func (e *enrolFlags) options() api.EnrolOptions {
-	o := api.EnrolOptions{TakeLargest: e.takeLargest}
+	o := api.EnrolOptions{TakeLargest: e.takeLargest, AllowDuplicate: e.allowDuplicate}
 	if e.minQuality >= 0 {
 		q := float32(e.minQuality)
 		o.MinQuality = &q
@@ -167,7 +171,7 @@ func findOrCreateSubject(ctx context.Context, c *api.Client, gallery, external, 
 func runEnroll(env *Env, args []string) error {
 	var rf remoteFlags
 	var ef enrolFlags
-	fs := newFlags(env, "enroll", `enroll --gallery G --subject EXTERNAL_ID [--name NAME] [--consent EVIDENCE [--guardian NAME]] [--take-largest] [--min-quality Q] IMAGE...
+	fs := newFlags(env, "enroll", `enroll --gallery G --subject EXTERNAL_ID [--name NAME] [--consent EVIDENCE [--guardian NAME]] [--take-largest] [--allow-duplicate] [--min-quality Q] IMAGE...
 
 Adds a face from each image to the gallery's subject with that external id, creating the subject when the
 gallery has none. Prints per image: enrolled, already enrolled (the subject has a face from the same image), or

@@ -317,3 +317,37 @@ func TestEnrollSearchVerify(t *testing.T) {
 		t.Errorf("galleries: %+v, %v", gs, err)
 	}
 }
+
+// TestIndexPossibleDuplicate: a photo that already matches another person of the gallery is refused as
+// possible_duplicate and reported against that image (the import goes on); --allow-duplicate enrols it.
+func TestIndexPossibleDuplicate(t *testing.T) {
+	url, key := testServer(t, nil)
+	src := testutil.Shared(t, "face_recognition_examples/identity/obama")
+	root := t.TempDir()
+	for dir, file := range map[string]string{"obama": "obama.jpg", "not_obama": "obama2.jpg"} {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		abs, _ := filepath.Abs(filepath.Join(src, file))
+		if err := os.Symlink(abs, filepath.Join(root, dir, file)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two folders, one person: whichever is enrolled first, the other is the duplicate; the rerun skips the one
+	// and refuses the other again.
+	common := []string{"--server", url, "--key", key, "--json", "--consent", "forms"}
+	if code, _, errs := run(t, append([]string{"index", filepath.Join(root), "--gallery", "g", "--create-gallery", "--workers", "1"}, common...)...); code != ExitOK {
+		t.Fatalf("index: exit %d: %s", code, errs)
+	}
+	code, out, errs := run(t, append([]string{"index", root, "--gallery", "g"}, common...)...)
+	if code != ExitOK {
+		t.Fatalf("rerun: exit %d: %s", code, errs)
+	}
+	rep := indexReport(t, out)
+	if rep.Skipped != 1 || rep.Rejected != 1 || rep.Reasons[api.CodePossibleDuplicate] != 1 || len(rep.Rejects) != 1 ||
+		!strings.Contains(rep.Rejects[0].Reasons[0].Message, "allow_duplicate") {
+		t.Fatalf("report %+v", rep)
+	}
+	code, out, errs = run(t, append([]string{"index", root, "--gallery", "g", "--allow-duplicate"}, common...)...)
+	if rep := indexReport(t, out); code != ExitOK || rep.Enrolled != 1 || rep.Rejected != 0 {
+		t.Fatalf("--allow-duplicate: exit %d %+v %s", code, rep, errs)
+	}
+}
