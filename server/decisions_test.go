@@ -120,6 +120,20 @@ func TestDecisionsScopedRejection(t *testing.T) {
 	if v, err := c.Verify(ctx, "wanted", sid, fakePhoto(t, fakeFace{30, 31, 50})); err != nil || v.Match || v.Suppressed == nil {
 		t.Fatalf("verify of the look-alike: %+v %v", v, err)
 	}
+	// The audit log says which searches and verifications a rejection suppressed, and by which rejection.
+	var list api.AuditList
+	if code := e.json("GET", "/v1/audit?limit=1000", e.admin, nil, &list); code != 200 {
+		t.Fatalf("GET /v1/audit: %d", code)
+	}
+	audited := map[string]bool{}
+	for _, en := range list.Entries {
+		if v := en.Details["suppressed"]; v != "" {
+			audited[en.Action] = strings.HasPrefix(v, sid+":"+cand.Suppression.Rejection)
+		}
+	}
+	if !audited["POST /v1/galleries/{g}/search"] || !audited["POST /v1/galleries/{g}/subjects/{s}/verify"] {
+		t.Fatalf("suppressions in the audit log: %v", audited)
+	}
 	// Counted in the metrics.
 	if m := metricsText(t, e); !strings.Contains(m, `facegate_suppressed_matches_total{gallery="`) || !strings.Contains(m, `outcome="grouped"`) {
 		t.Fatalf("metrics lack the suppression or grouping counters")

@@ -878,7 +878,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Width: img.W, Height: img.H, Faces: make([]api.SearchFace, 0, len(faces))}
-	var matched []string
+	var matched, suppressed []string
 	for _, f := range faces {
 		id, err := s.rec.Identify(r.Context(), g, f.Template, k, recognize.FromSearch)
 		if err != nil {
@@ -887,6 +887,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		sf := api.SearchFace{Face: f, Result: api.ResultUnknown, Candidates: make([]api.Candidate, 0, len(id.Candidates))}
 		for _, c := range id.Candidates {
 			sf.Candidates = append(sf.Candidates, apiCandidate(c))
+			if c.Suppressed != nil {
+				suppressed = append(suppressed, c.Subject+":"+c.Suppressed.Rejection)
+			}
 		}
 		if id.Match != nil {
 			sf.Result = api.ResultMatch
@@ -906,6 +909,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	// Who searched for whom: the faces found and the subjects matched (ids only) go to the audit entry.
 	note(r, "faces", strconv.Itoa(len(out.Faces)))
 	note(r, "matched", strings.Join(matched, ","))
+	if len(suppressed) > 0 {
+		note(r, "suppressed", strings.Join(suppressed, ","))
+	}
 	// The probe image is analysed in memory and never stored.
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -932,6 +938,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	note(r, "match", strconv.FormatBool(v.Match))
+	if v.Suppressed != nil {
+		note(r, "suppressed", sub.ID+":"+v.Suppressed.Rejection)
+	}
 	writeJSON(w, http.StatusOK, api.VerifyResponse{SubjectID: sub.ID, Score: v.Score, FaceID: v.Face,
 		Match: v.Match, Suppressed: v.Suppressed, Threshold: g.Threshold, Face: probe, FacesInImage: n})
 	return nil
