@@ -28,7 +28,10 @@ func scanAlert(r scanner, a *facegate.Alert) error {
 }
 
 // RecordSighting attaches a watchlist match to the subject's open alert on the same stream, or stores a new
-// pending alert (facegate.ReviewStore), in one transaction.
+// pending alert (facegate.ReviewStore), in one transaction. A sighting joins an alert whose span [first_seen,
+// last_seen] it falls within cooldown of, on either side: one stamped long before the alert began (a stream
+// restarted after its media clock ran ahead, a clock stepped back) starts its own alert instead of being
+// absorbed by one in its future.
 func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown time.Duration) (created, best bool, err error) {
 	if a.LastSeen.IsZero() {
 		a.LastSeen = now()
@@ -37,8 +40,8 @@ func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown ti
 		created, best = false, false
 		var cur facegate.Alert
 		err := scanAlert(tx.QueryRowContext(ctx, "SELECT "+alertCols+` FROM alerts
-		WHERE gallery_id = ? AND subject_id = ? AND stream_id = ? AND status IN ('pending', 'confirmed') AND last_seen >= ?
-		ORDER BY last_seen DESC, id DESC LIMIT 1`, a.GalleryID, a.SubjectID, a.StreamID, a.LastSeen.Add(-cooldown).UnixNano()), &cur)
+		WHERE gallery_id = ? AND subject_id = ? AND stream_id = ? AND status IN ('pending', 'confirmed') AND last_seen >= ? AND first_seen <= ?
+		ORDER BY last_seen DESC, id DESC LIMIT 1`, a.GalleryID, a.SubjectID, a.StreamID, a.LastSeen.Add(-cooldown).UnixNano(), a.LastSeen.Add(cooldown).UnixNano()), &cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			created, best = true, true
 			return db.insertAlert(ctx, tx, a)
@@ -48,6 +51,9 @@ func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown ti
 		}
 		cur.Sightings++
 		cur.LastSeen = maxTime(cur.LastSeen, a.LastSeen)
+		if a.LastSeen.Before(cur.FirstSeen) {
+			cur.FirstSeen = a.LastSeen
+		}
 		if a.Score > cur.Score {
 			best = true
 			cur.Score, cur.Track = a.Score, a.Track
@@ -62,8 +68,8 @@ func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown ti
 				}
 			}
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE alerts SET sightings = ?, last_seen = ?, score = ?, track = ? WHERE id = ?",
-			cur.Sightings, cur.LastSeen.UnixNano(), cur.Score, cur.Track, cur.ID)
+		_, err = tx.ExecContext(ctx, "UPDATE alerts SET sightings = ?, first_seen = ?, last_seen = ?, score = ?, track = ? WHERE id = ?",
+			cur.Sightings, cur.FirstSeen.UnixNano(), cur.LastSeen.UnixNano(), cur.Score, cur.Track, cur.ID)
 		*a = cur
 		return err
 	})
