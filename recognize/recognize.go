@@ -116,6 +116,9 @@ const (
 // clears the threshold is checked against the subject's rejections (Suppresses).
 func (r *Recognizer) Identify(ctx context.Context, g *facegate.Gallery, probe []float32, k int, src Source) (Identification, error) {
 	var out Identification
+	if err := r.checkTemplate(probe); err != nil {
+		return out, err
+	}
 	hits := r.cfg.Index.Search(g.ID, probe, k)
 	out.Candidates = make([]Candidate, 0, len(hits))
 	for _, h := range hits {
@@ -156,6 +159,9 @@ type Verification struct {
 // Verify compares probe with every enrolled face of subject and decides with g's threshold (and, in a watchlist,
 // the subject's rejections). A subject without enrolled faces is ErrNoTemplates.
 func (r *Recognizer) Verify(ctx context.Context, g *facegate.Gallery, subject string, probe []float32) (Verification, error) {
+	if err := r.checkTemplate(probe); err != nil {
+		return Verification{}, err
+	}
 	faces, err := r.cfg.Store.Faces(ctx, g.ID, subject)
 	if err != nil {
 		return Verification{}, fmt.Errorf("recognize: %w", err)
@@ -182,6 +188,24 @@ func (r *Recognizer) Verify(ctx context.Context, g *facegate.Gallery, subject st
 // ErrNoTemplates: the subject has no enrolled face to verify against.
 var ErrNoTemplates = errors.New("recognize: the subject has no enrolled faces")
 
+// ErrBadTemplate: a probe or sighting that is not a finite template of the index's length. The engine never
+// makes one; a corrupt or foreign vector would otherwise score +Inf or NaN, match anybody, and store an alert
+// whose score JSON cannot carry.
+var ErrBadTemplate = errors.New("recognize: the template is not a finite vector of the index's length")
+
+// checkTemplate refuses a vector that is not a finite template of the index's length.
+func (r *Recognizer) checkTemplate(v []float32) error {
+	if len(v) != r.cfg.Index.Dim() {
+		return fmt.Errorf("%w: length %d, want %d", ErrBadTemplate, len(v), r.cfg.Index.Dim())
+	}
+	for _, x := range v {
+		if x-x != 0 { // NaN or ±Inf
+			return ErrBadTemplate
+		}
+	}
+	return nil
+}
+
 // suppressed applies the scoped rejection rule to a match of subject with enrolled score.
 func (r *Recognizer) suppressed(ctx context.Context, g *facegate.Gallery, subject string, probe []float32, enrolled float32, src Source) (*facegate.Suppression, error) {
 	if g.Purpose != facegate.PurposeWatchlist {
@@ -203,6 +227,9 @@ func (r *Recognizer) suppressed(ctx context.Context, g *facegate.Gallery, subjec
 // Duplicates lists the other subjects of g (not except) that a face to be enrolled already matches: a new
 // photo that clears the gallery's threshold against someone else is probably that person, or a mix-up.
 func (r *Recognizer) Duplicates(ctx context.Context, g *facegate.Gallery, tmpl []float32, except string) ([]Candidate, error) {
+	if err := r.checkTemplate(tmpl); err != nil {
+		return nil, err
+	}
 	var out []Candidate
 	for _, h := range r.cfg.Index.Search(g.ID, tmpl, 5) {
 		if h.Subject == except || float64(h.Score) < g.Threshold {
@@ -242,6 +269,9 @@ type AlertOutcome struct {
 func (r *Recognizer) Alert(ctx context.Context, g *facegate.Gallery, s Sighting) (*AlertOutcome, error) {
 	if g.Purpose != facegate.PurposeWatchlist || !s.Match.Match {
 		return nil, nil
+	}
+	if sc := s.Match.Score; sc-sc != 0 || (len(s.Probe) > 0 && r.checkTemplate(s.Probe) != nil) {
+		return nil, ErrBadTemplate
 	}
 	if s.At.IsZero() {
 		s.At = r.cfg.Now()

@@ -9,6 +9,9 @@ import "github.com/facegate/facegate"
 // docs/suppression.md has the measurement ('make eval-suppression').
 const DefaultSuppressMargin = 0.10
 
+// maxSimilarity is the largest similarity two unit vectors have, with room for float32 rounding.
+const maxSimilarity = 1.001
+
 // Suppresses applies the scoped rejection rule to a probe that matched a subject with enrolled score (its
 // similarity to the subject's closest enrolled template). A rejected capture suppresses the match only when
 // the probe resembles it at least as much as the gallery's threshold demands of a match AND more than it
@@ -25,8 +28,9 @@ func Suppresses(probe []float32, enrolled float32, negatives []facegate.Negative
 	for i := range negatives {
 		n := &negatives[i]
 		s := facegate.Similarity(probe, n.Template)
-		// Written so that NaN (a template of another length, or a corrupt one) never suppresses.
-		if !(float64(s) >= threshold && float64(s) >= float64(enrolled)+margin) {
+		// Written so that NaN (a template of another length, or a corrupt one) never suppresses, nor does a
+		// "similarity" above 1 that only a template that is no unit vector (infinite or huge components) gives.
+		if !(float64(s) >= threshold && float64(s) >= float64(enrolled)+margin && s <= maxSimilarity) {
 			continue
 		}
 		if best == nil || s > best.Score {
