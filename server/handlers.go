@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
@@ -572,6 +573,9 @@ func (s *Server) updateSubject(w http.ResponseWriter, r *http.Request) error {
 		return errf(http.StatusBadRequest, codeBadRequest, "consent is recorded with POST .../consents, not by updating the subject")
 	}
 	applySubject(&b, sub, keyID(r))
+	if b.Watch != nil {
+		note(r, "review_at", sub.Watch.ReviewAt.Format(time.RFC3339)) // who moved a watchlist entry's review date, to when
+	}
 	if err := s.cfg.Store.UpdateSubject(r.Context(), sub); err != nil {
 		return err
 	}

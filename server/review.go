@@ -276,10 +276,15 @@ func (s *Server) reviewAlerts(w http.ResponseWriter, r *http.Request) error {
 	note(r, "alerts", strings.Join(b.IDs, ","))
 	now := time.Now().UTC()
 	out := api.BulkReviewResponse{Results: make([]api.BulkReviewResult, 0, len(b.IDs))}
+	// The audit entry says which alerts this request decided, not only which it named (some may have been
+	// reviewed already, named twice, or not exist).
+	var reviewed []string
+	defer func() { note(r, "reviewed", strings.Join(reviewed, ",")) }()
 	for _, id := range b.IDs {
 		res := api.BulkReviewResult{ID: id}
 		a, err := s.cfg.Store.ReviewAlert(r.Context(), id, status, keyID(r), b.Note, now, now.Add(s.cfg.NegativeRetention))
 		if err == nil {
+			reviewed = append(reviewed, id)
 			var views []api.AlertView
 			if views, err = s.alertViews(r.Context(), []facegate.Alert{*a}); err == nil {
 				res.Alert = &views[0]
@@ -290,6 +295,10 @@ func (s *Server) reviewAlerts(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			ae := toAPIError(err)
+			if ae.Status >= http.StatusInternalServerError {
+				// The per-id answer points at the log: put the cause there.
+				s.log.Error("bulk review of an alert failed", "alert", id, "err", err)
+			}
 			res.Error = &api.Error{Code: ae.Code, Message: ae.Message}
 		}
 		out.Results = append(out.Results, res)
@@ -371,6 +380,16 @@ func (s *Server) undoRejection(w http.ResponseWriter, r *http.Request) error {
 	g, sub, err := s.subject(r)
 	if err != nil {
 		return err
+	}
+	// The rejection row goes: the audit entry keeps which alert's rejection was undone.
+	negs, err := s.cfg.Store.Negatives(r.Context(), g.ID, sub.ID, time.Unix(0, 0)) // expired ones too: they can be undone
+	if err != nil {
+		return err
+	}
+	for _, ng := range negs {
+		if ng.ID == r.PathValue("id") {
+			note(r, "alert", ng.AlertID)
+		}
 	}
 	if err := s.cfg.Store.DeleteNegative(r.Context(), g.ID, sub.ID, r.PathValue("id")); err != nil {
 		if errors.Is(err, facegate.ErrNotFound) {
