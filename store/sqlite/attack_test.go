@@ -156,3 +156,41 @@ func TestAttackUndoOtherSubjectsRejection(t *testing.T) {
 		t.Fatal("the rejection was undone through another subject")
 	}
 }
+
+// TestAttackRejectionFloodBounded: an operator who loops "search the person, reject the alert" leaves a
+// negative exemplar per loop. Every later match of the subject reads and decrypts all of them, so an unbounded
+// number makes each match slower until searches and stream decisions time out and the person raises no alert
+// at all. The negatives in force per subject are bounded; rejections beyond the bound are still recorded as
+// decisions but remember no capture (so they suppress nothing: the safe side for a watchlist).
+func TestAttackRejectionFloodBounded(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	g := mustGallery(t, db, "g")
+	s := mustSubject(t, db, g.ID)
+	now := time.Now().UTC()
+	for i := range maxNegatives + 5 {
+		a := &facegate.Alert{GalleryID: g.ID, SubjectID: s.ID, Score: 0.5, Probe: template(uint64(i), facegate.TemplateDim)}
+		if _, _, err := db.RecordSighting(ctx, a, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := db.ReviewAlert(ctx, a.ID, facegate.AlertRejected, "k", "", now, now.Add(time.Hour)); err != nil || r.Status != facegate.AlertRejected {
+			t.Fatalf("rejection %d: %+v %v", i, r, err)
+		}
+	}
+	negs, err := db.Negatives(ctx, g.ID, s.ID, now)
+	if err != nil || len(negs) != maxNegatives {
+		t.Fatalf("%d negatives in force after %d rejections (%v), want %d", len(negs), maxNegatives+5, err, maxNegatives)
+	}
+	// Expired ones do not count: once they lapse, new rejections are remembered again.
+	a := &facegate.Alert{GalleryID: g.ID, SubjectID: s.ID, Score: 0.5, Probe: template(999, facegate.TemplateDim)}
+	if _, _, err := db.RecordSighting(ctx, a, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(2 * time.Hour)
+	if _, err := db.ReviewAlert(ctx, a.ID, facegate.AlertRejected, "k", "", later, later.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if negs, _ := db.Negatives(ctx, g.ID, s.ID, later); len(negs) != 1 {
+		t.Fatalf("%d negatives in force after the others expired, want 1", len(negs))
+	}
+}

@@ -160,7 +160,8 @@ func (db *DB) Alerts(ctx context.Context, f facegate.AlertFilter) ([]facegate.Al
 }
 
 // ReviewAlert records the decision on a pending alert and erases its probe; a rejection keeps the probe as a
-// negative exemplar of the subject until negativeUntil. All in one transaction.
+// negative exemplar of the subject until negativeUntil, unless the subject already has maxNegatives in force.
+// All in one transaction.
 func (db *DB) ReviewAlert(ctx context.Context, id string, status facegate.AlertStatus, by, note string, at, negativeUntil time.Time) (*facegate.Alert, error) {
 	if status != facegate.AlertConfirmed && status != facegate.AlertRejected {
 		return nil, fmt.Errorf("sqlite: review alert %s: %w", id, invalid("a review decides confirmed or rejected, not %q", status))
@@ -178,7 +179,16 @@ func (db *DB) ReviewAlert(ctx context.Context, id string, status facegate.AlertS
 		if facegate.AlertStatus(cur) != facegate.AlertPending {
 			return conflict("alert %s was already %s", id, cur)
 		}
-		if status == facegate.AlertRejected && len(probe) > 0 {
+		remember := status == facegate.AlertRejected && len(probe) > 0
+		if remember {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM negatives WHERE gallery_id = ? AND subject_id = ? AND expires_at > ?",
+				gid, sid, at.UnixNano()).Scan(&n); err != nil {
+				return err
+			}
+			remember = n < maxNegatives
+		}
+		if remember {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO negatives(id, gallery_id, subject_id, alert_id, template, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
 				newID("neg_"), gid, sid, id, probe, at.UnixNano(), negativeUntil.UnixNano()); err != nil {
 				return err
@@ -193,6 +203,12 @@ func (db *DB) ReviewAlert(ctx context.Context, id string, status facegate.AlertS
 	}
 	return db.Alert(ctx, id)
 }
+
+// maxNegatives bounds the negative exemplars in force per subject. Every match of the subject reads and
+// decrypts all of them, so without a bound an operator looping "search, reject" would slow each match until
+// searches and stream decisions time out and the person raises no alert. A rejection beyond it is recorded as
+// a decision but remembers no capture: it suppresses nothing, the safe side for a watchlist.
+const maxNegatives = 100
 
 // Negatives lists the subject's negative exemplars that have not expired at t.
 func (db *DB) Negatives(ctx context.Context, galleryID, subjectID string, t time.Time) ([]facegate.Negative, error) {
