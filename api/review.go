@@ -61,6 +61,7 @@ type BulkReviewResponse struct {
 const (
 	CropKept = "kept" // the crop is in the response
 	CropGone = "gone" // no crop is kept: deleted after the stream's crop retention, or never stored
+	CropNone = "none" // the alert was raised by a search, whose probe image is never kept
 )
 
 // AlertMedia is what the review queue shows of one alert: the capture and the enrolled reference, as JPEG bytes

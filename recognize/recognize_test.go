@@ -305,12 +305,16 @@ func TestAlertGrouping(t *testing.T) {
 	if n := sight("door", 0.5, t0.Add(25*time.Minute)); n.New || n.Alert.ID != fresh.Alert.ID || n.Alert.Status != facegate.AlertConfirmed {
 		t.Fatalf("a sighting after confirmation: %+v", n)
 	}
+	// ...but only for one cool-down after the confirmation: the person still around then raises a new alert.
+	if n := sight("door", 0.5, t0.Add(34*time.Minute+time.Second)); !n.New {
+		t.Fatalf("a confirmed alert absorbed a sighting more than a cool-down after its confirmation: %+v", n)
+	}
 	// Filters.
 	for _, tc := range []struct {
 		f    facegate.AlertFilter
 		want int
 	}{
-		{facegate.AlertFilter{}, 4},
+		{facegate.AlertFilter{}, 5},
 		{facegate.AlertFilter{StreamID: "gate"}, 1},
 		{facegate.AlertFilter{SubjectID: s.ID, Status: facegate.AlertRejected}, 1},
 		{facegate.AlertFilter{Status: facegate.AlertConfirmed}, 1},

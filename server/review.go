@@ -328,6 +328,9 @@ func (s *Server) alertMedia(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		m := api.AlertMedia{CropState: api.CropGone}
+		if a.StreamID == "" {
+			m.CropState = api.CropNone // raised by a search: probe images are never kept
+		}
 		if a.EventID != "" {
 			c, err := s.cfg.Store.MatchCrop(r.Context(), a.EventID)
 			switch {
@@ -449,8 +452,20 @@ func (s *Server) expireOverdue(w http.ResponseWriter, r *http.Request) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var ids []string
+	now := time.Now()
 	for _, e := range entries {
-		if err := s.eraseSubject(r.Context(), e.GalleryID, e.Subject.ID); err != nil && !errors.Is(err, facegate.ErrNotFound) {
+		// Read again under the write lock: an entry extended or erased since the listing is left alone.
+		cur, err := s.cfg.Store.Subject(r.Context(), e.GalleryID, e.Subject.ID)
+		if errors.Is(err, facegate.ErrNotFound) || (err == nil && (cur.Watch == nil || !cur.Watch.ReviewAt.Before(now))) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.eraseSubject(r.Context(), e.GalleryID, e.Subject.ID); err != nil {
+			if errors.Is(err, facegate.ErrNotFound) {
+				continue
+			}
 			return err
 		}
 		out.Erased = append(out.Erased, e)

@@ -197,7 +197,7 @@ func TestWatchlistSearchReview(t *testing.T) {
 		t.Fatalf("pending after three sightings: %+v %v", pend, err)
 	}
 	media, err := c.AlertMedia(ctx, []string{pend[0].ID, "alr_unknown"})
-	if err != nil || len(media) != 1 || media[pend[0].ID].CropState != api.CropGone || len(media[pend[0].ID].Reference) == 0 {
+	if err != nil || len(media) != 1 || media[pend[0].ID].CropState != api.CropNone || len(media[pend[0].ID].Reference) == 0 {
 		t.Fatalf("media: %+v %v", media, err)
 	}
 	results, err := c.ReviewAlerts(ctx, []string{pend[0].ID, "alr_unknown"}, "confirm", "seen")

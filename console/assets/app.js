@@ -1952,7 +1952,8 @@ async function viewAlerts() {
       const m = media[a.id] || {};
       if (a.event_id) {
         if (m.crop) cap.replaceWith(h('img', { class: 'crop', src: jpegURL(m.crop), alt: `The matched face as ${a.stream_id ? 'the camera' : 'the search'} saw it` }));
-        else cap.replaceChildren(m.crop_state === 'gone' ? 'No crop kept (deleted after the stream’s crop retention, or the stream keeps none)' : 'No crop');
+        else cap.replaceChildren(m.crop_state === 'gone' ? 'No crop kept (deleted after the stream’s crop retention, or the stream keeps none)'
+          : m.crop_state === 'none' ? 'No capture: raised by a search, whose photo is never kept' : 'No crop');
       }
       if (m.reference) ref.replaceWith(h('img', { class: 'crop ref', src: jpegURL(m.reference), alt: `${who(a)}, as enrolled` }));
       else ref.replaceChildren('No enrolled photo kept');

@@ -40,8 +40,9 @@ func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown ti
 		created, best = false, false
 		var cur facegate.Alert
 		err := scanAlert(tx.QueryRowContext(ctx, "SELECT "+alertCols+` FROM alerts
-		WHERE gallery_id = ? AND subject_id = ? AND stream_id = ? AND status IN ('pending', 'confirmed') AND last_seen >= ? AND first_seen <= ?
-		ORDER BY last_seen DESC, id DESC LIMIT 1`, a.GalleryID, a.SubjectID, a.StreamID, a.LastSeen.Add(-cooldown).UnixNano(), a.LastSeen.Add(cooldown).UnixNano()), &cur)
+		WHERE gallery_id = ?1 AND subject_id = ?2 AND stream_id = ?5 AND (status = 'pending' OR (status = 'confirmed' AND reviewed_at >= ?3))
+		AND last_seen >= ?3 AND first_seen <= ?4
+		ORDER BY last_seen DESC, id DESC LIMIT 1`, a.GalleryID, a.SubjectID, a.LastSeen.Add(-cooldown).UnixNano(), a.LastSeen.Add(cooldown).UnixNano(), a.StreamID), &cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			created, best = true, true
 			return db.insertAlert(ctx, tx, a)
