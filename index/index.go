@@ -127,20 +127,29 @@ func (ix *Index) MemoryPerTemplate() int {
 	return ix.stride + 4*ix.dim + 4 + 4 + 16
 }
 
-// Add stores template v (copied) for face of subject in gallery. It fails if len(v) != dim, if v has
-// a NaN or infinite component, if face is empty, or if face is already present in any gallery (face
-// ids are unique across the index, since Remove takes a face id alone).
-func (ix *Index) Add(gallery, subject, face string, v []float32) error {
+// Check reports whether v can be a template of the index: ErrDimension when len(v) != dim, ErrNotFinite when a
+// component is NaN or infinite.
+func (ix *Index) Check(v []float32) error {
 	if len(v) != ix.dim {
 		return fmt.Errorf("%w: got %d, want %d", ErrDimension, len(v), ix.dim)
-	}
-	if face == "" {
-		return ErrEmptyID
 	}
 	for _, x := range v {
 		if x-x != 0 { // NaN or ±Inf
 			return ErrNotFinite
 		}
+	}
+	return nil
+}
+
+// Add stores template v (copied) for face of subject in gallery. It fails if len(v) != dim, if v has
+// a NaN or infinite component, if face is empty, or if face is already present in any gallery (face
+// ids are unique across the index, since Remove takes a face id alone).
+func (ix *Index) Add(gallery, subject, face string, v []float32) error {
+	if err := ix.Check(v); err != nil {
+		return err
+	}
+	if face == "" {
+		return ErrEmptyID
 	}
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()

@@ -76,12 +76,6 @@ func New(cfg Config) (*Recognizer, error) {
 	return &Recognizer{cfg: cfg, log: cfg.Logger}, nil
 }
 
-// Index is the index the recognizer searches (callers keep it in step with the store).
-func (r *Recognizer) Index() *index.Index { return r.cfg.Index }
-
-// Cooldown is the alert grouping window in force.
-func (r *Recognizer) Cooldown() time.Duration { return r.cfg.Cooldown }
-
 // Candidate is one subject a probe may be.
 type Candidate struct {
 	Subject     string
@@ -195,13 +189,8 @@ var ErrBadTemplate = errors.New("recognize: the template is not a finite vector 
 
 // checkTemplate refuses a vector that is not a finite template of the index's length.
 func (r *Recognizer) checkTemplate(v []float32) error {
-	if len(v) != r.cfg.Index.Dim() {
-		return fmt.Errorf("%w: length %d, want %d", ErrBadTemplate, len(v), r.cfg.Index.Dim())
-	}
-	for _, x := range v {
-		if x-x != 0 { // NaN or ±Inf
-			return ErrBadTemplate
-		}
+	if err := r.cfg.Index.Check(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadTemplate, err)
 	}
 	return nil
 }
