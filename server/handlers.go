@@ -523,10 +523,12 @@ func (s *Server) listSubjects(w http.ResponseWriter, r *http.Request) error {
 	if subs == nil {
 		subs = []facegate.Subject{}
 	}
+	ptrs := make([]*facegate.Subject, len(subs))
 	for i := range subs {
-		if err := s.nameWatchers(r.Context(), &subs[i]); err != nil {
-			return err
-		}
+		ptrs[i] = &subs[i]
+	}
+	if err := s.nameWatchers(r.Context(), ptrs...); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, api.SubjectList{Subjects: subs, Next: next})
 	return nil

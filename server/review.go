@@ -185,13 +185,18 @@ func (n *namer) reference(gid, sid string) string {
 	return ""
 }
 
-// nameWatchers fills in the name of the key that put each subject on a watchlist.
+// watcher fills in the name of the key that put sub on a watchlist.
+func (n *namer) watcher(sub *facegate.Subject) {
+	if sub.Watch != nil {
+		sub.Watch.AddedByName = n.key(sub.Watch.AddedBy)
+	}
+}
+
+// nameWatchers fills in the name of the key that put each subject on a watchlist (the keys are read once).
 func (s *Server) nameWatchers(ctx context.Context, subs ...*facegate.Subject) error {
 	n := newNamer(s, ctx)
 	for _, sub := range subs {
-		if sub.Watch != nil {
-			sub.Watch.AddedByName = n.key(sub.Watch.AddedBy)
-		}
+		n.watcher(sub)
 	}
 	return n.err
 }
@@ -422,9 +427,7 @@ func (s *Server) overdueEntries(ctx context.Context, ref string, limit int) ([]a
 	n := newNamer(s, ctx)
 	out := make([]api.OverdueEntry, 0, len(subs))
 	for _, sub := range subs {
-		if sub.Watch != nil {
-			sub.Watch.AddedByName = n.key(sub.Watch.AddedBy)
-		}
+		n.watcher(&sub)
 		out = append(out, api.OverdueEntry{GalleryID: sub.GalleryID, GalleryName: n.gallery(sub.GalleryID), Subject: sub})
 	}
 	return out, n.err
