@@ -109,28 +109,42 @@ func (n *namer) keep(err error) {
 	}
 }
 
-func (n *namer) gallery(id string) string {
-	if name, ok := n.galleries[id]; ok || id == "" {
-		return name
+// memo returns m[k], loading it once per response (a failed or missing load is remembered as the zero value, so
+// an alert of a deleted stream costs one lookup, not one per alert).
+func memo[V any](n *namer, m map[string]V, k string, load func() (V, error)) V {
+	if v, ok := m[k]; ok {
+		return v
 	}
-	g, err := n.s.cfg.Store.Gallery(n.ctx, id)
+	v, err := load()
 	n.keep(err)
-	if err == nil {
-		n.galleries[id] = g.Name
+	m[k] = v
+	return v
+}
+
+func (n *namer) gallery(id string) string {
+	if id == "" {
+		return ""
 	}
-	return n.galleries[id]
+	return memo(n, n.galleries, id, func() (string, error) {
+		g, err := n.s.cfg.Store.Gallery(n.ctx, id)
+		if err != nil {
+			return "", err
+		}
+		return g.Name, nil
+	})
 }
 
 func (n *namer) stream(id string) string {
-	if name, ok := n.streams[id]; ok || id == "" {
-		return name
+	if id == "" {
+		return ""
 	}
-	st, err := n.s.cfg.Store.Stream(n.ctx, id)
-	n.keep(err)
-	if err == nil {
-		n.streams[id] = st.Name
-	}
-	return n.streams[id]
+	return memo(n, n.streams, id, func() (string, error) {
+		st, err := n.s.cfg.Store.Stream(n.ctx, id)
+		if err != nil {
+			return "", err
+		}
+		return st.Name, nil
+	})
 }
 
 // key names an API key by its id (keys are few: they are listed once).
@@ -150,32 +164,21 @@ func (n *namer) key(id string) string {
 }
 
 func (n *namer) subject(gid, sid string) *facegate.Subject {
-	k := gid + "/" + sid
-	if sub, ok := n.subjects[k]; ok {
-		return sub
-	}
-	sub, err := n.s.cfg.Store.Subject(n.ctx, gid, sid)
-	n.keep(err)
-	n.subjects[k] = sub
-	return sub
+	return memo(n, n.subjects, gid+"/"+sid, func() (*facegate.Subject, error) { return n.s.cfg.Store.Subject(n.ctx, gid, sid) })
 }
 
 // referenceFace is the subject's enrolled face to show beside a capture: the best by quality with a thumbnail.
 func (n *namer) referenceFace(gid, sid string) *facegate.FaceRecord {
-	k := gid + "/" + sid
-	if f, ok := n.refs[k]; ok {
-		return f
-	}
-	faces, err := n.s.cfg.Store.Faces(n.ctx, gid, sid)
-	n.keep(err)
-	var best *facegate.FaceRecord
-	for i := range faces {
-		if len(faces[i].Thumbnail) > 0 && (best == nil || faces[i].Quality.Score > best.Quality.Score) {
-			best = &faces[i]
+	return memo(n, n.refs, gid+"/"+sid, func() (*facegate.FaceRecord, error) {
+		faces, err := n.s.cfg.Store.Faces(n.ctx, gid, sid)
+		var best *facegate.FaceRecord
+		for i := range faces {
+			if len(faces[i].Thumbnail) > 0 && (best == nil || faces[i].Quality.Score > best.Quality.Score) {
+				best = &faces[i]
+			}
 		}
-	}
-	n.refs[k] = best
-	return best
+		return best, err
+	})
 }
 
 func (n *namer) reference(gid, sid string) string {
