@@ -459,15 +459,13 @@ func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
 		seen[rec.Source] = true
 		recs = append(recs, rec)
 	}
-	if len(failures) == 0 {
-		if err := s.checkDuplicates(r.Context(), g, "", recs, o); err != nil {
-			return err
-		}
-	}
 	if len(failures) > 0 {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeQualityRejected,
 			Message: fmt.Sprintf("%d of %d images were not accepted; nothing was stored", len(failures), len(in.list)),
 			Details: map[string]any{"images": failures}}
+	}
+	if err := s.checkDuplicates(r.Context(), g, "", recs, o); err != nil {
+		return err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()

@@ -481,11 +481,10 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 		var err error
 		ao, err = p.cfg.Recognizer.Alert(ctx, g, recognize.Sighting{Match: recognize.Candidate{Subject: st.match.Subject,
 			Score: st.match.Score, Match: true}, Probe: st.probe, StreamID: p.st.ID, Track: t.ID, At: p.media(fr.Seq)})
-		if err != nil {
+		switch {
+		case err != nil:
 			p.log.Warn("storing the watchlist alert failed", "err", err)
-			ao = nil
-		}
-		if ao != nil {
+		case ao != nil:
 			e.AlertID, e.AlertNew, e.AlertSightings = ao.Alert.ID, ao.New, ao.Alert.Sightings
 		}
 	} else {
