@@ -31,7 +31,8 @@ func scanAlert(r scanner, a *facegate.Alert) error {
 // pending alert (facegate.ReviewStore), in one transaction. A sighting joins an alert whose span [first_seen,
 // last_seen] it falls within cooldown of, on either side: one stamped long before the alert began (a stream
 // restarted after its media clock ran ahead, a clock stepped back) starts its own alert instead of being
-// absorbed by one in its future.
+// absorbed by one in its future. A confirmed alert absorbs sightings for one cool-down after its confirmation;
+// a rejected one never.
 func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown time.Duration) (created, best bool, err error) {
 	if a.LastSeen.IsZero() {
 		a.LastSeen = now()
@@ -51,26 +52,24 @@ func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown ti
 			return err
 		}
 		cur.Sightings++
-		cur.LastSeen = maxTime(cur.LastSeen, a.LastSeen)
+		if a.LastSeen.After(cur.LastSeen) {
+			cur.LastSeen = a.LastSeen
+		}
 		if a.LastSeen.Before(cur.FirstSeen) {
 			cur.FirstSeen = a.LastSeen
 		}
+		var probe any // NULL keeps the stored probe
 		if a.Score > cur.Score {
 			best = true
 			cur.Score, cur.Track = a.Score, a.Track
-			var probe any
 			if cur.Status == facegate.AlertPending && len(a.Probe) > 0 {
 				if probe, err = db.seal(encodeTemplate(a.Probe), alertAAD(cur.ID)); err != nil {
 					return err
 				}
-				_, err = tx.ExecContext(ctx, "UPDATE alerts SET probe = ? WHERE id = ?", probe, cur.ID)
-				if err != nil {
-					return err
-				}
 			}
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE alerts SET sightings = ?, first_seen = ?, last_seen = ?, score = ?, track = ? WHERE id = ?",
-			cur.Sightings, cur.FirstSeen.UnixNano(), cur.LastSeen.UnixNano(), cur.Score, cur.Track, cur.ID)
+		_, err = tx.ExecContext(ctx, "UPDATE alerts SET sightings = ?, first_seen = ?, last_seen = ?, score = ?, track = ?, probe = COALESCE(?, probe) WHERE id = ?",
+			cur.Sightings, cur.FirstSeen.UnixNano(), cur.LastSeen.UnixNano(), cur.Score, cur.Track, probe, cur.ID)
 		*a = cur
 		return err
 	})
@@ -78,13 +77,6 @@ func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown ti
 		return false, false, fmt.Errorf("sqlite: record sighting: %w", err)
 	}
 	return created, best, nil
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // insertAlert stores a new pending alert with its probe template.
