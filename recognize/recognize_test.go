@@ -9,6 +9,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/recognize"
 	"github.com/facegate/facegate/store/sqlite"
 )
@@ -49,46 +50,10 @@ func newWorld(t *testing.T, purpose facegate.Purpose) *world {
 	return w
 }
 
-func (w *world) unit() []float32 {
-	v := make([]float32, facegate.TemplateDim)
-	var n float64
-	for i := range v {
-		v[i] = float32(w.rnd.NormFloat64())
-		n += float64(v[i]) * float64(v[i])
-	}
-	for i := range v {
-		v[i] /= float32(math.Sqrt(n))
-	}
-	return v
-}
+func (w *world) unit() []float32 { return testutil.UnitTemplate(w.rnd, facegate.TemplateDim) }
 
-// mix returns a unit vector whose similarity to a is exactly cos: b (another random unit vector) is made
-// orthogonal to a first.
-func mix(a, b []float32, cos float64) []float32 {
-	var d, nb float64
-	for i := range a {
-		d += float64(a[i]) * float64(b[i])
-	}
-	ob := make([]float64, len(b))
-	for i := range b {
-		ob[i] = float64(b[i]) - d*float64(a[i])
-		nb += ob[i] * ob[i]
-	}
-	for i := range b {
-		b[i] = float32(ob[i] / math.Sqrt(nb))
-	}
-	out := make([]float32, len(a))
-	sin := math.Sqrt(1 - cos*cos)
-	var n float64
-	for i := range a {
-		out[i] = float32(cos*float64(a[i]) + sin*float64(b[i]))
-		n += float64(out[i]) * float64(out[i])
-	}
-	for i := range out {
-		out[i] /= float32(math.Sqrt(n))
-	}
-	return out
-}
+// mix is a unit vector whose similarity to a is exactly cos (testutil.MixTemplate).
+func mix(a, b []float32, cos float64) []float32 { return testutil.MixTemplate(a, b, cos) }
 
 // enrol stores a subject with one face of template tmpl and indexes it.
 func (w *world) enrol(t *testing.T, name string, tmpl []float32) *facegate.Subject {

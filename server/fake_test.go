@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/internal/testutil/testenv"
 )
 
@@ -121,50 +121,16 @@ func fakePixel(img *imgio.Image, i int) (r, g, b uint8, ok bool) {
 
 // unitFor is the fixed random unit vector of identity id.
 func unitFor(id uint8) []float32 {
-	rnd := rand.New(rand.NewPCG(uint64(id), 77))
-	v := make([]float64, facegate.TemplateDim)
-	for i := range v {
-		v[i] = rnd.NormFloat64()
-	}
-	return normalise(v)
-}
-
-func normalise(v []float64) []float32 {
-	var n float64
-	for _, x := range v {
-		n += x * x
-	}
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x / math.Sqrt(n))
-	}
-	return out
+	return testutil.UnitTemplate(rand.New(rand.NewPCG(uint64(id), 77)), facegate.TemplateDim)
 }
 
 // fakeTemplate is cos·unit(r) + sin·unit(g)', with unit(g)' made orthogonal to unit(r): its similarity to
 // identity r is exactly cos = b/100.
 func fakeTemplate(r, g, b uint8) []float32 {
-	a := unitFor(r)
 	if b >= 100 || g == 0 {
-		return a
+		return unitFor(r)
 	}
-	o := unitFor(g)
-	var d float64
-	for i := range a {
-		d += float64(a[i]) * float64(o[i])
-	}
-	ortho := make([]float64, len(a))
-	for i := range a {
-		ortho[i] = float64(o[i]) - d*float64(a[i])
-	}
-	on := normalise(ortho)
-	cos := float64(b) / 100
-	sin := math.Sqrt(1 - cos*cos)
-	mix := make([]float64, len(a))
-	for i := range a {
-		mix[i] = cos*float64(a[i]) + sin*float64(on[i])
-	}
-	return normalise(mix)
+	return testutil.MixTemplate(unitFor(r), unitFor(g), float64(b)/100)
 }
 
 // fakeFace codes one face for fakePhoto.

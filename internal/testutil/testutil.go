@@ -93,6 +93,33 @@ func UnitTemplate(r *rand.Rand, dim int) []float32 {
 	return v
 }
 
+// MixTemplate is a unit vector whose similarity to the unit vector a is exactly cos: cos·a + sin·b', where b' is
+// b made orthogonal to a and normalised (b is not changed). It makes look-alikes with known scores.
+func MixTemplate(a, b []float32, cos float64) []float32 {
+	var d float64
+	for i := range a {
+		d += float64(a[i]) * float64(b[i])
+	}
+	ortho := make([]float64, len(a))
+	var no float64
+	for i := range a {
+		ortho[i] = float64(b[i]) - d*float64(a[i])
+		no += ortho[i] * ortho[i]
+	}
+	sin := math.Sqrt(1 - cos*cos)
+	mix := make([]float64, len(a))
+	var n float64
+	for i := range a {
+		mix[i] = cos*float64(a[i]) + sin*ortho[i]/math.Sqrt(no)
+		n += mix[i] * mix[i]
+	}
+	out := make([]float32, len(a))
+	for i := range mix {
+		out[i] = float32(mix[i] / math.Sqrt(n))
+	}
+	return out
+}
+
 // PrimaryFace decodes an image and returns its most prominent face with its template, failing the test when
 // the image is unreadable or shows no face.
 func PrimaryFace(t testing.TB, data []byte) facegate.Face {
