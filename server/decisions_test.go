@@ -196,6 +196,17 @@ func TestDecisionsBadReviewRequests(t *testing.T) {
 			t.Errorf("%s %s: %d %+v, want %d %s", tc.method, tc.path, st, out.Error, tc.status, tc.code)
 		}
 	}
+	// The enrolment flags are booleans: anything else is refused before any face is analysed or stored.
+	for _, v := range []string{"maybe", strings.Repeat("1", 5000)} {
+		var out struct{ Error api.Error }
+		if st := e.image("/v1/galleries/wanted/subjects", e.admin, fakePhoto(t, fakeFace{50, 0, 100}),
+			map[string]string{"display_name": "x", "watch": `{"reason":"r","review_at":"2030-01-01T00:00:00Z"}`, "allow_duplicate": v}, &out); st != 400 || out.Error.Code != api.CodeBadRequest {
+			t.Errorf("allow_duplicate=%.10q: %d %+v", v, st, out.Error)
+		}
+	}
+	if subs, _ := e.client(e.admin).Subjects(t.Context(), "wanted", "", 0); len(subs.Subjects) != 0 {
+		t.Errorf("%d subjects stored by refused requests", len(subs.Subjects))
+	}
 }
 
 // TestDecisionsOverdueWatch: entries past their review date are listed, and erased on request.

@@ -57,6 +57,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"eval", "verify"}, ExitUsage, "--pairs and --images are required"},
 		{[]string{"eval", "identify", "--root", "x", "--gallery", "0"}, ExitUsage, "--gallery must be at least 1"},
 		{[]string{"bench", "a", "b"}, ExitUsage, "at most one image"},
+		{[]string{"serve", "--alert-cooldown", "0s"}, ExitUsage, "--alert-cooldown must be positive"},
+		{[]string{"serve", "--alert-cooldown", "-5m"}, ExitUsage, "--alert-cooldown must be positive"},
+		{[]string{"serve", "--not-this-person-retention", "0s"}, ExitUsage, "must be positive"},
 	}
 	for _, tc := range tests {
 		code, out, errs := run(t, tc.args...)
