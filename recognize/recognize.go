@@ -34,8 +34,6 @@ type Config struct {
 	Store Store
 	// Cooldown groups watchlist sightings into one alert (default facegate.DefaultAlertCooldown).
 	Cooldown time.Duration
-	// Margin is the scoped-rejection margin (default DefaultSuppressMargin; a negative value means exactly 0).
-	Margin float64
 	// Observe, when set, is told of each decision worth counting: "suppressed", "alert_new", "alert_grouped",
 	// with the gallery and where the probe came from ("search", "verify", "stream").
 	Observe func(what, galleryID, source string)
@@ -57,12 +55,6 @@ func New(cfg Config) (*Recognizer, error) {
 	}
 	if cfg.Cooldown <= 0 {
 		cfg.Cooldown = facegate.DefaultAlertCooldown
-	}
-	switch {
-	case cfg.Margin == 0:
-		cfg.Margin = DefaultSuppressMargin
-	case cfg.Margin < 0:
-		cfg.Margin = 0
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -204,7 +196,7 @@ func (r *Recognizer) suppressed(ctx context.Context, g *facegate.Gallery, subjec
 	if err != nil {
 		return nil, fmt.Errorf("recognize: reading rejections: %w", err)
 	}
-	sup := Suppresses(probe, enrolled, negs, g.Threshold, r.cfg.Margin)
+	sup := Suppresses(probe, enrolled, negs, g.Threshold, DefaultSuppressMargin)
 	if sup != nil {
 		r.cfg.Observe("suppressed", g.ID, string(src))
 		r.log.Info("watchlist match suppressed: closer to a rejected capture than to the subject's photos",
