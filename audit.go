@@ -2,6 +2,7 @@ package facegate
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/facegate/facegate/audit"
@@ -30,4 +31,13 @@ type AuditStore interface {
 	AuditHead(ctx context.Context) (*audit.Entry, error) // nil when the log is empty
 	AddAuditCheckpoint(ctx context.Context, c audit.Checkpoint) error
 	AuditCheckpoints(ctx context.Context) ([]audit.Checkpoint, error)
+	// AuditBytes is about how many bytes the log's entries take (for its size budget).
+	AuditBytes(ctx context.Context) (int64, error)
 }
+
+// ErrAuditUnavailable is wrapped by a store's errors when the audit entry of a change could not be written: the
+// change was not made (it and its entry are written in one transaction).
+var ErrAuditUnavailable = errors.New("the audit log cannot be written")
+
+// ErrStorageFull is wrapped by a store's errors when its disk (or its configured size limit) is full.
+var ErrStorageFull = errors.New("storage full")

@@ -82,6 +82,11 @@ const (
 	CodeMinorWatchlist  = "minor_on_watchlist"
 	CodeInferenceOff    = "inference_disabled"
 	CodeInternal        = "internal"
+	// CodeAuditUnavailable (503): the audit entry of the request could not be written, so the request was not
+	// served (nothing it would have changed was changed).
+	CodeAuditUnavailable = "audit_unavailable"
+	// CodeStorageFull (507): the server's disk is full; nothing was changed.
+	CodeStorageFull = "storage_full"
 	// CodePossibleDuplicate: the face to enrol already matches another subject of the gallery (409; send
 	// allow_duplicate=true to enrol it anyway).
 	CodePossibleDuplicate = "possible_duplicate"

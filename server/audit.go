@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/facegate/facegate"
@@ -19,20 +17,10 @@ import (
 // action), to what (the request path: opaque ids and gallery names), when, and with what outcome, with a few
 // non-biometric details (request id, status, matched subject ids). Never templates, images or names of people.
 
-// auditNoteKey carries a request's audit details from its handler to wrap.
-const auditNoteKey ctxKey = 2
-
-type auditNote struct {
-	mu      sync.Mutex
-	details map[string]string
-}
-
-// note adds a detail to the request's audit entry.
+// note adds a detail to the request's audit entry (replacing one of the same name).
 func note(r *http.Request, k, v string) {
-	if n, ok := r.Context().Value(auditNoteKey).(*auditNote); ok {
-		n.mu.Lock()
-		n.details[k] = v
-		n.mu.Unlock()
+	if p := audit.PendingFrom(r.Context()); p != nil {
+		p.Set(k, v)
 	}
 }
 
@@ -56,17 +44,23 @@ func outcome(status int) string {
 	return "error"
 }
 
-// auditAppend appends an entry and signs a checkpoint when one is due; failures are logged and counted (the
-// action itself has happened).
-func (s *Server) auditAppend(ctx context.Context, e *audit.Entry) {
+// auditAppend appends an entry and signs a checkpoint when one is due. A failure is logged, counted and
+// returned (wrapping facegate.ErrAuditUnavailable).
+func (s *Server) auditAppend(ctx context.Context, e *audit.Entry) error {
 	if err := s.cfg.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
 		s.log.Error("audit append failed", "action", e.Action, "err", err)
 		s.metrics.inc("facegate_audit_failures_total", "Audit entries that could not be written.")
-		return
+		return auditError(err)
 	}
-	s.metrics.inc("facegate_audit_entries_total", "Audit entries written.")
+	s.checkpointIfDue(ctx, e.Seq)
+	s.auditWritten(e)
+	return nil
+}
+
+// checkpointIfDue signs a checkpoint when entry seq is AuditCheckpointEvery past the last one.
+func (s *Server) checkpointIfDue(ctx context.Context, seq int64) {
 	s.auditMu.Lock()
-	due := s.cfg.AuditKey != nil && e.Seq-s.lastCheckpoint >= int64(s.cfg.AuditCheckpointEvery)
+	due := s.cfg.AuditKey != nil && seq-s.lastCheckpoint >= int64(s.cfg.AuditCheckpointEvery)
 	s.auditMu.Unlock()
 	if due {
 		s.checkpointAudit(context.WithoutCancel(ctx))
@@ -88,6 +82,10 @@ func (s *Server) checkpointAudit(ctx context.Context) {
 	if err := s.cfg.Store.AddAuditCheckpoint(ctx, cp); err != nil {
 		s.log.Error("audit checkpoint failed", "err", err)
 		return
+	}
+	if err := s.checkpointSink.add(cp); err != nil {
+		s.log.Error("audit checkpoint not written to the checkpoints file", "err", err)
+		s.metrics.inc("facegate_audit_failures_total", "Audit entries that could not be written.")
 	}
 	s.lastCheckpoint = head.Seq
 }
@@ -133,6 +131,9 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if r.URL.Query().Get("format") == "jsonl" {
+		if err := s.auditBeforeStreaming(w, r); err != nil {
+			return err
+		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		enc := json.NewEncoder(w)
 		for {
@@ -231,5 +232,3 @@ func VerifyAudit(ctx context.Context, st facegate.AuditStore, pub ed25519.Public
 	return rep, err
 }
 
-// routeTarget is what an entry names as its target: the request path, which holds only ids and gallery names.
-func routeTarget(r *http.Request) string { return strings.TrimPrefix(r.URL.Path, "/v1/") }

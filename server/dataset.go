@@ -127,6 +127,9 @@ func (s *Server) exportDataset(w http.ResponseWriter, r *http.Request) error {
 	note(r, "subjects", strconv.Itoa(len(man.Subjects)))
 	note(r, "faces", strconv.Itoa(man.Faces))
 	note(r, "excluded_no_consent", strconv.Itoa(man.Excluded))
+	if err := s.auditBeforeStreaming(w, r); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", exportID+".zip"))
 	w.Header().Set("X-Facegate-Export-Id", exportID)

@@ -68,6 +68,8 @@ const (
 	codeMinorWatchlist    = api.CodeMinorWatchlist
 	codeInferenceDisabled = api.CodeInferenceOff
 	codeInternal          = api.CodeInternal
+	codeAuditUnavailable  = api.CodeAuditUnavailable
+	codeStorageFull       = api.CodeStorageFull
 )
 
 // toAPIError classifies any error: the one mapping from errors to HTTP statuses, codes and messages. A message is
@@ -99,6 +101,10 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.Is(err, engine.ErrNoFace):
 		return errf(http.StatusUnprocessableEntity, codeNoFace, "%s", say("no face was found in the image: send a photo in which the face is clearly visible"))
+	case errors.Is(err, facegate.ErrAuditUnavailable):
+		return errf(http.StatusServiceUnavailable, codeAuditUnavailable, "the audit log cannot be written (is the server's disk full?), so the request was not served and nothing was changed; retry later, and tell the administrator")
+	case errors.Is(err, facegate.ErrStorageFull):
+		return errf(http.StatusInsufficientStorage, codeStorageFull, "the server's disk is full, so nothing was changed; retry once the administrator has freed space")
 	case errors.Is(err, facegate.ErrNotFound):
 		return errf(http.StatusNotFound, codeNotFound, "%s", say("what the request names does not exist: check the IDs and names in its path"))
 	case errors.Is(err, facegate.ErrConsent):

@@ -53,6 +53,17 @@ type Config struct {
 	// checkpoint is signed, so a consistent rewrite of the whole log would go unnoticed.
 	AuditKey             ed25519.PrivateKey
 	AuditCheckpointEvery int
+	// AuditCheckpoints, when set, is a file every signed checkpoint is also appended to (JSON lines), outside
+	// the database: ship it elsewhere and check the log against it with 'facegate audit verify --checkpoints'.
+	// It needs AuditKey.
+	AuditCheckpoints string
+	// AuditBudget is the audit log's size budget in bytes (default DefaultAuditBudget, 1 GiB): the metrics
+	// facegate_audit_log_bytes and facegate_audit_log_budget_bytes show it, and the server logs a warning at
+	// 90% and an error past it. The log is never truncated.
+	AuditBudget int64
+	// MaxHeaderBytes caps the size of a request's header, request line included (default 64 KiB): a longer
+	// one is answered 431 before any handler runs.
+	MaxHeaderBytes int
 	// Transform, when set, is the deployment's secret orthogonal transform of templates (unlinkable templates,
 	// docs/protection.md). Stored templates must have been made with the same transform: New checks the
 	// fingerprint the store recorded.
@@ -110,6 +121,10 @@ type Server struct {
 
 	auditMu        sync.Mutex
 	lastCheckpoint int64 // seq of the last signed checkpoint
+	checkpointSink *checkpointSink
+	refusals       refusals
+	auditBytes     atomic.Int64 // about how many bytes the audit log takes (AuditBudget)
+	budgetLevel    atomic.Int32 // 0 under 90% of the budget, 1 over 90%, 2 over it (logged once each)
 
 	// rec makes every identification, verification, enrolment and alert decision (package recognize), for the
 	// API and the streams alike.
@@ -151,6 +166,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.AuditCheckpointEvery <= 0 {
 		cfg.AuditCheckpointEvery = 1000
+	}
+	if cfg.AuditBudget <= 0 {
+		cfg.AuditBudget = DefaultAuditBudget
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if cfg.AuditCheckpoints != "" && cfg.AuditKey == nil {
+		return nil, errors.New("server: an audit checkpoints file needs the audit key that signs the checkpoints")
 	}
 	if cfg.NegativeRetention <= 0 {
 		cfg.NegativeRetention = 90 * 24 * time.Hour
@@ -195,6 +219,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	for _, c := range cps {
 		s.lastCheckpoint = max(s.lastCheckpoint, c.Seq)
 	}
+	if err := s.startAuditLog(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.AuditKey == nil {
 		s.log.Warn("audit checkpoints are not signed: give 'facegate serve' an --audit-key (see 'facegate audit keygen')")
 	}
@@ -222,7 +249,11 @@ func (s *Server) Close() error {
 		s.stopBG()
 		s.streams.wg.Wait()
 		s.bgWG.Wait()
+		s.flushRefusals(context.Background())
 		s.checkpointAudit(context.Background()) // the last entries are signed before the server stops
+		if cerr := s.checkpointSink.close(); cerr != nil {
+			s.log.Error("closing the audit checkpoints file", "err", cerr)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = s.hooks.Close(ctx)
@@ -290,6 +321,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey str
 		ReadTimeout:       s.cfg.RequestTimeout + 10*time.Second,
 		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
@@ -332,6 +364,9 @@ type route struct {
 	// long marks a long-lived response (SSE, MJPEG): no request timeout or write deadline; it ends when the
 	// client leaves or the server stops.
 	long bool
+	// batch marks a route that makes many changes (bulk review, expiry): its audit entry says what all of them
+	// did, so it is written after them instead of with the first one.
+	batch bool
 }
 
 func (s *Server) routes() {
@@ -367,25 +402,29 @@ func (s *Server) wrap(rt route) http.Handler {
 		id := strconv.FormatUint(s.reqID.Add(1), 36)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
-		var an *auditNote
+		var out http.ResponseWriter = rec
+		var pending *audit.Pending
+		var buf *auditBuffer
 		if audited(rt) {
-			an = &auditNote{details: map[string]string{}}
-			r = r.WithContext(context.WithValue(r.Context(), auditNoteKey, an))
+			target := boundedTarget(rt.pattern, r)
+			pending = audit.NewPending(func(d map[string]string) *audit.Entry {
+				actor := d["actor"]
+				delete(d, "actor")
+				d["request"] = id
+				return &audit.Entry{Actor: actor, Action: rt.pattern, Target: target, Outcome: "ok", Details: capDetails(d)}
+			}, !rt.batch)
+			r = r.WithContext(audit.WithPending(r.Context(), pending))
+			if !rt.long {
+				buf = newAuditBuffer(rec)
+				out = buf
+			}
 		}
-		err := s.serve(rec, r, rt)
+		err := s.serve(out, r, rt)
 		if err != nil {
-			s.fail(rec, id, rt.pattern, err)
+			s.fail(out, id, rt.pattern, err)
 		}
-		if an != nil && rec.status != http.StatusUnauthorized {
-			an.mu.Lock()
-			details := an.details
-			an.details = nil
-			an.mu.Unlock()
-			details["request"], details["status"] = id, strconv.Itoa(rec.status)
-			actor := details["actor"]
-			delete(details, "actor")
-			s.auditAppend(r.Context(), &audit.Entry{Actor: actor, Action: rt.pattern, Target: routeTarget(r),
-				Outcome: outcome(rec.status), Details: details})
+		if pending != nil {
+			s.finishAudit(r.Context(), pending, buf, rec, rt.pattern)
 		}
 		d := time.Since(start)
 		s.metrics.inc("facegate_http_requests_total", "HTTP requests by route and status.", "route", rt.pattern, "status", strconv.Itoa(rec.status))

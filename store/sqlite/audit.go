@@ -32,36 +32,50 @@ func scanAudit(r scanner, e *audit.Entry) error {
 
 // AppendAudit chains e after the head and stores it, in one write transaction (the head cannot move in between).
 func (db *DB) AppendAudit(ctx context.Context, e *audit.Entry) error {
-	if e.Time.IsZero() {
-		e.Time = now()
-	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var prev *audit.Entry
-		var head audit.Entry
-		err := scanAudit(tx.QueryRowContext(ctx, "SELECT "+auditCols+" FROM audit_log ORDER BY seq DESC LIMIT 1"), &head)
-		switch {
-		case err == nil:
-			prev = &head
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		audit.Chain(prev, e)
-		var details any
-		if len(e.Details) > 0 {
-			b, err := json.Marshal(e.Details)
-			if err != nil {
-				return err
-			}
-			details = string(b)
-		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO audit_log("+auditCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			e.Seq, e.Time.UnixNano(), e.Actor, e.Action, e.Target, e.Outcome, details, e.Prev, e.Hash)
-		return err
-	})
+	err := db.txWith(ctx, nil, func(tx *sql.Tx) error { return appendAudit(ctx, tx, e) })
 	if err != nil {
 		return fmt.Errorf("sqlite: append audit entry: %w", err)
 	}
 	return nil
+}
+
+// appendAudit chains e after the head and inserts it, in tx.
+func appendAudit(ctx context.Context, tx *sql.Tx, e *audit.Entry) error {
+	if e.Time.IsZero() {
+		e.Time = now()
+	}
+	var prev *audit.Entry
+	var head audit.Entry
+	err := scanAudit(tx.QueryRowContext(ctx, "SELECT "+auditCols+" FROM audit_log ORDER BY seq DESC LIMIT 1"), &head)
+	switch {
+	case err == nil:
+		prev = &head
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	audit.Chain(prev, e)
+	var details any
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return err
+		}
+		details = string(b)
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO audit_log("+auditCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		e.Seq, e.Time.UnixNano(), e.Actor, e.Action, e.Target, e.Outcome, details, e.Prev, e.Hash)
+	return err
+}
+
+// AuditBytes is about how many bytes the audit log's entries take: the sum of their fields' lengths.
+func (db *DB) AuditBytes(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.read.QueryRowContext(ctx, `SELECT coalesce(sum(length(actor) + length(action) + length(target) + length(outcome) +
+		coalesce(length(details), 0) + length(prev) + length(hash) + 16), 0) FROM audit_log`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: audit size: %w", err)
+	}
+	return n, nil
 }
 
 // AuditEntries lists entries in seq order, filtered.
@@ -146,8 +160,11 @@ func (db *DB) AuditHead(ctx context.Context) (*audit.Entry, error) {
 
 // AddAuditCheckpoint stores a signed checkpoint.
 func (db *DB) AddAuditCheckpoint(ctx context.Context, c audit.Checkpoint) error {
-	_, err := db.write.ExecContext(ctx, "INSERT INTO audit_checkpoints(seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)",
-		c.Seq, c.Hash, c.Time.UnixNano(), c.KeyID, c.Signature)
+	err := db.txWith(ctx, nil, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO audit_checkpoints(seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+			c.Seq, c.Hash, c.Time.UnixNano(), c.KeyID, c.Signature)
+		return err
+	})
 	if isUnique(err) {
 		return nil // the same head signed twice with the same key: nothing new
 	}

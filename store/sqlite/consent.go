@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/audit"
 )
 
 const consentCols = "id, gallery_id, subject_id, given_by, guardian, purposes, evidence, recorded_by, given_at, expires_at, withdrawn_at"
@@ -112,7 +114,11 @@ func checkConsent(ctx context.Context, tx *sql.Tx, gid, sid string, t time.Time)
 func (db *DB) AddConsent(ctx context.Context, c *facegate.Consent) error {
 	t := now()
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		return insertConsent(ctx, tx, c, c.GalleryID, c.SubjectID, t)
+		if err := insertConsent(ctx, tx, c, c.GalleryID, c.SubjectID, t); err != nil {
+			return err
+		}
+		audit.Note(ctx, "created", c.ID)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: add consent: %w", err)
@@ -181,6 +187,7 @@ func (db *DB) WithdrawConsent(ctx context.Context, galleryID, subjectID, consent
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		audit.Note(ctx, "erased_faces", strconv.Itoa(len(erased)))
 		_, err = tx.ExecContext(ctx, "DELETE FROM match_crops WHERE gallery_id = ? AND subject_id = ?", galleryID, subjectID)
 		return err
 	})

@@ -26,6 +26,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/protect"
 )
 
@@ -41,6 +42,8 @@ type DB struct {
 	write *sql.DB // exactly one connection: every write transaction is serialised here
 	read  *sql.DB // query_only connections for concurrent readers
 	keys  atomic.Pointer[protect.Keyring]
+	// reserve is the size of the reserve file (Reserve), 0 when there is none or it was released.
+	reserve atomic.Int64
 }
 
 var _ facegate.Store = (*DB)(nil)
@@ -185,8 +188,27 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it; with synchronous=FULL a nil return
-// means the change is on stable storage.
-func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+// means the change is on stable storage. When ctx carries a request's pending audit entry that has not been
+// written yet (audit.Pending), it is appended in the same transaction, after fn: the change and its entry are
+// committed together or not at all. A full disk releases the reserve (Reserve) and tries once more; its error
+// wraps facegate.ErrStorageFull, and a failed audit append facegate.ErrAuditUnavailable.
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.txWith(ctx, audit.PendingFrom(ctx), fn)
+}
+
+// txWith is tx with the pending entry given (nil: none, for the audit log's own writes).
+func (db *DB) txWith(ctx context.Context, p *audit.Pending, fn func(tx *sql.Tx) error) error {
+	err := db.runTx(ctx, p, fn)
+	if isFull(err) && db.releaseReserve() {
+		err = db.runTx(ctx, p, fn)
+	}
+	if isFull(err) {
+		return fmt.Errorf("%w: %w", facegate.ErrStorageFull, err)
+	}
+	return err
+}
+
+func (db *DB) runTx(ctx context.Context, p *audit.Pending, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -199,7 +221,47 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	var e *audit.Entry
+	if p != nil {
+		e = p.Begin()
+	}
+	if e == nil {
+		return tx.Commit()
+	}
+	committed := false
+	defer func() { p.Done(e, committed) }()
+	if err := appendAudit(ctx, tx, e); err != nil {
+		return fmt.Errorf("%w: %w", facegate.ErrAuditUnavailable, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%w: %w", facegate.ErrAuditUnavailable, err)
+	}
+	committed = true
+	return nil
+}
+
+// execCreated is exec for a statement that creates id: a request's audit entry written with it names it
+// (details "created").
+func (db *DB) execCreated(ctx context.Context, id, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		audit.Note(ctx, "created", id)
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// exec runs one statement in a write transaction (tx), so that it carries the request's audit entry too.
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // newID returns prefix followed by 16 random bytes in hex.
@@ -227,6 +289,9 @@ func isUnique(err error) bool {
 	c := errCode(err)
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
+
+// isFull reports whether err is SQLite's "database or disk is full" (the disk, or the size limit of SetMaxSize).
+func isFull(err error) bool { return errCode(err)&0xff == sqlite3.SQLITE_FULL }
 
 func isForeignKey(err error) bool { return errCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/audit"
 )
 
 const (
@@ -167,6 +168,7 @@ func (db *DB) AddFace(ctx context.Context, f *facegate.FaceRecord) error {
 			return err
 		}
 		defer stmt.Close()
+		audit.Note(ctx, "created", r.id)
 		return r.insert(ctx, stmt, gid, f.SubjectID, noThumbs, t)
 	})
 	if err != nil {
@@ -229,7 +231,7 @@ func (db *DB) Face(ctx context.Context, galleryID, subjectID, id string) (*faceg
 
 // DeleteFace removes one face of the subject.
 func (db *DB) DeleteFace(ctx context.Context, galleryID, subjectID, id string) error {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM faces WHERE id = ? AND subject_id = ? AND gallery_id = ?", id, subjectID, galleryID)
+	res, err := db.exec(ctx, "DELETE FROM faces WHERE id = ? AND subject_id = ? AND gallery_id = ?", id, subjectID, galleryID)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete face %s: %w", id, err)
 	}

@@ -39,7 +39,7 @@ func (db *DB) CreateGallery(ctx context.Context, g *facegate.Gallery) error {
 		id = newID("gal_")
 	}
 	t := now()
-	_, err := db.write.ExecContext(ctx, "INSERT INTO galleries("+galleryCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := db.execCreated(ctx, id, "INSERT INTO galleries("+galleryCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		id, g.Name, g.Description, g.Threshold, g.FMR, boolInt(g.NoThumbnails), string(g.Purpose), boolInt(g.ConsentExempt),
 		g.LegalBasis, g.RetentionDays, t.UnixNano(), t.UnixNano())
 	if isUnique(err) {

@@ -37,7 +37,7 @@ func (db *DB) CreateKey(ctx context.Context, k *facegate.APIKey) error {
 		id = newID("key_")
 	}
 	t := now()
-	_, err := db.write.ExecContext(ctx, "INSERT INTO api_keys("+keyCols+") VALUES (?, ?, ?, ?, ?, ?)",
+	_, err := db.execCreated(ctx, id, "INSERT INTO api_keys("+keyCols+") VALUES (?, ?, ?, ?, ?, ?)",
 		id, k.Name, string(k.Role), k.Hash, boolInt(k.Revoked), t.UnixNano())
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: create key: %w", conflict("key %q exists", id))
@@ -88,7 +88,7 @@ func (db *DB) Keys(ctx context.Context) ([]facegate.APIKey, error) {
 
 // RevokeKey marks the key revoked; revoking a revoked key is not an error.
 func (db *DB) RevokeKey(ctx context.Context, id string) error {
-	res, err := db.write.ExecContext(ctx, "UPDATE api_keys SET revoked = 1 WHERE id = ?", id)
+	res, err := db.exec(ctx, "UPDATE api_keys SET revoked = 1 WHERE id = ?", id)
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke key %s: %w", id, err)
 	}

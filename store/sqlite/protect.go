@@ -174,7 +174,7 @@ func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 
 // SetSetting stores a deployment setting.
 func (db *DB) SetSetting(ctx context.Context, key, value string) error {
-	if _, err := db.write.ExecContext(ctx, "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value); err != nil {
+	if _, err := db.exec(ctx, "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value); err != nil {
 		return fmt.Errorf("sqlite: set %s: %w", key, err)
 	}
 	return nil

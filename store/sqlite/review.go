@@ -236,7 +236,7 @@ func (db *DB) Negatives(ctx context.Context, galleryID, subjectID string, t time
 
 // SetAlertEvent records the event that announced the alert.
 func (db *DB) SetAlertEvent(ctx context.Context, id, eventID string) error {
-	if _, err := db.write.ExecContext(ctx, "UPDATE alerts SET event_id = ? WHERE id = ?", eventID, id); err != nil {
+	if _, err := db.exec(ctx, "UPDATE alerts SET event_id = ? WHERE id = ?", eventID, id); err != nil {
 		return fmt.Errorf("sqlite: alert %s: %w", id, err)
 	}
 	return nil
@@ -244,7 +244,7 @@ func (db *DB) SetAlertEvent(ctx context.Context, id, eventID string) error {
 
 // DeleteNegative erases one negative exemplar of the subject (undoing a rejection).
 func (db *DB) DeleteNegative(ctx context.Context, galleryID, subjectID, id string) error {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM negatives WHERE id = ? AND gallery_id = ? AND subject_id = ?", id, galleryID, subjectID)
+	res, err := db.exec(ctx, "DELETE FROM negatives WHERE id = ? AND gallery_id = ? AND subject_id = ?", id, galleryID, subjectID)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete rejection %s: %w", id, err)
 	}

@@ -52,7 +52,7 @@ func (db *DB) CreateStream(ctx context.Context, s *facegate.Stream) error {
 		id = newID("str_")
 	}
 	t := now()
-	_, err = db.write.ExecContext(ctx, "INSERT INTO streams("+streamCols+") VALUES (?, ?, ?, ?, ?)",
+	_, err = db.execCreated(ctx, id, "INSERT INTO streams("+streamCols+") VALUES (?, ?, ?, ?, ?)",
 		id, s.Name, cfg, t.UnixNano(), t.UnixNano())
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: create stream: %w", conflict("a stream named %q exists", s.Name))
@@ -110,8 +110,10 @@ func (db *DB) UpdateStream(ctx context.Context, s *facegate.Stream) error {
 	}
 	t := now()
 	var created int64
-	err = db.write.QueryRowContext(ctx, "UPDATE streams SET name = ?, config = ?, updated_at = ? WHERE id = ? RETURNING created_at",
-		s.Name, cfg, t.UnixNano(), s.ID).Scan(&created)
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "UPDATE streams SET name = ?, config = ?, updated_at = ? WHERE id = ? RETURNING created_at",
+			s.Name, cfg, t.UnixNano(), s.ID).Scan(&created)
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("sqlite: update stream: %w", notFound("stream", s.ID))
@@ -159,7 +161,7 @@ func (db *DB) AddMatchCrop(ctx context.Context, c *facegate.MatchCrop) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, err)
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO match_crops(event_id, stream_id, gallery_id, subject_id, created_at, expires_at, jpeg)
+	_, err = db.exec(ctx, `INSERT INTO match_crops(event_id, stream_id, gallery_id, subject_id, created_at, expires_at, jpeg)
 	VALUES (?, ?, ?, ?, ?, ?, ?)`, c.EventID, c.StreamID, c.GalleryID, c.SubjectID, c.CreatedAt.UnixNano(), c.ExpiresAt.UnixNano(), jpeg)
 	switch {
 	case isUnique(err):
@@ -193,7 +195,7 @@ func (db *DB) MatchCrop(ctx context.Context, eventID string) (*facegate.MatchCro
 
 // DeleteExpiredCrops deletes the crops whose expiry is not after now and returns how many it deleted.
 func (db *DB) DeleteExpiredCrops(ctx context.Context, t time.Time) (int, error) {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM match_crops WHERE expires_at <= ?", t.UnixNano())
+	res, err := db.exec(ctx, "DELETE FROM match_crops WHERE expires_at <= ?", t.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete expired crops: %w", err)
 	}

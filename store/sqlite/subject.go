@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/audit"
 )
 
 const (
@@ -103,6 +104,7 @@ func (db *DB) CreateSubjectWithConsent(ctx context.Context, s *facegate.Subject,
 	t := now()
 	var noThumbs bool
 	err = db.tx(ctx, func(tx *sql.Tx) error {
+		audit.Note(ctx, "created", id)
 		var purpose string
 		err := tx.QueryRowContext(ctx, "SELECT no_thumbnails, purpose FROM galleries WHERE id = ?", s.GalleryID).Scan(&noThumbs, &purpose)
 		if errors.Is(err, sql.ErrNoRows) {
