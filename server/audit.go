@@ -231,4 +231,3 @@ func VerifyAudit(ctx context.Context, st facegate.AuditStore, pub ed25519.Public
 	}, cps, pub)
 	return rep, err
 }
-
