@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
+	"os"
 	"net/http"
 	"strconv"
 	"time"
@@ -181,7 +183,20 @@ func (s *Server) auditCheckpoints(w http.ResponseWriter, r *http.Request) error 
 // verifyAudit is GET /v1/audit/verify: the whole chain checked now, with the checkpoints' signatures when the
 // server has its signing key.
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
-	rep, err := VerifyAudit(r.Context(), s.cfg.Store, publicOf(s.cfg.AuditKey))
+	var external []audit.Checkpoint
+	if s.cfg.AuditCheckpoints != "" {
+		f, err := os.Open(s.cfg.AuditCheckpoints)
+		if err != nil {
+			return fmt.Errorf("server: audit checkpoints file: %w", err)
+		}
+		external, err = audit.ReadCheckpoints(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	rep, err := VerifyAuditWith(r.Context(), s.cfg.Store, publicOf(s.cfg.AuditKey), VerifyOptions{External: external,
+		CheckpointEvery: int64(s.cfg.AuditCheckpointEvery)})
 	if err != nil {
 		return err
 	}
@@ -196,12 +211,39 @@ func publicOf(priv ed25519.PrivateKey) ed25519.PublicKey {
 	return priv.Public().(ed25519.PublicKey)
 }
 
-// VerifyAudit checks a store's audit chain and checkpoints (signatures too when pub is not nil). The CLI's
-// 'facegate audit verify' runs it on a data directory.
+// VerifyAudit checks a store's audit chain and checkpoints (signatures too when pub is not nil).
 func VerifyAudit(ctx context.Context, st facegate.AuditStore, pub ed25519.PublicKey) (*audit.Report, error) {
-	cps, err := st.AuditCheckpoints(ctx)
+	return VerifyAuditWith(ctx, st, pub, VerifyOptions{})
+}
+
+// VerifyOptions are what VerifyAuditWith checks besides the chain and the store's own checkpoints.
+type VerifyOptions struct {
+	// External are checkpoints kept outside the database (the --audit-checkpoints file): the log must match
+	// them too, so a truncated or rewritten log fails even when its checkpoints were deleted from the store.
+	External []audit.Checkpoint
+	// CheckpointEvery, with a public key, requires a signed checkpoint within this many entries of the head
+	// (the server's AuditCheckpointEvery; see audit.Report.RequireCheckpoints). 0: not required.
+	CheckpointEvery int64
+}
+
+// VerifyAuditWith checks a store's audit chain against its checkpoints and opt.External (signatures too when
+// pub is not nil, and then the head's coverage by opt.CheckpointEvery). The CLI's 'facegate audit verify'
+// runs it on a data directory.
+func VerifyAuditWith(ctx context.Context, st facegate.AuditStore, pub ed25519.PublicKey, opt VerifyOptions) (*audit.Report, error) {
+	stored, err := st.AuditCheckpoints(ctx)
 	if err != nil {
 		return nil, err
+	}
+	cps := stored
+	seen := map[audit.Checkpoint]bool{}
+	for _, c := range stored {
+		seen[c] = true
+	}
+	for _, c := range opt.External {
+		if c.Time = c.Time.UTC(); !seen[c] {
+			seen[c] = true
+			cps = append(cps, c)
+		}
 	}
 	entries := make(chan *audit.Entry, 256)
 	errc := make(chan error, 1)
@@ -229,5 +271,9 @@ func VerifyAudit(ctx context.Context, st facegate.AuditStore, pub ed25519.Public
 		}
 		return e, nil
 	}, cps, pub)
-	return rep, err
+	if err != nil {
+		return nil, err
+	}
+	rep.RequireCheckpoints(cps, pub, opt.CheckpointEvery)
+	return rep, nil
 }

@@ -36,9 +36,11 @@ func runAudit(env *Env, args []string) error {
 
 const auditUsage = `Usage: facegate audit verify|keygen|trace
 
-  facegate audit verify [--data DIR] [--public-key KEY] [--json]
-      checks the audit log of the store in DIR: every entry's hash, the chain, and the signed checkpoints;
-      exit status 1 when anything was edited, removed, inserted or reordered, with where.
+  facegate audit verify [--data DIR] [--public-key KEY] [--checkpoints FILE] [--checkpoint-every N] [--json]
+      checks the audit log of the store in DIR: every entry's hash, the chain, and the signed checkpoints
+      (those in the store, and those in FILE, the copy 'serve --audit-checkpoints FILE' writes); with
+      --public-key, a checkpoint signed by it must cover the log up to N entries (default 1000) from its head;
+      exit status 1 when anything was edited, removed, inserted, reordered or truncated, with where.
   facegate audit keygen --out FILE
       makes a checkpoint signing key (mode 0600; keep it outside the data directory) for
       'facegate serve --audit-key FILE', and prints its public key for 'audit verify --public-key'.
@@ -77,12 +79,32 @@ func runAuditKeygen(env *Env, args []string) error {
 }
 
 func runAuditVerify(env *Env, args []string) error {
-	fs := newFlags(env, "audit verify", "audit verify [--data DIR] [--public-key KEY] [--json]")
+	fs := newFlags(env, "audit verify", "audit verify [--data DIR] [--public-key KEY] [--checkpoints FILE] [--checkpoint-every N] [--json]")
 	data := fs.String("data", envconfig.Data(), "data directory of the store ($FACEGATE_DATA)")
 	pubText := fs.String("public-key", "", "public key that signed the checkpoints (from 'audit keygen'); without it signatures are not checked")
+	cpFile := fs.String("checkpoints", "", "file of signed checkpoints kept outside the database ('serve --audit-checkpoints'): the log must match them")
+	every := fs.Int64("checkpoint-every", 1000, "with --public-key: the most entries at the head of the log without a signed checkpoint (the server's checkpoint interval)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *every < 1 {
+		return usagef("--checkpoint-every must be at least 1")
+	}
+	var external []audit.Checkpoint
+	if *cpFile != "" {
+		f, err := os.Open(*cpFile)
+		if err != nil {
+			return fmt.Errorf("--checkpoints: %w", err)
+		}
+		external, err = audit.ReadCheckpoints(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("--checkpoints %s: %w", *cpFile, err)
+		}
+		if len(external) == 0 {
+			return fmt.Errorf("--checkpoints %s holds no checkpoint", *cpFile)
+		}
 	}
 
 	var pub []byte
@@ -98,7 +120,7 @@ func runAuditVerify(env *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	rep, err := server.VerifyAudit(env.Ctx, db, pub)
+	rep, err := server.VerifyAuditWith(env.Ctx, db, pub, server.VerifyOptions{External: external, CheckpointEvery: *every})
 	if err != nil {
 		return err
 	}
@@ -110,8 +132,17 @@ func runAuditVerify(env *Env, args []string) error {
 		}
 	} else {
 		fmt.Fprintln(env.Stdout, rep.String())
+		if *cpFile != "" {
+			fmt.Fprintf(env.Stdout, "checked against %s from %s\n", plural(len(external), "checkpoint"), *cpFile)
+		}
+		if pub == nil {
+			fmt.Fprintln(env.Stdout, "warning: without --public-key (the audit key's public half), a log that was truncated, or rewritten with every hash recomputed, cannot be detected: only edits that break the chain are")
+		}
 	}
 	if !rep.OK {
+		if *cpFile != "" {
+			return fmt.Errorf("the audit log does not verify (checked against the store's checkpoints and %s)", *cpFile)
+		}
 		return errors.New("the audit log does not verify")
 	}
 	return nil

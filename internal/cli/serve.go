@@ -48,6 +48,10 @@ func runServe(env *Env, args []string) error {
 	negativeRetention := fs.Duration("not-this-person-retention", 90*24*time.Hour, "how long a rejected watchlist alert is remembered (it suppresses later matches that look more like the rejected capture than like the person's photos; listed and undone at .../subjects/{s}/rejections)")
 	alertCooldown := fs.Duration("alert-cooldown", facegate.DefaultAlertCooldown, "a watchlist person's sightings on one stream within this long of the last one join the open alert instead of raising a new one")
 	auditKey := fs.String("audit-key", envconfig.AuditKeyFile(), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
+	auditCheckpoints := fs.String("audit-checkpoints", "", "file (outside --data; ship it elsewhere) every signed audit checkpoint is also appended to, as JSON lines, for 'facegate audit verify --checkpoints FILE'; needs --audit-key")
+	auditBudget := fs.Int64("audit-budget", server.DefaultAuditBudget, "the audit log's size budget in bytes: a warning is logged at 90% and an error past it (metrics facegate_audit_log_bytes, facegate_audit_log_budget_bytes); the log is never truncated")
+	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "largest request header in bytes, request line included (answered 431 beyond)")
+	diskReserve := fs.Int64("disk-reserve", 64<<20, "bytes of disk kept in reserve in the data directory ("+sqlite.ReserveFile+"), released when the disk is full so erasures and their audit entries still work (0: none)")
 	inferences := fs.String("enable-inferences", envconfig.Inferences(), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envconfig.FFmpeg(), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
 	if _, err := parse(fs, args); err != nil {
@@ -58,6 +62,14 @@ func runServe(env *Env, args []string) error {
 	}
 	if *maxBody <= 0 || *maxPixels <= 0 || *timeout <= 0 || *analyses <= 0 {
 		return usagef("--max-body, --max-pixels, --timeout and --max-analyses must be positive")
+	}
+	if *auditBudget <= 0 || *maxHeader <= 0 || *diskReserve < 0 {
+		return usagef("--audit-budget and --max-header-bytes must be positive, --disk-reserve at least 0")
+	}
+	if *auditCheckpoints != "" {
+		if abs, _ := filepath.Abs(*auditCheckpoints); strings.HasPrefix(abs, mustAbs(*data)+string(filepath.Separator)) {
+			return usagef("--audit-checkpoints must not be inside the data directory (whoever can rewrite the log could then rewrite it too)")
+		}
 	}
 	if *rate < 0 || *burst < 1 {
 		return usagef("--rate must be >= 0 and --burst >= 1")
@@ -72,6 +84,9 @@ func runServe(env *Env, args []string) error {
 	auditPriv, err := audit.LoadPrivateKey(*auditKey, "FACEGATE_AUDIT_KEY")
 	if err != nil && !errors.Is(err, audit.ErrNoKey) {
 		return err
+	}
+	if *auditCheckpoints != "" && auditPriv == nil {
+		return usagef("--audit-checkpoints needs --audit-key: only signed checkpoints are written")
 	}
 	if *auditKey != "" {
 		if abs, _ := filepath.Abs(*auditKey); strings.HasPrefix(abs, mustAbs(*data)+string(filepath.Separator)) {
@@ -99,6 +114,9 @@ func runServe(env *Env, args []string) error {
 	if err := loadTemplateKeys(st, *templateKeys, *data); err != nil {
 		return err
 	}
+	if err := st.Reserve(*diskReserve); err != nil {
+		return err
+	}
 	// SIGHUP reloads the template keys: add a new key first in the file, send SIGHUP, run 'facegate keys
 	// rotate', then remove the old key and send SIGHUP again. No restart.
 	hup := make(chan os.Signal, 1)
@@ -116,6 +134,7 @@ func runServe(env *Env, args []string) error {
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
+		AuditCheckpoints: *auditCheckpoints, AuditBudget: *auditBudget, MaxHeaderBytes: *maxHeader,
 		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),
 		Console: console.Handler()})
 	if err != nil {
