@@ -5,8 +5,8 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"os"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
