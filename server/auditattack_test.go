@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -256,5 +257,34 @@ func TestAttackFullDisk(t *testing.T) {
 		t.Logf("erasure on a full disk: %v", err)
 	default:
 		t.Fatalf("erasure on a full disk: %v, want success or a clear code", err)
+	}
+}
+
+// TestAuditBudget: the audit log's size and budget are metrics, and the server logs a warning near the budget
+// and an error past it (once each), without refusing anything.
+func TestAuditBudget(t *testing.T) {
+	var logs syncBuffer
+	e := newEnv(t, server.Config{AuditBudget: 3000, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for i := range 20 {
+		if code := e.json("POST", "/v1/galleries", e.admin, api.GalleryRequest{Name: ptr(fmt.Sprintf("g%d", i))}, nil); code != 201 {
+			t.Fatalf("gallery %d: %d (a full budget must refuse nothing)", i, code)
+		}
+	}
+	m := metricsText(t, e)
+	var used, budget float64
+	for _, line := range strings.Split(m, "\n") {
+		fmt.Sscanf(line, "facegate_audit_log_bytes %g", &used)
+		fmt.Sscanf(line, "facegate_audit_log_budget_bytes %g", &budget)
+	}
+	if budget != 3000 || used <= 3000 {
+		t.Fatalf("metrics say %g bytes of a %g budget, want over 3000 of 3000", used, budget)
+	}
+	stored, err := e.store.AuditBytes(context.Background())
+	if err != nil || float64(stored) > used*1.2 || float64(stored) < used*0.8 {
+		t.Errorf("the store measures %d bytes, the metric %g", stored, used)
+	}
+	l := logs.String()
+	if strings.Count(l, "near its size budget") != 1 || strings.Count(l, "over its size budget") != 1 {
+		t.Fatalf("want one warning near and one error over the budget, got:\n%s", l)
 	}
 }

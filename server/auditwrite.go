@@ -36,6 +36,9 @@ type auditBuffer struct {
 	status  int
 	body    bytes.Buffer
 	through bool // the entry is written: writes go straight to w
+	// appended: the handler had the server append the entry before streaming (auditBeforeStreaming), so it
+	// is counted already
+	appended bool
 }
 
 func newAuditBuffer(w http.ResponseWriter) *auditBuffer {
@@ -135,7 +138,7 @@ func (s *Server) auditBeforeStreaming(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	b.through = true
+	b.through, b.appended = true, true
 	h := b.w.Header()
 	for k, v := range b.header {
 		h[k] = v
@@ -155,7 +158,10 @@ func (s *Server) finishAudit(ctx context.Context, p *audit.Pending, b *auditBuff
 	switch {
 	case status == http.StatusUnauthorized:
 	case written != nil:
-		s.checkpointIfDue(ctx, written.Seq)
+		if b == nil || !b.appended { // a store wrote it with the request's change
+			s.checkpointIfDue(ctx, written.Seq)
+			s.auditWritten(written)
+		}
 	case status == http.StatusForbidden || status == http.StatusTooManyRequests:
 		if actor := p.Detail("actor"); actor != "" {
 			s.refusals.add(actor, pattern, status)
