@@ -99,6 +99,15 @@
 //     with another key); it is not used for anything else.
 //   - truncated: the highest checkpoint (whose signature verifies, when checked) names an entry beyond the end
 //     of the log.
+//   - unsigned (Report.RequireCheckpoints, with the public key): no checkpoint signed by it covers the log to
+//     within the server's checkpoint interval of its head, so its checkpoints were deleted. ReadCheckpoints
+//     reads the copy a server appends outside the database, to verify against as well.
+//
+// # Writing entries with their changes
+//
+// Pending is a request's entry before it is written. It travels in the request's context (WithPending), and a
+// store writes it in the transaction of the request's first change (Begin, Done), so that a change and the
+// entry that records it are committed together or not at all; Note lets the store name what it created.
 //
 // An entry displaced by more than the window is reported as reordered, but its links are not checked.
 package audit
