@@ -36,7 +36,7 @@ type errorJSON struct {
 
 func runDetect(env *Env, args []string) error {
 	var c common
-	fs := newFlags(env, "detect", `detect [--json] [--draw OUT] [--attributes LIST] [--min-face N] IMAGE|FOLDER...
+	fs := newFlags(env, "detect", `detect [--json] [--draw OUT] [--attributes LIST] [--min-face N] [--max-faces N] IMAGE|FOLDER...
 
 Finds the faces of each image. A FOLDER stands for the image files directly inside it (.jpg .jpeg .png .gif
 .webp .bmp .pgm .ppm .pnm, by name; subfolders and hidden files are not read); its other files are skipped with
