@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -122,5 +123,24 @@ func TestAttackCrowdCappedAndReported(t *testing.T) {
 		if _, v := bestMatch(faces[:10], f.Box); v < 0.5 {
 			t.Errorf("face %d of the ten (%.0f px) is not among the ten largest of the crowd", i, f.Box.H())
 		}
+	}
+}
+
+// BenchmarkMaxDetectorRuns is the cost of a search that spends the whole detector-run budget: a 1920x1080 frame
+// searched down to the floor (287 windows) and issue 12's 6240x6240 image at the floor (raised to 41 px, 289
+// windows). docs/performance.md has the figures.
+func BenchmarkMaxDetectorRuns(b *testing.B) {
+	for _, sz := range [][2]int{{1920, 1080}, {6240, 6240}} {
+		img := resize(npmImage(b, "sample2.jpg"), sz[0], sz[1])
+		b.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(b *testing.B) {
+			var rep engine.Report
+			for b.Loop() {
+				if _, err := testEngine(b).Analyze(b.Context(), img, engine.Options{MinFaceSize: engine.MinFaceFloor, Report: &rep}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rep.DetectorRuns), "detector-runs")
+			b.ReportMetric(float64(rep.MinFaceUsed), "min-face-used")
+		})
 	}
 }
