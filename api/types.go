@@ -77,6 +77,11 @@ const (
 	CodeForbidden       = "forbidden"
 	CodeRateLimited     = "rate_limited"
 	CodeTimeout         = "timeout"
+	// CodeBusy: no analysis slot became free before the request ended (503): the server is saturated, or the
+	// key already runs its share of analyses (serve --max-analyses-per-key). Retry later.
+	CodeBusy = "busy"
+	// CodeMinFaceTooSmall: min_face below the engine's floor (400; engine.MinFaceFloor, 10 pixels).
+	CodeMinFaceTooSmall = "min_face_too_small"
 	CodeBadSource       = "bad_source"
 	CodeConsentRequired = "consent_required"
 	CodeMinorWatchlist  = "minor_on_watchlist"
@@ -269,6 +274,14 @@ type DetectResponse struct {
 	Width  int             `json:"width"`
 	Height int             `json:"height"`
 	Faces  []facegate.Face `json:"faces"`
+	// FacesFound is the number of faces detected; more than len(Faces) when FacesTruncated.
+	FacesFound int `json:"faces_found"`
+	// FacesTruncated is true when the image may hold more faces than Faces: only the largest are analysed
+	// (engine.DefaultMaxFaces, 100), and detection stops confirming smaller candidates once it has that many.
+	FacesTruncated bool `json:"faces_truncated"`
+	// MinFaceUsed is the smallest face height searched for, in pixels: min_face (default 40), or larger when
+	// searching that small in an image this large would take more than the engine's detector-run budget.
+	MinFaceUsed int `json:"min_face_used"`
 }
 
 // CompareResponse is the response of POST /v1/compare.

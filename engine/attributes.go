@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -38,10 +39,13 @@ func contextCrop(box geom.Rect, scale float64, w, h int) geom.Rect {
 // Liveness decision threshold on the live probability.
 const livenessThreshold = 0.5
 
-func (e *Engine) attributes(p *pyramid, box geom.Rect, want []Attribute) (*facegate.Attributes, error) {
+func (e *Engine) attributes(ctx context.Context, p *pyramid, box geom.Rect, want []Attribute) (*facegate.Attributes, error) {
 	img := p.base()
 	a := &facegate.Attributes{}
 	for _, at := range want {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
 		switch at {
 		case AttrAge, AttrGender:
 			name := ModelAge

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"runtime"
+	"sort"
 	"sync"
 
 	"github.com/facegate/facegate/internal/geom"
@@ -53,11 +55,26 @@ type rawDet struct {
 	score float64
 }
 
-// detect finds faces in the whole image, tiling it when faces down to minFace pixels need a closer look. Tiles
-// run in parallel, one per core.
-func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
+// detectLimits are what detect looks for and how much work it may do.
+type detectLimits struct {
+	minFace, thresh float64
+	// maxRuns bounds the tiling plan's windows (the caller chose minFace so that it fits) and, separately, the
+	// confirmation looks; maxFaces is how many faces the caller keeps.
+	maxRuns, maxFaces int
+}
+
+// detectStats is what detect did: its detector runs, and the tile candidates it did not confirm because
+// enough larger faces were found or the confirmation budget was spent.
+type detectStats struct {
+	runs, unconfirmed int
+}
+
+// detect finds faces in the whole image, tiling it when faces down to lim.minFace pixels need a closer look.
+// Tiles run in parallel, one per core. ctx is checked before every detector run.
+func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]rawDet, detectStats, error) {
+	var st detectStats
 	img := p.base()
-	tiles := geom.Tiles(img.W, img.H, detW, detH, minFace, detMinFace)
+	tiles := geom.Tiles(img.W, img.H, detW, detH, lim.minFace, detMinFace)
 	finds := make([][]geom.Scored, len(tiles))
 	errs := make([]error, len(tiles))
 	next := make(chan int, len(tiles))
@@ -72,13 +89,20 @@ func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 			defer wg.Done()
 			in := make([]float32, 3*detW*detH)
 			for ti := range next {
-				finds[ti], errs[ti] = e.detectTile(p, tiles[ti], ti > 0, thresh, in)
+				if ctx.Err() != nil {
+					return
+				}
+				finds[ti], errs[ti] = e.detectTile(p, tiles[ti], ti > 0, lim.thresh, in)
 			}
 		}()
 	}
 	wg.Wait()
+	st.runs = len(tiles)
+	if err := ctx.Err(); err != nil {
+		return nil, st, fmt.Errorf("engine: %w", err)
+	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	var all, fine []geom.Scored // whole-image finds, and finds from closer-looking tiles
 	all = finds[0]
@@ -88,6 +112,7 @@ func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 	in := make([]float32, 3*detW*detH)
 	all = geom.NMS(all, 0.4)
 	coarse := len(all)
+	var candidates []geom.Scored
 	for _, f := range geom.NMS(fine, 0.4) {
 		// A tile's find that lies mostly inside a whole-image find is part of that face seen without its context.
 		inside := false
@@ -97,14 +122,25 @@ func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 				break
 			}
 		}
-		if inside {
-			continue
+		if !inside {
+			candidates = append(candidates, f)
 		}
-		// Tiles look closer than the whole-image pass and see more texture that can pass for a face (hair,
-		// patterned cloth): confirm each remaining find with second looks at canonical scales.
-		ok, vs, err := e.confirm(p, f.Rect, math.Max(thresh, confirmThreshold), in)
+	}
+	// Tiles look closer than the whole-image pass and see more texture that can pass for a face (hair,
+	// patterned cloth): confirm each remaining find with second looks at canonical scales. Largest first, and
+	// only while a candidate could still be among the maxFaces largest faces and the budget lasts.
+	sort.SliceStable(candidates, func(i, j int) bool { return candidates[i].Rect.Area() > candidates[j].Rect.Area() })
+	confirmRuns := 0
+	for ci, f := range candidates {
+		if largerFaces(all, coarse, f.Rect.Area()) >= lim.maxFaces || confirmRuns+len(confirmFaces) > lim.maxRuns {
+			st.unconfirmed = len(candidates) - ci
+			break
+		}
+		ok, vs, runs, err := e.confirm(ctx, p, f.Rect, math.Max(lim.thresh, confirmThreshold), in)
+		confirmRuns += runs
+		st.runs += runs
 		if err != nil {
-			return nil, err
+			return nil, st, err
 		}
 		if ok {
 			all = append(all, geom.Scored{Rect: f.Rect, Score: math.Min(f.Score, vs)})
@@ -121,7 +157,19 @@ func (e *Engine) detect(p *pyramid, minFace, thresh float64) ([]rawDet, error) {
 		}
 		res = append(res, rawDet{rect: r, score: k.Score})
 	}
-	return res, nil
+	return res, st, nil
+}
+
+// largerFaces counts the faces in all at least area large: the whole-image finds (the first coarse) by their
+// area, and every confirmed candidate after them, which were confirmed largest first.
+func largerFaces(all []geom.Scored, coarse int, area float64) int {
+	n := len(all) - coarse
+	for _, c := range all[:coarse] {
+		if c.Rect.Area() >= area {
+			n++
+		}
+	}
+	return n
 }
 
 // detectTile runs the detector on one tile and returns its finds in image coordinates.
@@ -212,10 +260,15 @@ const confirmThreshold = 0.8
 
 // confirm re-runs the detector on windows centred on candidate r, scaled so the face is each of confirmFaces
 // detector pixels high, and reports whether the detector finds it again (IoU > 0.5) with at least thresh every
-// time, and the lowest of those scores. buf is a scratch detector input.
-func (e *Engine) confirm(p *pyramid, r geom.Rect, thresh float64, buf []float32) (bool, float64, error) {
+// time, the lowest of those scores, and the detector runs it made (it stops at the first miss, and before any run
+// once ctx is done). buf is a scratch detector input.
+func (e *Engine) confirm(ctx context.Context, p *pyramid, r geom.Rect, thresh float64, buf []float32) (ok bool, score float64, runs int, err error) {
 	low := 1.0
 	for _, face := range confirmFaces {
+		if err := ctx.Err(); err != nil {
+			return false, 0, runs, fmt.Errorf("engine: %w", err)
+		}
+		runs++
 		scale := face / r.H()
 		c := r.Center()
 		src := geom.Rect{X1: c.X - detW/2/scale, Y1: c.Y - detH/2/scale, X2: c.X + detW/2/scale, Y2: c.Y + detH/2/scale}
@@ -223,7 +276,7 @@ func (e *Engine) confirm(p *pyramid, r geom.Rect, thresh float64, buf []float32)
 		e.fillDetector(p, buf, inv, detW, detH)
 		out, err := e.det.Run(buf)
 		if err != nil {
-			return false, 0, fmt.Errorf("engine: detector: %w", err)
+			return false, 0, runs, fmt.Errorf("engine: detector: %w", err)
 		}
 		scores, boxes := out[0], out[1]
 		if e.det.Outputs[0].Name != "scores" {
@@ -245,9 +298,9 @@ func (e *Engine) confirm(p *pyramid, r geom.Rect, thresh float64, buf []float32)
 			}
 		}
 		if best == 0 {
-			return false, 0, nil
+			return false, 0, runs, nil
 		}
 		low = math.Min(low, best)
 	}
-	return true, low, nil
+	return true, low, runs, nil
 }

@@ -68,13 +68,19 @@ func ParseAttributes(list []string) ([]Attribute, error) {
 
 // Options control one analysis.
 type Options struct {
-	// MinFaceSize is the smallest face height in pixels to look for (default 40). Smaller values tile large
-	// images more finely and cost more detector runs.
+	// MinFaceSize is the smallest face height in pixels to look for (default 40, at least MinFaceFloor).
+	// Smaller values tile large images more finely and cost more detector runs; when the plan would take more
+	// than MaxDetectorRuns, the smallest face that fits is searched for instead and Report says which.
 	MinFaceSize int
 	// Threshold is the detector confidence threshold (default 0.7).
 	Threshold float64
-	// MaxFaces keeps only the largest faces when positive.
+	// MaxFaces is how many faces are analysed at most, the largest kept (default DefaultMaxFaces).
 	MaxFaces int
+	// MaxDetectorRuns bounds the detector windows of the tiling plan (default DefaultMaxDetectorRuns); the
+	// confirmation looks at what they find are bounded by as many again.
+	MaxDetectorRuns int
+	// Report, when not nil, receives what the limits did (the face size searched, the faces found, truncation).
+	Report *Report
 	// Embed computes each face's template.
 	Embed bool
 	// Attributes lists optional inferences to run.
@@ -218,8 +224,9 @@ var _ Analyzer = (*Engine)(nil)
 var ErrNoFace = errors.New("engine: no face found")
 
 // Analyze finds every face in img with landmarks and quality, and templates and attributes as opt asks.
-// Faces are sorted by descending box area. ctx bounds the work: once it is done, no further face is started
-// and Analyze returns ctx's error (the model call running for each face at that moment completes first).
+// Faces are sorted by descending box area. The work is bounded by opt's limits (MinFaceFloor, MaxDetectorRuns,
+// MaxFaces) and by ctx: ctx is checked before every detector run and every model call of a face, so once it is
+// done Analyze returns ctx's error after at most the model calls already running (one per core).
 func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]facegate.Face, error) {
 	if img == nil || img.W <= 0 || img.H <= 0 {
 		return nil, errors.New("engine: empty image")
@@ -227,24 +234,25 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	if opt.MinFaceSize <= 0 {
-		opt.MinFaceSize = DefaultMinFace
+	if err := CheckMinFace(opt.MinFaceSize); err != nil {
+		return nil, err
 	}
-	if opt.Threshold <= 0 {
-		opt.Threshold = DefaultDetThreshold
-	}
+	opt = withDefaults(opt)
 	p := newPyramid(img)
 	tm := opt.Timings
 	t0 := time.Now()
-	dets, err := e.detect(p, float64(opt.MinFaceSize), opt.Threshold)
+	minFace := planMinFace(img.W, img.H, opt.MinFaceSize, opt.MaxDetectorRuns)
+	dets, st, err := e.detect(ctx, p, detectLimits{minFace: float64(minFace), thresh: opt.Threshold,
+		maxRuns: opt.MaxDetectorRuns, maxFaces: opt.MaxFaces})
 	if err != nil {
 		return nil, err
 	}
 	tm.add(stageDetect, t0)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
-	}
 	sort.SliceStable(dets, func(i, j int) bool { return dets[i].rect.Area() > dets[j].rect.Area() })
+	if rep := opt.Report; rep != nil {
+		*rep = Report{MinFaceUsed: minFace, DetectorRuns: st.runs, FacesFound: len(dets),
+			Truncated: st.unconfirmed > 0 || len(dets) > opt.MaxFaces}
+	}
 	if opt.PrimaryOnly && len(dets) > 1 {
 		rects := make([]geom.Rect, len(dets))
 		for i, d := range dets {
@@ -252,7 +260,7 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 		}
 		dets = dets[primary(rects, img.W, img.H) : primary(rects, img.W, img.H)+1]
 	}
-	if opt.MaxFaces > 0 && len(dets) > opt.MaxFaces {
+	if len(dets) > opt.MaxFaces {
 		dets = dets[:opt.MaxFaces]
 	}
 	// Faces are analysed in parallel, at most one per core (each face runs two model calls at a time).
@@ -265,24 +273,26 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 	sem := make(chan struct{}, max(1, runtime.NumCPU()/2))
 	var wg sync.WaitGroup
 	for i, d := range dets {
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := ctx.Err(); err != nil {
-				errs[i] = fmt.Errorf("engine: %w", err)
-				return
-			}
 			o := opt
 			if tm != nil {
 				o.Timings = &timings[i]
 			}
-			faces[i], errs[i] = e.analyzeFace(p, d, o)
+			faces[i], errs[i] = e.analyzeFace(ctx, p, d, o)
 		}()
 	}
 	wg.Wait()
 	for i := range timings {
 		tm.merge(&timings[i])
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -290,9 +300,30 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 	return faces, nil
 }
 
-func (e *Engine) analyzeFace(p *pyramid, d rawDet, opt Options) (facegate.Face, error) {
+// withDefaults fills opt's unset limits with the engine's defaults.
+func withDefaults(opt Options) Options {
+	if opt.MinFaceSize <= 0 {
+		opt.MinFaceSize = DefaultMinFace
+	}
+	if opt.Threshold <= 0 {
+		opt.Threshold = DefaultDetThreshold
+	}
+	if opt.MaxFaces <= 0 {
+		opt.MaxFaces = DefaultMaxFaces
+	}
+	if opt.MaxDetectorRuns <= 0 {
+		opt.MaxDetectorRuns = DefaultMaxDetectorRuns
+	}
+	return opt
+}
+
+// analyzeFace runs a face's models, checking ctx before each step.
+func (e *Engine) analyzeFace(ctx context.Context, p *pyramid, d rawDet, opt Options) (facegate.Face, error) {
 	f := facegate.Face{Box: toBox(d.rect), Score: float32(d.score)}
 	tm := opt.Timings
+	if err := ctx.Err(); err != nil {
+		return f, fmt.Errorf("engine: %w", err)
+	}
 	t0 := time.Now()
 	lm, err := e.landmarks(p, d.rect)
 	if err != nil {
@@ -313,6 +344,9 @@ func (e *Engine) analyzeFace(p *pyramid, d rawDet, opt Options) (facegate.Face, 
 		return f, err
 	}
 	tm.add(stageAlign, t0)
+	if err := ctx.Err(); err != nil {
+		return f, fmt.Errorf("engine: %w", err)
+	}
 	// Quality (pose and eye models) and the embedding are independent: they run side by side, keeping two cores
 	// busy. Their stage times overlap.
 	var qErr error
@@ -346,7 +380,7 @@ func (e *Engine) analyzeFace(p *pyramid, d rawDet, opt Options) (facegate.Face, 
 	}
 	if len(opt.Attributes) > 0 {
 		t0 = time.Now()
-		a, err := e.attributes(p, d.rect, opt.Attributes)
+		a, err := e.attributes(ctx, p, d.rect, opt.Attributes)
 		if err != nil {
 			return f, err
 		}

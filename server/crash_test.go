@@ -52,7 +52,7 @@ import (
 const (
 	helperEnv         = "FACEGATE_SERVER_HELPER"          // "1" in the helper process
 	helperDataEnv     = "FACEGATE_SERVER_HELPER_DATA"     // its data directory
-	helperAnalysesEnv = "FACEGATE_SERVER_HELPER_ANALYSES" // server.Config.MaxAnalyses (0: the default)
+	helperAnalysesEnv = "FACEGATE_SERVER_HELPER_ANALYSES" // server.Config.MaxAnalyses and MaxAnalysesPerKey (0: the defaults)
 	helperListening   = "FACEGATE_HELPER_LISTENING"       // stdout line prefix announcing host:port
 )
 
@@ -96,7 +96,7 @@ func runHelperServer() int {
 	}
 	analyses, _ := strconv.Atoi(os.Getenv(helperAnalysesEnv))
 	srv, err := server.New(ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
-		RatePerSecond: 0, Burst: 40, MaxAnalyses: analyses}) // like --rate 0: no rate limit
+		RatePerSecond: 0, Burst: 40, MaxAnalyses: analyses, MaxAnalysesPerKey: analyses}) // like --rate 0: no rate limit; the one key may use every slot
 	if err != nil {
 		return fail("server", err)
 	}

@@ -63,6 +63,8 @@ const (
 	codeForbidden         = api.CodeForbidden
 	codeRateLimited       = api.CodeRateLimited
 	codeTimeout           = api.CodeTimeout
+	codeBusy              = api.CodeBusy
+	codeMinFaceTooSmall   = api.CodeMinFaceTooSmall
 	codeBadSource         = api.CodeBadSource
 	codeConsentRequired   = api.CodeConsentRequired
 	codeMinorWatchlist    = api.CodeMinorWatchlist
@@ -99,6 +101,8 @@ func toAPIError(err error) *apiError {
 		return fallback
 	}
 	switch {
+	case errors.Is(err, engine.ErrMinFaceTooSmall):
+		return errf(http.StatusBadRequest, codeMinFaceTooSmall, "min_face must be 0 (the default, %d pixels) or at least %d pixels: smaller faces cannot be found reliably", engine.DefaultMinFace, engine.MinFaceFloor)
 	case errors.Is(err, engine.ErrNoFace):
 		return errf(http.StatusUnprocessableEntity, codeNoFace, "%s", say("no face was found in the image: send a photo in which the face is clearly visible"))
 	case errors.Is(err, facegate.ErrAuditUnavailable):
@@ -117,6 +121,9 @@ func toAPIError(err error) *apiError {
 		return errf(http.StatusConflict, codeConflict, "%s", say("the request conflicts with what is stored (a name or ID already taken, or a decision already made)"))
 	case errors.Is(err, context.DeadlineExceeded):
 		return errf(http.StatusServiceUnavailable, codeTimeout, "the request took longer than the server's request timeout")
+	case errors.Is(err, context.Canceled):
+		// The client went away (or the server is stopping): the work stopped with its context.
+		return errf(http.StatusServiceUnavailable, codeTimeout, "the request was cancelled before it was done")
 	}
 	return errf(http.StatusInternalServerError, codeInternal, "internal error: the server log has the detail under this request's X-Request-Id")
 }

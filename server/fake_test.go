@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"image"
@@ -31,6 +32,9 @@ import (
 // Pixel (1,0), when R > 0, is a second, smaller face coded the same way (the first face is H/2 pixels tall, the
 // second H/4: 80 and 40 in a fakePhoto, so the second fails enrolment's default minimum size of 60).
 //
+// Like the engine, it refuses a MinFaceSize below engine.MinFaceFloor, keeps at most MaxFaces (when set) and
+// fills Options.Report.
+//
 // Attributes, when asked for, are fixed and checkable: age = the identity (R), gender female (0.9), expression
 // neutral, live (0.95). Landmarks stay empty and AlignedImage returns the picture unchanged, so tests of the
 // alignment or the 68-point annotations need the real engine.
@@ -40,6 +44,9 @@ var _ engine.Analyzer = fakeAnalyser{}
 
 func (fakeAnalyser) Analyze(ctx context.Context, img *imgio.Image, opt engine.Options) ([]facegate.Face, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := engine.CheckMinFace(opt.MinFaceSize); err != nil {
 		return nil, err
 	}
 	var faces []facegate.Face
@@ -60,6 +67,13 @@ func (fakeAnalyser) Analyze(ctx context.Context, img *imgio.Image, opt engine.Op
 			f.Attributes = fakeAttributes(r, opt.Attributes)
 		}
 		faces = append(faces, f)
+	}
+	if rep := opt.Report; rep != nil {
+		*rep = engine.Report{MinFaceUsed: cmp.Or(opt.MinFaceSize, engine.DefaultMinFace), FacesFound: len(faces),
+			Truncated: opt.MaxFaces > 0 && len(faces) > opt.MaxFaces}
+	}
+	if opt.MaxFaces > 0 && len(faces) > opt.MaxFaces {
+		faces = faces[:opt.MaxFaces]
 	}
 	if len(faces) > 1 && opt.PrimaryOnly {
 		faces = faces[:1]

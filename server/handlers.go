@@ -147,6 +147,9 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 	if err := s.inferencesAllowed(attrs); err != nil {
 		return err
 	}
+	if err := engine.CheckMinFace(o.MinFace); err != nil {
+		return err
+	}
 	release, err := s.acquire(r.Context())
 	if err != nil {
 		return err
@@ -156,11 +159,13 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	faces, err := s.analyse(r.Context(), img, engine.Options{Attributes: attrs, MinFaceSize: o.MinFace})
+	var rep engine.Report
+	faces, err := s.analyse(r.Context(), img, engine.Options{Attributes: attrs, MinFaceSize: o.MinFace, Report: &rep})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.DetectResponse{Width: img.W, Height: img.H, Faces: nonNil(faces)})
+	writeJSON(w, http.StatusOK, api.DetectResponse{Width: img.W, Height: img.H, Faces: nonNil(faces),
+		FacesFound: rep.FacesFound, FacesTruncated: rep.Truncated, MinFaceUsed: rep.MinFaceUsed})
 	return nil
 }
 

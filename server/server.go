@@ -48,6 +48,9 @@ type Config struct {
 	// MaxAnalyses bounds the images decoded and analysed at once (default 2 per CPU). Requests beyond it wait
 	// their turn (within the request timeout), which keeps memory bounded and latency fair under load.
 	MaxAnalyses int
+	// MaxAnalysesPerKey bounds the analyses one API key runs at once (default max(1, MaxAnalyses/2)), so that
+	// one key cannot hold every slot; its further requests wait for its own share (slots.go).
+	MaxAnalysesPerKey int
 	// AuditKey signs the audit log's checkpoints (every AuditCheckpointEvery entries, default 1000, and at each
 	// retention sweep when there are new entries). Without it the chain is still kept and verifiable, but no
 	// checkpoint is signed, so a consistent rewrite of the whole log would go unnoticed.
@@ -106,8 +109,8 @@ type Server struct {
 	writeMu sync.Mutex
 	// inflight counts running handlers, so Serve returns only when none is left.
 	inflight sync.WaitGroup
-	// analyses is the semaphore of Config.MaxAnalyses.
-	analyses chan struct{}
+	// analyses are the analysis slots of Config.MaxAnalyses and MaxAnalysesPerKey (slots.go).
+	analyses *slots
 
 	// bg lives as long as the server: streams, the crop sweeper and long-lived responses (SSE, previews) end
 	// with it. Close cancels it.
@@ -158,6 +161,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MaxAnalyses <= 0 {
 		cfg.MaxAnalyses = 2 * runtime.NumCPU()
 	}
+	if cfg.MaxAnalysesPerKey <= 0 {
+		cfg.MaxAnalysesPerKey = max(1, cfg.MaxAnalyses/2)
+	}
+	cfg.MaxAnalysesPerKey = min(cfg.MaxAnalysesPerKey, cfg.MaxAnalyses)
 	if cfg.CropSweepInterval <= 0 {
 		cfg.CropSweepInterval = time.Minute
 	}
@@ -183,7 +190,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Webhooks.Logger = cfg.Logger
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), limits: newRateLimiter(cfg.RatePerSecond, cfg.Burst),
-		analyses: make(chan struct{}, cfg.MaxAnalyses), bus: events.NewBus(4096), hooks: events.NewDeliverer(cfg.Webhooks),
+		analyses: newSlots(cfg.MaxAnalyses, cfg.MaxAnalysesPerKey), bus: events.NewBus(4096), hooks: events.NewDeliverer(cfg.Webhooks),
 		streams: streams{run: map[string]*runningStream{}, failed: map[string]string{}}}
 	s.bg, s.stopBG = context.WithCancel(context.Background())
 	rec, err := recognize.New(recognize.Config{Index: cfg.Index, Store: cfg.Store, Cooldown: cfg.AlertCooldown, Logger: cfg.Logger,
@@ -207,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.log.Info("index loaded", "templates", n, "took", time.Since(start))
 	s.metrics.gauge("facegate_gallery_templates", "Templates in each gallery's search index.", s.galleryGauge)
 	s.metrics.gauge("facegate_analyses_in_progress", "Images being decoded and analysed now (at most max_analyses).", func() map[string]float64 {
-		return map[string]float64{"": float64(len(s.analyses))}
+		return map[string]float64{"": float64(s.analyses.inUse())}
 	})
 	if err := s.loadInferences(ctx); err != nil {
 		return nil, err
@@ -542,18 +549,6 @@ func (l *rateLimiter) allow(id string) (bool, time.Duration) {
 		return true, 0
 	}
 	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
-}
-
-// acquire waits for a free analysis slot; the caller must call the returned release.
-func (s *Server) acquire(ctx context.Context) (func(), error) {
-	start := time.Now()
-	select {
-	case s.analyses <- struct{}{}:
-	case <-ctx.Done():
-		return nil, errf(http.StatusServiceUnavailable, codeTimeout, "server busy: no analysis slot within the request timeout")
-	}
-	s.metrics.observe("facegate_analysis_wait_seconds", "Time requests waited for an analysis slot.", time.Since(start))
-	return func() { <-s.analyses }, nil
 }
 
 // defaultThreshold is the model pack's calibrated default.

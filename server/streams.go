@@ -14,6 +14,7 @@ import (
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/audit"
+	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/events"
 	"github.com/facegate/facegate/video"
 )
@@ -252,6 +253,8 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 		return nil, errf(http.StatusBadRequest, codeBadRequest, "fps must be 0 (default %g) .. 30", facegate.DefaultStreamFPS)
 	case req.MaxWidth < 0 || req.MinFace < 0 || req.CrowdIntervalSeconds < 0:
 		return nil, errf(http.StatusBadRequest, codeBadRequest, "max_width, min_face and crowd_interval_seconds must not be negative")
+	case engine.CheckMinFace(req.MinFace) != nil:
+		return nil, engine.CheckMinFace(req.MinFace)
 	case req.Webhook != nil && !validWebhook(req.Webhook.URL):
 		return nil, errf(http.StatusBadRequest, codeBadRequest, "webhook url must be an http:// or https:// URL")
 	}

@@ -156,6 +156,9 @@ func New(cfg Config) (*Pipeline, error) {
 	if st.MaxWidth <= 0 {
 		st.MaxWidth = facegate.DefaultStreamMaxWidth
 	}
+	if err := engine.CheckMinFace(st.MinFace); err != nil {
+		return nil, fmt.Errorf("video: stream %q: %w", st.Name, err)
+	}
 	if st.MinFace <= 0 {
 		st.MinFace = engine.DefaultMinFace
 	}

@@ -22,7 +22,11 @@ type imageResult struct {
 	Width  int             `json:"width,omitempty"`
 	Height int             `json:"height,omitempty"`
 	Faces  []facegate.Face `json:"faces"`
-	Error  *errorJSON      `json:"error,omitempty"`
+	// FacesFound, FacesTruncated and MinFaceUsed are the engine's Report, as in the API's detect response.
+	FacesFound     int        `json:"faces_found"`
+	FacesTruncated bool       `json:"faces_truncated"`
+	MinFaceUsed    int        `json:"min_face_used,omitempty"`
+	Error          *errorJSON `json:"error,omitempty"`
 }
 
 type errorJSON struct {
@@ -32,7 +36,7 @@ type errorJSON struct {
 
 func runDetect(env *Env, args []string) error {
 	var c common
-	fs := newFlags(env, "detect", `detect [--json] [--draw OUT] [--attributes LIST] [--min-face N] IMAGE|FOLDER...
+	fs := newFlags(env, "detect", `detect [--json] [--draw OUT] [--attributes LIST] [--min-face N] [--max-faces N] IMAGE|FOLDER...
 
 Finds the faces of each image. A FOLDER stands for the image files directly inside it (.jpg .jpeg .png .gif
 .webp .bmp .pgm .ppm .pnm, by name; subfolders and hidden files are not read); its other files are skipped with
@@ -42,7 +46,8 @@ image"); the exit status is 1 when any image could not be analysed or a folder h
 	asJSON := fs.Bool("json", false, "print JSON instead of a table (an array, or one object for a single IMAGE)")
 	drawOut := fs.String("draw", "", "write the image with boxes, landmarks and labels to OUT (.png or .jpg); with several images or a folder OUT is a folder")
 	attrs := fs.String("attributes", "", "comma-separated optional inferences: age, gender, expression, liveness, all")
-	minFace := fs.Int("min-face", engine.DefaultMinFace, "smallest face height to look for, in pixels")
+	minFace := fs.Int("min-face", engine.DefaultMinFace, fmt.Sprintf("smallest face height to look for, in pixels (at least %d; raised, and said so, where a large image would need more than %d detector runs)", engine.MinFaceFloor, engine.DefaultMaxDetectorRuns))
+	maxFaces := fs.Int("max-faces", engine.DefaultMaxFaces, "analyse at most this many faces per image, the largest")
 	thresh := fs.Float64("det-threshold", engine.DefaultDetThreshold, "detector confidence threshold")
 	args, err := parse(fs, args)
 	if err != nil {
@@ -55,8 +60,11 @@ image"); the exit status is 1 when any image could not be analysed or a folder h
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if *minFace < 8 {
-		return usagef("--min-face must be at least 8 pixels")
+	if *minFace < engine.MinFaceFloor {
+		return usagef("--min-face must be at least %d pixels", engine.MinFaceFloor)
+	}
+	if *maxFaces < 1 {
+		return usagef("--max-faces must be at least 1")
 	}
 	inputs, folders := detectInputs(args, func(path, why string) {
 		fmt.Fprintf(env.Stderr, "facegate detect: %s: %s (skipped)\n", path, why)
@@ -85,7 +93,13 @@ image"); the exit status is 1 when any image could not be analysed or a folder h
 			img, info, err = imgio.DecodeFile(file, imgio.DefaultLimits)
 			if err == nil {
 				res.Format, res.Width, res.Height = string(info.Format), img.W, img.H
-				res.Faces, err = e.Analyze(env.Ctx, img, engine.Options{MinFaceSize: *minFace, Threshold: *thresh, Attributes: want})
+				var rep engine.Report
+				res.Faces, err = e.Analyze(env.Ctx, img, engine.Options{MinFaceSize: *minFace, Threshold: *thresh, Attributes: want,
+					MaxFaces: *maxFaces, Report: &rep})
+				res.FacesFound, res.FacesTruncated, res.MinFaceUsed = rep.FacesFound, rep.Truncated, rep.MinFaceUsed
+				if err == nil && !*asJSON {
+					reportLimits(env, file, rep, *minFace)
+				}
 			}
 		}
 		if err != nil {
@@ -176,6 +190,17 @@ func detectInputs(args []string, skip func(path, why string)) (inputs []detectIn
 		}
 	}
 	return inputs, folders
+}
+
+// reportLimits tells on stderr when the engine's limits changed what was searched or returned for file.
+func reportLimits(env *Env, file string, rep engine.Report, minFace int) {
+	if rep.MinFaceUsed > minFace {
+		fmt.Fprintf(env.Stderr, "facegate detect: %s: searched faces of %d px and larger, not %d: smaller would take more than %d detector runs on an image this large\n",
+			file, rep.MinFaceUsed, minFace, engine.DefaultMaxDetectorRuns)
+	}
+	if rep.Truncated {
+		fmt.Fprintf(env.Stderr, "facegate detect: %s: only the largest faces are shown (%d found; --max-faces)\n", file, rep.FacesFound)
+	}
 }
 
 func printTable(env *Env, results []imageResult) {

@@ -42,6 +42,7 @@ func runServe(env *Env, args []string) error {
 	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
+	perKey := fs.Int("max-analyses-per-key", 0, "images one API key may have analysed at once, so that one key cannot hold every slot (0: half of --max-analyses, at least 1)")
 	templateKeys := fs.String("template-key", envconfig.TemplateKeyFile(), "file of AES-256 keys that encrypt templates at rest ('facegate keys generate'; first line active; mode 0600, outside --data; or the keys themselves in $FACEGATE_TEMPLATE_KEYS); reloaded on SIGHUP ($FACEGATE_TEMPLATE_KEY_FILE)")
 	templateSecret := fs.String("template-secret", envconfig.TemplateSecretFile(), "file holding the secret of the unlinkable template transform ('facegate keys secret'; or the secret itself in $FACEGATE_TEMPLATE_SECRET); every stored template is made with it ($FACEGATE_TEMPLATE_SECRET_FILE)")
 	eventRetention := fs.Duration("event-retention", 24*time.Hour, "how long events stay in memory for replay (SSE Last-Event-ID, /v1/events/recent)")
@@ -70,6 +71,9 @@ func runServe(env *Env, args []string) error {
 		if abs, _ := filepath.Abs(*auditCheckpoints); strings.HasPrefix(abs, mustAbs(*data)+string(filepath.Separator)) {
 			return usagef("--audit-checkpoints must not be inside the data directory (whoever can rewrite the log could then rewrite it too)")
 		}
+	}
+	if *perKey < 0 || *perKey > *analyses {
+		return usagef("--max-analyses-per-key must be 0 (half of --max-analyses) .. --max-analyses")
 	}
 	if *rate < 0 || *burst < 1 {
 		return usagef("--rate must be >= 0 and --burst >= 1")
@@ -132,7 +136,7 @@ func runServe(env *Env, args []string) error {
 		}
 	}()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
-		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
+		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, MaxAnalysesPerKey: *perKey, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
 		AuditCheckpoints: *auditCheckpoints, AuditBudget: *auditBudget, MaxHeaderBytes: *maxHeader,
 		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),

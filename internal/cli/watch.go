@@ -45,6 +45,9 @@ func runWatch(env *Env, args []string) error {
 	if *fps <= 0 || *fps > 30 || *crowd <= 0 || *maxWidth <= 0 || *minFace <= 0 {
 		return usagef("--fps must be in (0, 30]; --crowd-interval, --max-width and --min-face positive")
 	}
+	if *minFace < engine.MinFaceFloor {
+		return usagef("--min-face must be at least %d pixels", engine.MinFaceFloor)
+	}
 	filter, err := events.ParseFilter(map[string][]string{"type": {*types}})
 	if err != nil {
 		return usagef("--types: %v", err)

@@ -154,8 +154,42 @@ func Tiles(w, h, dw, dh int, minFace, detMin float64) []Tile {
 	}
 	fit := math.Min(float64(dw)/float64(w), float64(dh)/float64(h))
 	tiles := []Tile{{Src: Rect{0, 0, float64(w), float64(h)}, Scale: fit}}
+	levels(w, h, dw, dh, minFace, detMin, func(s, prev float64) {
+		// Window size in image pixels, and the overlap: a face that is 2*detMin detector pixels high at this
+		// level is detMin high at the level above, so windows must overlap by at least that much (plus margin).
+		ww, wh := float64(dw)/s, float64(dh)/s
+		for _, t := range cover(float64(w), float64(h), ww, wh, 2.5*detMin/s, s) {
+			t.Coarser = prev
+			tiles = append(tiles, t)
+		}
+	})
+	return tiles
+}
+
+// TileCount is len(Tiles(w, h, dw, dh, minFace, detMin)) without building the tiles, so that a caller can
+// afford to ask what a plan would cost before choosing it. It saturates at math.MaxInt.
+func TileCount(w, h, dw, dh int, minFace, detMin float64) int {
+	if w <= 0 || h <= 0 || dw <= 0 || dh <= 0 {
+		return 0
+	}
+	n := 1.0
+	levels(w, h, dw, dh, minFace, detMin, func(s, _ float64) {
+		ww, wh := float64(dw)/s, float64(dh)/s
+		n += positionCount(float64(w), ww, 2.5*detMin/s) * positionCount(float64(h), wh, 2.5*detMin/s)
+	})
+	if n >= math.MaxInt {
+		return math.MaxInt
+	}
+	return int(n)
+}
+
+// levels calls level with the scale of each level finer than the whole image, and the scale of the level above
+// it: doubling from the whole-image scale until minFace faces are detMin detector pixels high (the last level is
+// capped at that scale).
+func levels(w, h, dw, dh int, minFace, detMin float64, level func(s, prev float64)) {
+	fit := math.Min(float64(dw)/float64(w), float64(dh)/float64(h))
 	if minFace <= 0 || minFace*fit >= detMin {
-		return tiles
+		return
 	}
 	need := detMin / minFace
 	prev := fit
@@ -163,20 +197,12 @@ func Tiles(w, h, dw, dh int, minFace, detMin float64) []Tile {
 		if s > need {
 			s = need
 		}
-		// Window size in image pixels, and the overlap: a face that is 2*detMin detector pixels high at this
-		// level is detMin high at the level above, so windows must overlap by at least that much (plus margin).
-		ww, wh := float64(dw)/s, float64(dh)/s
-		overlap := 2.5 * detMin / s
-		for _, t := range cover(float64(w), float64(h), ww, wh, overlap, s) {
-			t.Coarser = prev
-			tiles = append(tiles, t)
-		}
+		level(s, prev)
 		prev = s
 		if s >= need {
 			break
 		}
 	}
-	return tiles
 }
 
 // cover lays windows of ww x wh over a w x h image with at least overlap between neighbours, spread evenly.
@@ -193,18 +219,27 @@ func cover(w, h, ww, wh, overlap, scale float64) []Tile {
 }
 
 func positions(total, win, overlap float64) []float64 {
-	if win >= total {
+	n := int(positionCount(total, win, overlap))
+	if n == 1 {
 		return []float64{0}
 	}
-	stride := win - overlap
-	if stride <= 0 {
-		stride = win / 2
-	}
-	n := int(math.Ceil((total-win)/stride)) + 1
 	out := make([]float64, n)
 	step := (total - win) / float64(n-1)
 	for i := range out {
 		out[i] = float64(i) * step
 	}
 	return out
+}
+
+// positionCount is the number of windows of size win, overlapping by at least overlap, that cover total (a
+// float, so that absurd plans count without overflowing).
+func positionCount(total, win, overlap float64) float64 {
+	if win >= total {
+		return 1
+	}
+	stride := win - overlap
+	if stride <= 0 {
+		stride = win / 2
+	}
+	return math.Ceil((total-win)/stride) + 1
 }

@@ -166,3 +166,23 @@ func TestTiles(t *testing.T) {
 		t.Error("empty image should have no tiles")
 	}
 }
+
+func TestTileCountMatchesTiles(t *testing.T) {
+	for _, sz := range [][2]int{{640, 480}, {200, 160}, {1920, 1080}, {970, 2204}, {4000, 3000}} {
+		for _, m := range []float64{4, 10, 13, 20, 33, 40, 120, 1000} {
+			if got, want := TileCount(sz[0], sz[1], 320, 240, m, 20), len(Tiles(sz[0], sz[1], 320, 240, m, 20)); got != want {
+				t.Errorf("%dx%d, min face %v: TileCount %d, len(Tiles) %d", sz[0], sz[1], m, got, want)
+			}
+		}
+	}
+	if n := TileCount(0, 480, 320, 240, 40, 20); n != 0 {
+		t.Errorf("empty image: %d tiles", n)
+	}
+	// The attack of issue 12: min face 1 px. Counting it must be instant and must not overflow, however absurd.
+	if n := TileCount(6240, 6240, 320, 240, 1, 20); n < 600_000 {
+		t.Errorf("6240x6240 at min face 1: %d tiles, want the ~700,000 the plan really has", n)
+	}
+	if n := TileCount(6240, 6240, 320, 240, 1e-9, 20); n <= 0 {
+		t.Errorf("a tiny min face counted %d tiles (overflow)", n)
+	}
+}
