@@ -18,6 +18,7 @@ import (
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/envconfig"
 	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/internal/imgio"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/server"
 	"github.com/facegate/facegate/store/sqlite"
@@ -40,6 +41,7 @@ func runServe(env *Env, args []string) error {
 	burst := fs.Int("burst", 40, "burst size of the per-key rate limit")
 	maxBody := fs.Int64("max-body", 16<<20, "largest request body in bytes")
 	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
+	maxImageMemory := fs.Int64("max-image-memory", imgio.DefaultLimits.MaxMemory, "most memory in bytes one image may need to decode and analyse, estimated from its header before decoding (a 16-bit PNG needs more a pixel than an 8-bit one)")
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
 	templateKeys := fs.String("template-key", envconfig.TemplateKeyFile(), "file of AES-256 keys that encrypt templates at rest ('facegate keys generate'; first line active; mode 0600, outside --data; or the keys themselves in $FACEGATE_TEMPLATE_KEYS); reloaded on SIGHUP ($FACEGATE_TEMPLATE_KEY_FILE)")
@@ -56,8 +58,8 @@ func runServe(env *Env, args []string) error {
 	if *eventRetention <= 0 || *negativeRetention <= 0 || *alertCooldown <= 0 {
 		return usagef("--event-retention, --not-this-person-retention and --alert-cooldown must be positive")
 	}
-	if *maxBody <= 0 || *maxPixels <= 0 || *timeout <= 0 || *analyses <= 0 {
-		return usagef("--max-body, --max-pixels, --timeout and --max-analyses must be positive")
+	if *maxBody <= 0 || *maxPixels <= 0 || *maxImageMemory <= 0 || *timeout <= 0 || *analyses <= 0 {
+		return usagef("--max-body, --max-pixels, --max-image-memory, --timeout and --max-analyses must be positive")
 	}
 	if *rate < 0 || *burst < 1 {
 		return usagef("--rate must be >= 0 and --burst >= 1")
@@ -114,7 +116,7 @@ func runServe(env *Env, args []string) error {
 		}
 	}()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
-		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
+		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, MaxImageMemory: *maxImageMemory, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
 		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),
 		Console: console.Handler()})
