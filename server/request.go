@@ -231,8 +231,10 @@ func jsonKind(k reflect.Kind) string {
 	return "an object"
 }
 
-// decodeImage decodes one uploaded image with the server's pixel limit.
+// decodeImage decodes one uploaded image within the server's pixel and memory limits: an image whose header says
+// it would need more than MaxImageMemory (a small 16-bit PNG of many megapixels) is refused before any pixel memory
+// is allocated, with ErrTooLarge (413 too_large) and a sentence saying what to send instead.
 func (s *Server) decodeImage(data []byte) (*imgio.Image, error) {
-	img, _, err := imgio.Decode(data, imgio.Limits{MaxBytes: s.cfg.MaxBodyBytes, MaxPixels: s.cfg.MaxPixels})
+	img, _, err := imgio.Decode(data, imgio.Limits{MaxBytes: s.cfg.MaxBodyBytes, MaxPixels: s.cfg.MaxPixels, MaxMemory: s.cfg.MaxImageMemory})
 	return img, err
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/events"
 	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/internal/imgio"
 	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/recognize"
@@ -41,6 +42,7 @@ type Config struct {
 
 	MaxBodyBytes   int64         // default 16 MiB
 	MaxPixels      int64         // default 40 megapixels
+	MaxImageMemory int64         // default 320 MiB: most memory one image may need, estimated from its header (imgio.Limits.MaxMemory)
 	RequestTimeout time.Duration // default 30 s
 	// RatePerSecond and Burst set each API key's token bucket (default 20/s, burst 40). Zero rate: unlimited.
 	RatePerSecond float64
@@ -151,6 +153,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxPixels <= 0 {
 		cfg.MaxPixels = 40_000_000
+	}
+	if cfg.MaxImageMemory <= 0 {
+		cfg.MaxImageMemory = imgio.DefaultLimits.MaxMemory
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second

@@ -18,6 +18,7 @@ import (
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/envconfig"
 	"github.com/facegate/facegate/index"
+	"github.com/facegate/facegate/internal/imgio"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/server"
 	"github.com/facegate/facegate/store/sqlite"
@@ -40,6 +41,7 @@ func runServe(env *Env, args []string) error {
 	burst := fs.Int("burst", 40, "burst size of the per-key rate limit")
 	maxBody := fs.Int64("max-body", 16<<20, "largest request body in bytes")
 	maxPixels := fs.Int64("max-pixels", 40_000_000, "largest decoded image in pixels (checked from the header)")
+	maxImageMemory := fs.Int64("max-image-memory", imgio.DefaultLimits.MaxMemory, "most memory in bytes one image may need to decode and analyse, estimated from its header before decoding (a 16-bit PNG needs more a pixel than an 8-bit one)")
 	timeout := fs.Duration("timeout", 30*time.Second, "request timeout, waiting for an analysis slot included")
 	analyses := fs.Int("max-analyses", 2*runtime.NumCPU(), "images decoded and analysed at once; more requests wait their turn")
 	perKey := fs.Int("max-analyses-per-key", 0, "images one API key may have analysed at once, so that one key cannot hold every slot (0: half of --max-analyses, at least 1)")
@@ -61,8 +63,8 @@ func runServe(env *Env, args []string) error {
 	if *eventRetention <= 0 || *negativeRetention <= 0 || *alertCooldown <= 0 {
 		return usagef("--event-retention, --not-this-person-retention and --alert-cooldown must be positive")
 	}
-	if *maxBody <= 0 || *maxPixels <= 0 || *timeout <= 0 || *analyses <= 0 {
-		return usagef("--max-body, --max-pixels, --timeout and --max-analyses must be positive")
+	if *maxBody <= 0 || *maxPixels <= 0 || *maxImageMemory <= 0 || *timeout <= 0 || *analyses <= 0 {
+		return usagef("--max-body, --max-pixels, --max-image-memory, --timeout and --max-analyses must be positive")
 	}
 	if *auditBudget <= 0 || *maxHeader <= 0 || *diskReserve < 0 {
 		return usagef("--audit-budget and --max-header-bytes must be positive, --disk-reserve at least 0")
@@ -136,7 +138,7 @@ func runServe(env *Env, args []string) error {
 		}
 	}()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
-		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, MaxAnalysesPerKey: *perKey, RatePerSecond: *rate, Burst: *burst,
+		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, MaxImageMemory: *maxImageMemory, RequestTimeout: *timeout, MaxAnalyses: *analyses, MaxAnalysesPerKey: *perKey, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
 		AuditCheckpoints: *auditCheckpoints, AuditBudget: *auditBudget, MaxHeaderBytes: *maxHeader,
 		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),

@@ -53,11 +53,20 @@ type Limits struct {
 	// MaxPixels is the largest accepted width*height, checked against the
 	// file header before pixel memory is allocated.
 	MaxPixels int64
+	// MaxMemory is the most memory in bytes one image may need at once,
+	// estimated from its header before pixel memory is allocated: the
+	// decoder's output and working memory, the packed RGB Image, its upright
+	// copy and the engine's pyramid (footprint.go has the model). What a
+	// pixel costs depends on the header: 4 bytes for an 8-bit baseline JPEG,
+	// 7 for an 8-bit RGB PNG, 11 for a 16-bit RGBA one.
+	MaxMemory int64
 }
 
 // DefaultLimits are the limits used for zero Limits fields: 32 MiB of
-// encoded data and 40 megapixels.
-var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxPixels: 40_000_000}
+// encoded data, 40 megapixels and 320 MiB of decoded memory, which admits
+// every 8-bit non-interlaced PNG and every baseline JPEG of 40 megapixels
+// but a 16-bit RGBA PNG of at most 30.
+var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxPixels: 40_000_000, MaxMemory: 320 << 20}
 
 // Sentinel errors. Errors returned by Decode and DecodeFile wrap exactly one
 // of them (file-system errors from DecodeFile excepted) together with a
@@ -76,8 +85,9 @@ var (
 	// ErrCorrupt reports a recognised image with invalid data (bad
 	// markers, checksums, Huffman codes, zero dimensions, ...).
 	ErrCorrupt = errors.New("imgio: corrupt image data")
-	// ErrTooLarge reports input over Limits.MaxBytes or an image whose
-	// header dimensions exceed Limits.MaxPixels.
+	// ErrTooLarge reports input over Limits.MaxBytes, an image whose
+	// header dimensions exceed Limits.MaxPixels, or one whose header says
+	// it would need more than Limits.MaxMemory to decode.
 	ErrTooLarge = errors.New("imgio: image too large")
 )
 
@@ -88,6 +98,9 @@ func (l Limits) normalize() Limits {
 	}
 	if l.MaxPixels <= 0 {
 		l.MaxPixels = DefaultLimits.MaxPixels
+	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = DefaultLimits.MaxMemory
 	}
 	return l
 }
@@ -133,10 +146,11 @@ type codec struct {
 	config func(io.Reader) (image.Config, error)
 	decode func(io.Reader) (image.Image, error)
 	// native, when set, replaces config and decode. It must check the
-	// header dimensions with checkDims against maxPixels before allocating
-	// pixel memory, never allocate more than the input can fill, and
-	// return errors that already wrap exactly one package sentinel.
-	native func(data []byte, maxPixels int64) (*Image, error)
+	// header dimensions with checkDims against lim.MaxPixels and its
+	// footprint against lim.MaxMemory before allocating pixel memory,
+	// never allocate more than the input can fill, and return errors that
+	// already wrap exactly one package sentinel.
+	native func(data []byte, lim Limits) (*Image, error)
 }
 
 var codecs = map[Format]codec{
@@ -153,7 +167,9 @@ var codecs = map[Format]codec{
 //
 // The format is detected from the content. len(data) is checked against
 // lim.MaxBytes and the header's width*height against lim.MaxPixels before
-// any pixel memory is allocated; zero limits mean DefaultLimits. The EXIF
+// any pixel memory is allocated, and so is the memory the image would need
+// (decoder, conversion, orientation, the engine's pyramid) against
+// lim.MaxMemory; zero limits mean DefaultLimits. The EXIF
 // orientation of JPEG, WebP and PNG (eXIf) files is applied, so Info.W and
 // Info.H are the upright dimensions. A GIF whose first frame does not cover
 // the whole logical screen yields just that frame's rectangle. Netpbm files
@@ -179,7 +195,7 @@ func Decode(data []byte, lim Limits) (*Image, Info, error) {
 	}
 	c := codecs[f]
 	if c.native != nil {
-		m, err := c.native(data, lim.MaxPixels)
+		m, err := c.native(data, lim)
 		if err != nil {
 			return nil, Info{}, err
 		}
@@ -198,10 +214,17 @@ func Decode(data []byte, lim Limits) (*Image, Info, error) {
 			return nil, Info{}, err
 		}
 	}
+	o := exifOrientation(f, data)
+	fp, err := footprintOf(f, data, cfg, o)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	if err := fp.check(lim.MaxMemory); err != nil {
+		return nil, Info{}, err
+	}
 
 	if f == JPEG && fastJPEG != nil {
 		if m, ok := fastJPEG(data, cfg.Width, cfg.Height); ok {
-			o := exifOrientation(f, data)
 			m = Orient(m, o)
 			return m, Info{Format: f, W: m.W, H: m.H, Orientation: o}, nil
 		}
@@ -219,7 +242,6 @@ func Decode(data []byte, lim Limits) (*Image, Info, error) {
 	}
 
 	m := FromStd(std)
-	o := exifOrientation(f, data)
 	m = Orient(m, o)
 	return m, Info{Format: f, W: m.W, H: m.H, Orientation: o}, nil
 }

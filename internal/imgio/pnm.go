@@ -56,13 +56,16 @@ type pnmHeader struct {
 // Every returned error wraps exactly one package sentinel. Pixel memory is
 // allocated only once the dimensions have passed checkDims and the input
 // is known to hold the whole raster, so the allocation is bounded by both
-// maxPixels and three times len(data).
-func decodePNM(data []byte, maxPixels int64) (*Image, error) {
+// lim.MaxPixels, lim.MaxMemory and three times len(data).
+func decodePNM(data []byte, lim Limits) (*Image, error) {
 	hd, err := parsePNMHeader(data)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkDims(hd.w, hd.h, maxPixels); err != nil {
+	if err := checkDims(hd.w, hd.h, lim.MaxPixels); err != nil {
+		return nil, err
+	}
+	if err := pnmFootprint(hd).check(lim.MaxMemory); err != nil {
 		return nil, err
 	}
 	bps := 1 // bytes per sample

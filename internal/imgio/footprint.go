@@ -1,0 +1,161 @@
+package imgio
+
+import (
+	"encoding/binary"
+	"fmt"
+	"image"
+	"image/color"
+)
+
+// Decoded-memory estimates. A 300 KB PNG may announce 40 megapixels of 16-bit RGBA, which image/png decodes into
+// 320 MB before this package converts it (120 MB more) and the engine builds its pyramid: the pixel limit alone
+// does not bound memory, because what a pixel costs depends on the format's header (bit depth, channels,
+// interlacing, JPEG sampling factors and progressive mode). footprintOf computes that cost from the header, before
+// any pixel memory is allocated, and Decode refuses an image whose footprint is over Limits.MaxMemory. No decoder
+// used here can be cancelled, so refusing up front is the only bound.
+//
+// The model follows an image through its life, stage by stage, counting what each stage holds at once:
+//
+//	decode   the decoder's allocations: its output image, its working memory (JPEG progressive coefficients,
+//	         Adam7 pass images, a GIF's de-interlacing copy, WebP transforms), plus the input length as a bound on
+//	         any buffering of it
+//	convert  the decoder's output and the packed RGB Image (3 bytes a pixel) FromStd fills from it
+//	orient   the Image and its upright copy, when the EXIF orientation turns or mirrors it
+//	analyse  the Image and the engine's pyramid of 2x2 halvings (at most 1 byte a pixel: 3/4 + 3/16 + ...)
+//
+// The footprint is the largest of these. The tests measure every stage's allocations (runtime.MemStats
+// TotalAlloc) for the worst image of each format that a limit accepts, and check them against the estimate.
+
+// footprint is the memory estimate of one image, in bytes.
+type footprint struct {
+	kind   string // what the header says in people's words: "16-bit RGBA PNG", "progressive JPEG"
+	w, h   int    // stored dimensions
+	advice string // how to send the same picture more cheaply, besides making it smaller; may be empty
+
+	decoder int64 // everything the decoder allocates (its output included)
+	output  int64 // the decoder's output image alone, held while FromStd converts it
+	image   int64 // the packed RGB Image
+	upright int64 // the upright copy made by Orient, 0 when the orientation is 1
+	pyramid int64 // the engine's pyramid of halvings
+	native  int64 // a native decoder's attempt (libjpeg: its Image plus C memory), 0 when there is none
+}
+
+// peak is the most the image holds at once: the largest stage.
+func (fp footprint) peak() int64 {
+	return max(fp.native, fp.decoder, fp.output+fp.image, fp.image+fp.upright, fp.image+fp.pyramid)
+}
+
+// allocated bounds what Decode allocates in all (the Go heap's TotalAlloc over one call): every stage, the native
+// attempt's Go image included, since a native decoder that gives up leaves its image for the collector.
+func (fp footprint) allocated() int64 {
+	a := fp.decoder + fp.image + fp.upright
+	if fp.native > 0 {
+		a += fp.image
+	}
+	return a
+}
+
+// check refuses a footprint over limit with ErrTooLarge and a sentence saying what to send instead.
+func (fp footprint) check(limit int64) error {
+	need := fp.peak()
+	if need <= limit {
+		return nil
+	}
+	px := int64(fp.w) * int64(fp.h)
+	fits := int64(float64(px) * float64(limit) / float64(need)) // pixels of this kind that fit the limit
+	advice := "send a smaller image"
+	if fp.advice != "" {
+		advice = "send " + fp.advice + " or a smaller image"
+	}
+	return withPlain(fmt.Errorf("imgio: %s of %dx%d needs an estimated %d bytes to decode, limit %d: %w",
+		fp.kind, fp.w, fp.h, need, limit, ErrTooLarge),
+		"the %s of %s megapixels would need %s of memory to decode; the limit is %s: %s (at most %s megapixels of this kind)",
+		fp.kind, megapixels(px/1000*1000), byteSize(need), byteSize(limit), advice, megapixels(fits/100_000*100_000))
+}
+
+// footprintOf estimates the memory of decoding data, a valid header of format f whose std decoder reported cfg.
+// orientation is the EXIF orientation Decode will apply. It reads only headers.
+func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (footprint, error) {
+	w, h := cfg.Width, cfg.Height
+	px := int64(w) * int64(h)
+	fp := footprint{kind: formatName(f), w: w, h: h, image: 3 * px, pyramid: px}
+	if orientation >= 2 && orientation <= 8 {
+		fp.upright = 3 * px
+	}
+	// Fixed working memory of any decoder (Huffman tables, zlib window, bufio) and the input itself.
+	const scratch = 1 << 20
+	base := int64(scratch + len(data))
+
+	switch f {
+	case PNG:
+		hd, err := parsePNGHeader(data)
+		if err != nil {
+			return footprint{}, err
+		}
+		fp.kind, fp.advice = hd.kind(), hd.advice()
+		fp.output = hd.bytesPerPixel() * px
+		fp.decoder = base + fp.output + 2*int64(hd.rowBytes()+1)
+		if hd.interlaced {
+			fp.decoder += fp.output // one image per Adam7 pass, merged into the full one
+		}
+	case JPEG:
+		hd, err := parseJPEGHeader(data)
+		if err != nil {
+			return footprint{}, err
+		}
+		fp.kind, fp.advice = hd.kind(), hd.advice()
+		fp.output, fp.decoder = hd.goCost(w, h)
+		fp.decoder += base
+		if fastJPEG != nil {
+			fp.native = fp.image + hd.libjpegCost() + base
+		}
+	case GIF:
+		// The first frame lies within the logical screen (image/gif checks); an interlaced frame is copied
+		// once more to put its rows in order.
+		fp.output = px
+		fp.decoder = base + 2*px
+	case WebP:
+		switch cfg.ColorModel {
+		case color.NRGBAModel: // lossless VP8L
+			fp.kind = "lossless WebP"
+			fp.output = 4 * px
+			fp.decoder = base + vp8lCost(px)
+		default: // lossy VP8: 4:2:0 in whole 16x16 macroblocks
+			mb := int64((w+15)/16) * int64((h+15)/16)
+			fp.output = mb * 384
+			fp.decoder = base + fp.output + mb*64
+			if cfg.ColorModel == color.NYCbCrAModel {
+				// The alpha plane, decoded as a VP8L image whose green channel it is, then copied out.
+				fp.kind = "WebP with alpha"
+				fp.output += px
+				fp.decoder += vp8lCost(px) + px
+			}
+		}
+	case BMP:
+		bpp := int64(binary.LittleEndian.Uint16(data[28:30])) // checkBMPSize has read the header
+		fp.kind = fmt.Sprintf("%d-bit BMP", bpp)
+		fp.output = px // palette images
+		if bpp > 8 {
+			fp.output = 4 * px
+		}
+		fp.decoder = base + fp.output + 4*int64(w)
+	default:
+		return footprint{}, fmt.Errorf("imgio: no memory estimate for %s: %w", f, ErrUnsupported)
+	}
+	return fp, nil
+}
+
+// vp8lCost bounds what x/image/vp8l allocates for a px-pixel lossless image: the 4-byte ARGB pixels, a second copy
+// when a colour-indexing transform unpacks bundled pixels, and the subsampled predictor, cross-colour and entropy
+// images (at least 4x4 pixels a sample: at most a quarter byte a pixel each).
+func vp8lCost(px int64) int64 { return 4*px + 4*px + 3*px/4 }
+
+// pnmFootprint is the estimate for a P5/P6 image, which decodePNM writes straight into the Image.
+func pnmFootprint(hd pnmHeader) footprint {
+	px := int64(hd.w) * int64(hd.h)
+	kind := "PPM"
+	if hd.channels == 1 {
+		kind = "PGM"
+	}
+	return footprint{kind: kind, w: hd.w, h: hd.h, image: 3 * px, pyramid: px, decoder: 64 << 10}
+}

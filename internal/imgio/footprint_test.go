@@ -1,0 +1,209 @@
+package imgio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// estimate runs Decode's header steps on data: the footprint Decode checks against Limits.MaxMemory.
+func estimate(t *testing.T, data []byte) footprint {
+	t.Helper()
+	f, ok := detect(data)
+	if !ok {
+		t.Fatal("estimate: not an image")
+	}
+	if f == PNM {
+		hd, err := parsePNMHeader(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pnmFootprint(hd)
+	}
+	cfg, err := codecs[f].config(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := footprintOf(f, data, cfg, exifOrientation(f, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fp
+}
+
+// allocated returns the bytes fn allocates on the Go heap.
+func allocated(fn func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	fn()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// TestFootprintMeasured decodes, for every format, the costliest image of its kind that the default limits
+// accept (40 megapixels, or as many as MaxMemory admits), and checks that what Decode allocates (TotalAlloc) stays
+// within the header's estimate, that the estimate's peak is within MaxMemory, and that the estimate is not
+// wildly pessimistic. A worst image one pixel row larger of the memory-bound kinds is refused.
+func TestFootprintMeasured(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes 40-megapixel images (about 20 s on 2 cores)")
+	}
+	lim := DefaultLimits
+	side := 6320 // 39.94 megapixels, just under MaxPixels
+	exif6 := pngChunk("eXIf", tiffWithOrientation(binary.LittleEndian, 6))
+	cases := []struct {
+		name   string
+		data   func() []byte
+		kind   string
+		perPx  float64 // peak bytes a pixel, to 0.1
+		goJPEG bool
+	}{
+		{"png 8-bit RGBA at the pixel limit", func() []byte { return pngBomb(t, side, side, 8, 6, false) }, "8-bit RGBA PNG", 7, false},
+		{"png 8-bit RGB Paeth", func() []byte { return pngBombFiltered(t, side, side, 8, 2, false, 4) }, "8-bit RGB PNG", 7, false},
+		{"png 8-bit RGB interlaced", func() []byte { return pngBomb(t, side, side, 8, 2, true) }, "interlaced 8-bit RGB PNG", 8, false},
+		{"png 8-bit RGB rotated by EXIF", func() []byte { return pngBomb(t, side, side, 8, 2, false, exif6) }, "8-bit RGB PNG", 7, false},
+		{"png 8-bit greyscale", func() []byte { return pngBomb(t, side, side, 8, 0, false) }, "8-bit greyscale PNG", 4, false},
+		{"png 8-bit greyscale with tRNS", func() []byte { return pngBomb(t, side, side, 8, 0, false, pngChunk("tRNS", []byte{0, 0})) }, "8-bit greyscale PNG", 7, false},
+		{"png 16-bit greyscale", func() []byte { return pngBomb(t, side, side, 16, 0, false) }, "16-bit greyscale PNG", 5, false},
+		{"png 4-bit palette", func() []byte { return pngBomb(t, side, side, 4, 3, false) }, "4-bit palette PNG", 4, false},
+		{"png 16-bit RGBA, largest accepted", func() []byte { return pngBomb(t, 5400, 5400, 16, 6, false) }, "16-bit RGBA PNG", 11, false},
+		{"jpeg 4:2:0 libjpeg", func() []byte { return jpegBomb(t, side, side, "420", false) }, "JPEG", 4.5, false},
+		{"jpeg 4:4:4 Go decoder", func() []byte { return jpegBomb(t, side, side, "444", false) }, "JPEG", 6, true},
+		{"jpeg progressive 4:2:0 Go decoder", func() []byte { return jpegBomb(t, side, side, "420", true) }, "progressive JPEG", 8.25, true},
+		{"jpeg progressive 4:4:4 Go decoder, largest accepted", func() []byte { return jpegBomb(t, 4400, 4400, "444", true) }, "progressive JPEG", 16.5, true},
+		{"gif", func() []byte {
+			return encodeGIF(t, image.NewPaletted(image.Rect(0, 0, 4000, 4000), color.Palette{color.Black, color.White}))
+		}, "GIF", 4, false},
+		{"webp lossless", func() []byte { return webpFile(riffChunk("VP8L", solidVP8L(6000, 6000, color.NRGBA{1, 2, 3, 255}))) }, "lossless WebP", 8.75, false},
+		{"bmp 32-bit", func() []byte { return encodeBMP(t, image.NewNRGBA(image.Rect(0, 0, 1500, 1500))) }, "32-bit BMP", 7, false},
+		{"pgm", func() []byte { return pnmFile("P5 4000 4000 255\n", make([]byte, 4000*4000)...) }, "PGM", 4, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.goJPEG {
+				goJPEG(t)
+			}
+			data := c.data()
+			fp := estimate(t, data)
+			px := float64(fp.w) * float64(fp.h)
+			if fp.kind != c.kind || fp.peak() > lim.MaxMemory {
+				t.Fatalf("estimate %s, peak %d bytes; want %s within %d", fp.kind, fp.peak(), c.kind, lim.MaxMemory)
+			}
+			// The stages' bytes a pixel, without the fixed overhead and input length that small images make large.
+			base := int64(1<<20 + len(data))
+			stages := max(fp.native-base, fp.decoder-base, fp.output+fp.image, fp.image+fp.upright, fp.image+fp.pyramid)
+			if got := float64(stages) / px; got > c.perPx+0.05 || got < c.perPx-0.01 {
+				t.Errorf("peak is %.2f bytes a pixel, want %.2f", got, c.perPx)
+			}
+			var err error
+			start := time.Now()
+			got := allocated(func() { _, _, err = Decode(data, lim) })
+			elapsed := time.Since(start)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			t.Logf("%dx%d, %d bytes: allocated %.1f MB, estimate %.1f MB (peak %.1f MB), %v",
+				fp.w, fp.h, len(data), float64(got)/1e6, float64(fp.allocated())/1e6, float64(fp.peak())/1e6, elapsed.Round(time.Millisecond))
+			if int64(got) > fp.allocated() {
+				t.Errorf("Decode allocated %d bytes, over the estimate's %d", got, fp.allocated())
+			}
+		})
+	}
+}
+
+// TestFootprintRefusesPNG16Bomb replays issue 12's attack: a 300 KB 16-bit RGBA PNG of 40 megapixels, under the
+// pixel limit, which image/png decodes into 320 MB (600 MB and 17 s a request with the engine). It is refused
+// from its header, allocating next to nothing, with a sentence saying what to send instead.
+func TestFootprintRefusesPNG16Bomb(t *testing.T) {
+	data := pngBomb(t, 6320, 6320, 16, 6, false)
+	if len(data) > 500<<10 {
+		t.Fatalf("bomb is %d bytes", len(data))
+	}
+	var err error
+	start := time.Now()
+	got := allocated(func() {
+		for range 10 {
+			_, _, err = Decode(data, Limits{})
+		}
+	})
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Errorf("10 refusals took %v", elapsed)
+	}
+	if got > 10<<20 {
+		t.Errorf("10 refusals allocated %d bytes, want < 10 MB", got)
+	}
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("error = %v, want ErrTooLarge", err)
+	}
+	msg, _ := Describe(err)
+	const want = "the 16-bit RGBA PNG of 39.942 megapixels would need 419 MiB of memory to decode; the limit is 320 MiB: send an 8-bit PNG or a smaller image (at most 30.5 megapixels of this kind)"
+	if msg != want {
+		t.Errorf("Describe =\n%q, want\n%q", msg, want)
+	}
+	// One more row than the largest accepted 16-bit RGBA PNG is refused too; the same pixels in 8 bits are not.
+	if _, _, err := Decode(pngBomb(t, 5400, 5700, 16, 6, false), Limits{}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("5400x5700 16-bit RGBA: %v, want ErrTooLarge", err)
+	}
+	// A lower limit applies to every format, the native PNM decoder's included.
+	small := Limits{MaxMemory: 8 << 20}
+	for name, data := range map[string][]byte{
+		"pgm":  pnmFile("P5 2000 2000 255\n", make([]byte, 2000*2000)...),
+		"jpeg": jpegBomb(t, 2000, 2000, "420", false),
+		"gif":  encodeGIF(t, image.NewPaletted(image.Rect(0, 0, 2000, 2000), color.Palette{color.Black})),
+	} {
+		if _, _, err := Decode(data, small); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s under an 8 MiB limit: %v, want ErrTooLarge", name, err)
+		}
+	}
+}
+
+// TestHeaderEstimates is a table of what the sniffers read from headers and the bytes a pixel each kind costs.
+func TestHeaderEstimates(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		data        []byte
+		kind        string
+		output, dec float64 // decoder output and all decoder allocations, bytes a pixel (without fixed overhead)
+	}{
+		{"png 1-bit grey", pngBomb(t, 64, 64, 1, 0, false), "1-bit greyscale PNG", 1, 1},
+		{"png 16-bit grey+alpha", pngBomb(t, 64, 64, 16, 4, false), "16-bit greyscale+alpha PNG", 8, 8},
+		{"png 16-bit RGB", pngBomb(t, 64, 64, 16, 2, false), "16-bit RGB PNG", 8, 8},
+		{"png 16-bit RGBA interlaced", pngBomb(t, 64, 64, 16, 6, true), "interlaced 16-bit RGBA PNG", 8, 16},
+		{"png 8-bit palette", pngBomb(t, 64, 64, 8, 3, false), "8-bit palette PNG", 1, 1},
+		{"jpeg grey", jpegBomb(t, 64, 64, "gray", false), "JPEG", 1, 1.5},
+		{"jpeg 4:2:0", jpegBomb(t, 64, 64, "420", false), "JPEG", 1.5, 2.25},
+		{"jpeg progressive 4:4:4", jpegBomb(t, 64, 64, "444", true), "progressive JPEG", 3, 16.5},
+		{"webp lossless", webpFile(riffChunk("VP8L", solidVP8L(64, 64, color.NRGBA{A: 255}))), "lossless WebP", 4, 8.75},
+		{"gif", encodeGIF(t, image.NewPaletted(image.Rect(0, 0, 64, 64), color.Palette{color.Black})), "GIF", 1, 2},
+		{"bmp 8-bit", encodeBMP(t, image.NewPaletted(image.Rect(0, 0, 64, 64), color.Palette{color.Black})), "8-bit BMP", 1, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fp := estimate(t, c.data)
+			px := float64(fp.w * fp.h)
+			dec := float64(fp.decoder-1<<20-int64(len(c.data))) / px
+			if fp.kind != c.kind || float64(fp.output)/px != c.output || dec < c.dec || dec > c.dec+0.3 {
+				t.Errorf("%s: output %.2f, decoder %.2f bytes a pixel; want %s: %.2f, %.2f",
+					fp.kind, float64(fp.output)/px, dec, c.kind, c.output, c.dec)
+			}
+			if fp.image != 3*int64(px) || fp.pyramid != int64(px) {
+				t.Errorf("image %d, pyramid %d bytes for %.0f pixels", fp.image, fp.pyramid, px)
+			}
+		})
+	}
+	// A JPEG whose components are named R, G, B, or whose Adobe segment says "no transform", decodes through RGBA.
+	rgb := jpegBomb(t, 64, 64, "444", false)
+	hd, err := parseJPEGHeader(rgb)
+	if err != nil || hd.rgb() {
+		t.Fatalf("YCbCr JPEG: rgb %v, %v", hd.rgb(), err)
+	}
+	hd.ids = [4]byte{'R', 'G', 'B'}
+	if out, _ := hd.goCost(64, 64); !hd.rgb() || out != 4*64*64 {
+		t.Errorf("RGB JPEG output %d bytes, want %d", out, 4*64*64)
+	}
+}

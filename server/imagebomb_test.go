@@ -1,0 +1,95 @@
+package server_test
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"hash/crc32"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/server"
+)
+
+// zeroPNG streams a w×h non-interlaced PNG of the given bit depth and colour type (2 RGB, 6 RGBA) whose samples
+// are all zero, never holding its pixels: 40 megapixels of 16-bit RGBA make a 400 KB file.
+func zeroPNG(t *testing.T, w, h int, depth, colorType byte) []byte {
+	t.Helper()
+	chunk := func(typ string, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		b = append(append(b, typ...), data...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, depth, colorType, 0, 0, 0)
+	channels := map[byte]int{2: 3, 6: 4}[colorType]
+	row := make([]byte, 1+w*channels*int(depth)/8)
+	var idat bytes.Buffer
+	z, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
+	for range h {
+		if _, err := z.Write(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := append([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", ihdr)...)
+	out = append(out, chunk("IDAT", idat.Bytes())...)
+	return append(out, chunk("IEND", nil)...)
+}
+
+// TestAttackImageDecompressionBomb replays issue 12's image bomb: a 400 KB 16-bit RGBA PNG of 40 megapixels, under
+// the pixel limit, cost 600 MB and 17 s a request (2.4 GB four at once). Four sent at once are now each refused
+// from the header with 413 too_large and a sentence saying what to send, quickly and allocating next to nothing;
+// the same picture as an 8-bit PNG is still analysed.
+func TestAttackImageDecompressionBomb(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	bomb := zeroPNG(t, 6320, 6320, 16, 6)
+	if len(bomb) > 500<<10 {
+		t.Fatalf("bomb is %d bytes", len(bomb))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			var out apiErr
+			st := e.do("POST", "/v1/detect", e.admin, "image/png", bomb, &out)
+			if st != http.StatusRequestEntityTooLarge || out.Error.Code != api.CodeTooLarge ||
+				!strings.Contains(out.Error.Message, "16-bit RGBA PNG of 39.942 megapixels would need 419 MiB of memory to decode; the limit is 320 MiB: send an 8-bit PNG or a smaller image") {
+				t.Errorf("bomb: %d %+v", st, out.Error)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if elapsed > 3*time.Second {
+		t.Errorf("four refusals took %v", elapsed)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 32<<20 {
+		t.Errorf("four refusals allocated %d MB, want < 32", d>>20)
+	}
+
+	// The same pixels in 8 bits fit the default 320 MiB: decoded and analysed (the fake analyser finds no face).
+	var res api.DetectResponse
+	if st := e.do("POST", "/v1/detect", e.admin, "image/png", zeroPNG(t, 6320, 6320, 8, 6), &res); st != http.StatusOK || res.Width != 6320 {
+		t.Fatalf("8-bit PNG of 40 megapixels: %d %+v", st, res)
+	}
+	// A lower --max-image-memory refuses it with the limit in the sentence.
+	low := newEnv(t, server.Config{MaxImageMemory: 64 << 20})
+	var out apiErr
+	if st := low.do("POST", "/v1/detect", low.admin, "image/png", zeroPNG(t, 4000, 3000, 8, 2), &out); st != http.StatusRequestEntityTooLarge ||
+		out.Error.Code != api.CodeTooLarge || !strings.Contains(out.Error.Message, "the limit is 64 MiB") {
+		t.Errorf("12 megapixels under a 64 MiB limit: %d %+v", st, out.Error)
+	}
+}
