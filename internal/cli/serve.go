@@ -99,6 +99,16 @@ func runServe(env *Env, args []string) error {
 	if err := loadTemplateKeys(st, *templateKeys, *data); err != nil {
 		return err
 	}
+	if st.Encrypted() {
+		// The first start with a key seals what was stored in clear; from then on nothing in clear is read.
+		n, err := st.SealStore(env.Ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("store sealed with the template key", "values", n)
+		}
+	}
 	// SIGHUP reloads the template keys: add a new key first in the file, send SIGHUP, run 'facegate keys
 	// rotate', then remove the old key and send SIGHUP again. No restart.
 	hup := make(chan os.Signal, 1)

@@ -41,6 +41,10 @@ type DB struct {
 	write *sql.DB // exactly one connection: every write transaction is serialised here
 	read  *sql.DB // query_only connections for concurrent readers
 	keys  atomic.Pointer[protect.Keyring]
+	// state is the sealing state (stateLegacy, stateMigrating, stateSealed; see protect.go).
+	state atomic.Int32
+	// srcKey caches the key of the keyed image hashes (SourceHash).
+	srcKey atomic.Pointer[[]byte]
 }
 
 var _ facegate.Store = (*DB)(nil)
@@ -108,6 +112,11 @@ func Open(dir string) (*DB, error) {
 		db.read.Close()
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := db.loadSealState(ctx); err != nil {
+		db.read.Close()
+		db.write.Close()
+		return nil, err
 	}
 	return db, nil
 }
