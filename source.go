@@ -13,6 +13,10 @@ var secretParams = map[string]bool{"password": true, "passwd": true, "pass": tru
 	"access_token": true, "auth": true, "key": true, "apikey": true, "api_key": true, "secret": true,
 	"sig": true, "signature": true}
 
+// IsCredentialParam reports whether a source URL's query parameter of this name holds a credential, so that
+// its value is masked wherever the source is shown.
+func IsCredentialParam(name string) bool { return secretParams[strings.ToLower(name)] }
+
 // MaskSource is a stream source as facegate shows it (API responses, the console, logs): the password of a
 // URL's user information and the values of credential query parameters (password, token, key, …) replaced by
 // SecretMask. A source that is not a URL with credentials (a file, a device, a URL without them) is returned
@@ -108,7 +112,7 @@ func maskQuery(raw string, restore url.Values) (string, bool) {
 	for i, p := range parts {
 		k, v, _ := strings.Cut(p, "=")
 		name, err := url.QueryUnescape(k)
-		if err != nil || !secretParams[strings.ToLower(name)] {
+		if err != nil || !IsCredentialParam(name) {
 			continue
 		}
 		switch {
@@ -135,7 +139,7 @@ func MaskIn(text, src string) string {
 			secrets = append(secrets, p, url.PathEscape(p), url.QueryEscape(p))
 		}
 		for k, vs := range u.Query() {
-			if secretParams[strings.ToLower(k)] {
+			if IsCredentialParam(k) {
 				secrets = append(secrets, vs...)
 			}
 		}
