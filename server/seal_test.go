@@ -3,8 +3,10 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -280,5 +282,88 @@ func TestCorruptStreamRowQuarantined(t *testing.T) {
 	var me api.Me
 	if e.json("GET", "/v1/me", e.admin, nil, &me); len(me.Quarantined) != 1 || me.Quarantined[0].Kind != "stream" || me.Quarantined[0].ID != bad.ID {
 		t.Fatalf("/v1/me: %+v", me.Quarantined)
+	}
+}
+
+// TestEnrolmentImageHashKeyed: with a template key the database keeps a keyed hash of each enrolment image, not
+// its SHA-256, so whoever holds the database and a photo cannot confirm the photo was enrolled; the server still
+// recognises the same image sent again.
+func TestEnrolmentImageHashKeyed(t *testing.T) {
+	dir := t.TempDir()
+	k, err := protect.ParseKeyring(mustKeyLine(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var admin string
+	e, _ := sealedServer(t, dir, k, &admin, io.Discard)
+	c := e.client(e.admin)
+	ctx := context.Background()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("doors")}); err != nil {
+		t.Fatal(err)
+	}
+	photo := fakePhoto(t, fakeFace{4, 0, 100})
+	created, err := c.CreateSubject(ctx, "doors", api.SubjectRequest{Consent: consent("Someone")}, api.EnrolOptions{}, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := rawDB(t, dir).QueryRow("SELECT source FROM faces WHERE id = ?", created.Faces[0].ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(photo)
+	if stored == "" || stored == hex.EncodeToString(sum[:]) {
+		t.Fatalf("the stored image hash %q is the photo's plain SHA-256", stored)
+	}
+	again, err := c.Enrol(ctx, "doors", created.Subject.ID, photo, api.EnrolOptions{})
+	if err != nil || !again.Duplicate || again.Face.ID != created.Faces[0].ID {
+		t.Fatalf("the same image sent again: %+v %v", again, err)
+	}
+}
+
+// TestCorruptTemplateRowsQuarantined: a template that does not decode (a length that is not whole float32s) or
+// is not a valid template (wrong dimension) does not stop a server on a store without a key: the other faces
+// are searched, the two rows are reported.
+func TestCorruptTemplateRowsQuarantined(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	c := e.client(e.admin)
+	ctx := context.Background()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("doors")}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 3 {
+		s, err := c.CreateSubject(ctx, "doors", api.SubjectRequest{Consent: consent("Someone")}, api.EnrolOptions{}, fakePhoto(t, fakeFace{uint8(10 + i), 0, 100}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.Faces[0].ID)
+	}
+	raw := rawDB(t, e.dir)
+	for id, tmpl := range map[string][]byte{ids[0]: {1, 2, 3, 4, 5, 6, 7}, ids[1]: make([]byte, 4*16)} {
+		if _, err := raw.Exec("UPDATE faces SET template = ? WHERE id = ?", tmpl, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := server.New(ctx, server.Config{Store: e.store, Engine: fakeAnalyser{}, Index: index.New(facegate.TemplateDim),
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("corrupt rows stopped the server: %v", err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	e2 := &env{t: t, url: hs.URL, admin: e.admin, store: e.store, dir: e.dir, srv: srv}
+	res, err := e2.client(e.admin).Search(ctx, "doors", fakePhoto(t, fakeFace{12, 0, 100}), 1)
+	if err != nil || len(res.Faces) != 1 || res.Faces[0].Match == nil || res.Faces[0].Match.FaceID != ids[2] {
+		t.Fatalf("the intact face is not served: %+v %v", res, err)
+	}
+	var me api.Me
+	e2.json("GET", "/v1/me", e.admin, nil, &me)
+	got := map[string]bool{}
+	for _, r := range me.Quarantined {
+		got[r.ID] = r.Kind == "face"
+	}
+	if len(me.Quarantined) != 2 || !got[ids[0]] || !got[ids[1]] {
+		t.Fatalf("/v1/me quarantined: %+v", me.Quarantined)
 	}
 }
