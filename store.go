@@ -132,7 +132,8 @@ type Store interface {
 	// DeleteExpiredFaces deletes the faces older than their gallery's RetentionDays at time t and returns them
 	// (IDs, gallery and subject only), so the caller can update the index.
 	DeleteExpiredFaces(ctx context.Context, t time.Time) ([]FaceRecord, error)
-	// EachTemplate calls fn for every stored face (without thumbnails), for loading the search index.
+	// EachTemplate calls fn for every stored face (without thumbnails), for loading the search index. Faces
+	// whose template does not open or decode are skipped and listed, at the end, in a *BadRowsError.
 	EachTemplate(ctx context.Context, fn func(f *FaceRecord) error) error
 
 	CreateKey(ctx context.Context, k *APIKey) error

@@ -193,6 +193,8 @@ type MatchCrop struct {
 type StreamStore interface {
 	CreateStream(ctx context.Context, s *Stream) error
 	Stream(ctx context.Context, id string) (*Stream, error)
+	// Streams lists the streams; those whose configuration does not open or parse are left out and listed in a
+	// *BadRowsError returned with the others.
 	Streams(ctx context.Context) ([]Stream, error)
 	UpdateStream(ctx context.Context, s *Stream) error
 	DeleteStream(ctx context.Context, id string) error

@@ -338,7 +338,10 @@ type StreamRequest struct {
 // StreamInfo is a stream's configuration (the webhook secret is never returned) with its live status.
 type StreamInfo struct {
 	facegate.Stream
-	Status facegate.StreamStatus `json:"status"`
+	// HasCredentials says the stored source holds credentials: Source shows them masked
+	// (rtsp://user:***@host/…); send the source back as shown to keep them.
+	HasCredentials bool                  `json:"has_credentials,omitempty"`
+	Status         facegate.StreamStatus `json:"status"`
 }
 
 // StreamList is GET /v1/streams.
@@ -465,6 +468,9 @@ type Me struct {
 	TemplatesEncrypted  bool          `json:"templates_encrypted"`
 	UnlinkableTemplates bool          `json:"unlinkable_templates"`
 	Version             string        `json:"version"`
+	// Quarantined lists, for admin keys only, the stored rows the server skipped at start because they cannot
+	// be read (a tampered or corrupt template, an unparseable stream configuration).
+	Quarantined []facegate.BadRow `json:"quarantined,omitempty"`
 }
 
 // Settings is GET and PUT /v1/settings: the sensitive inferences (age, gender, expression) /v1/detect may run.

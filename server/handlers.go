@@ -665,10 +665,16 @@ func (s *Server) checkDuplicates(ctx context.Context, g *facegate.Gallery, subje
 		Details: map[string]any{"duplicates": dups}}
 }
 
-// sourceOf is how an enrolment image is recognised when sent again: the SHA-256 of its bytes.
-func sourceOf(data []byte) string {
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:])
+// sourceOf is how an enrolment image is recognised when sent again: the hash the store keeps of it (keyed when
+// the store seals its values, so the database alone cannot confirm a photo was enrolled), else its SHA-256.
+func (s *Server) sourceOf(ctx context.Context, data []byte) (string, error) {
+	if h, ok := s.cfg.Store.(interface {
+		SourceHash(context.Context, []byte) (string, error)
+	}); ok {
+		return h.SourceHash(ctx, data)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // prepareFace decodes and analyses an enrolment image and applies the quality gate. It returns the face record
@@ -709,7 +715,11 @@ func (s *Server) prepareFace(ctx context.Context, g *facegate.Gallery, data []by
 		return nil, len(faces), &apiError{Status: http.StatusUnprocessableEntity, Code: codeQualityRejected, Message: "the face did not pass the enrolment quality gate",
 			Details: map[string]any{"reasons": reasons, "quality": f.Quality}}
 	}
-	rec := &facegate.FaceRecord{GalleryID: g.ID, Template: f.Template, Box: f.Box, Quality: finiteQuality(f.Quality), Source: sourceOf(data)}
+	source, err := s.sourceOf(ctx, data)
+	if err != nil {
+		return nil, 0, err
+	}
+	rec := &facegate.FaceRecord{GalleryID: g.ID, Template: f.Template, Box: f.Box, Quality: finiteQuality(f.Quality), Source: source}
 	if !g.NoThumbnails {
 		rec.Thumbnail = draw.FaceCrop(img, f.Box, 112)
 	}
@@ -742,7 +752,11 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	data := in.images["image"]
-	if f, ok, err := s.faceFromSource(r.Context(), g.ID, sub.ID, sourceOf(data)); err != nil || ok {
+	source, err := s.sourceOf(r.Context(), data)
+	if err != nil {
+		return err
+	}
+	if f, ok, err := s.faceFromSource(r.Context(), g.ID, sub.ID, source); err != nil || ok {
 		if err == nil {
 			writeJSON(w, http.StatusOK, api.Enrolled{Face: *f, Duplicate: true})
 		}
@@ -1011,6 +1025,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 		TemplatesEncrypted: s.cfg.TemplatesEncrypted, UnlinkableTemplates: s.cfg.Transform != nil, Version: facegate.Version}
 	for _, a := range s.enabledInferences() {
 		out.Inferences = append(out.Inferences, string(a))
+	}
+	if k.Role == facegate.RoleAdmin {
+		out.Quarantined = s.quarantined()
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -135,6 +135,9 @@ type Server struct {
 	// API and the streams alike.
 	rec *recognize.Recognizer
 
+	// bad holds the stored rows skipped at start because they cannot be read.
+	bad quarantine
+
 	// inferences are the sensitive inferences enabled now: Config.Inferences, or what an admin set with
 	// PUT /v1/settings (kept in the store, so it survives a restart).
 	inferences atomic.Pointer[[]engine.Attribute]
@@ -210,13 +213,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	start := time.Now()
 	n := 0
 	err = cfg.Store.EachTemplate(ctx, func(f *facegate.FaceRecord) error {
+		if err := cfg.Index.Add(f.GalleryID, f.SubjectID, f.ID, f.Template); err != nil {
+			s.quarantine(facegate.BadRow{Kind: "face", ID: f.ID, Reason: "the template is not a valid template", Err: err})
+			return nil
+		}
 		n++
-		return cfg.Index.Add(f.GalleryID, f.SubjectID, f.ID, f.Template)
+		return nil
 	})
+	var bad *facegate.BadRowsError
+	if errors.As(err, &bad) { // a tampered or corrupt row does not stop the server: it is left out and reported
+		s.quarantine(bad.Rows...)
+		err = nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("server: loading templates: %w", err)
 	}
 	s.log.Info("index loaded", "templates", n, "took", time.Since(start))
+	s.metrics.gauge("facegate_quarantined_rows", "Stored rows skipped at start because they cannot be read (tampered, corrupt), by kind; listed in GET /v1/me for admins.", s.quarantineGauge)
 	s.metrics.gauge("facegate_gallery_templates", "Templates in each gallery's search index.", s.galleryGauge)
 	s.metrics.gauge("facegate_analyses_in_progress", "Images being decoded and analysed now (at most max_analyses).", func() map[string]float64 {
 		return map[string]float64{"": float64(s.analyses.inUse())}

@@ -39,6 +39,11 @@ type runningStream struct {
 // startStreams starts every stored stream.
 func (s *Server) startStreams(ctx context.Context) error {
 	all, err := s.cfg.Store.Streams(ctx)
+	var bad *facegate.BadRowsError
+	if errors.As(err, &bad) { // a stream whose stored configuration is unreadable is reported, the others start
+		s.quarantine(bad.Rows...)
+		err = nil
+	}
 	if err != nil {
 		return fmt.Errorf("server: loading streams: %w", err)
 	}
@@ -220,7 +225,10 @@ func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) 
 // redacted stands for a webhook secret in responses.
 const redacted = "********"
 
+// redact is a stream as responses show it: the source's credentials masked (facegate.MaskSource), the webhook
+// secret replaced by redacted. Credentials are write-only.
 func redact(st facegate.Stream) facegate.Stream {
+	st.Source = facegate.MaskSource(st.Source)
 	if st.Webhook != nil {
 		wh := *st.Webhook
 		if wh.Secret != "" {
@@ -232,7 +240,8 @@ func redact(st facegate.Stream) facegate.Stream {
 }
 
 func (s *Server) streamInfo(st *facegate.Stream) api.StreamInfo {
-	info := api.StreamInfo{Stream: redact(*st), Status: facegate.StreamStatus{State: facegate.StreamStopped}}
+	info := api.StreamInfo{Stream: redact(*st), HasCredentials: facegate.HasCredentials(st.Source),
+		Status: facegate.StreamStatus{State: facegate.StreamStopped}}
 	if rs := s.running(st.ID); rs != nil {
 		info.Status = rs.p.Status()
 	} else {
@@ -240,6 +249,7 @@ func (s *Server) streamInfo(st *facegate.Stream) api.StreamInfo {
 		info.Status.LastError = s.streams.failed[st.ID]
 		s.streams.mu.Unlock()
 	}
+	info.Status.LastError = facegate.MaskIn(info.Status.LastError, st.Source)
 	return info
 }
 
@@ -271,7 +281,7 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 	// Check the source before storing anything: a pipeline is opened (not started) to validate it.
 	if _, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store,
 		Publish: func(e facegate.Event) facegate.Event { return e }, FFmpeg: s.cfg.FFmpeg, Logger: s.log}); err != nil {
-		return nil, wrapf(err, http.StatusBadRequest, codeBadSource, "%s", sourceProblem(err))
+		return nil, wrapf(err, http.StatusBadRequest, codeBadSource, "%s", facegate.MaskIn(sourceProblem(err), st.Source))
 	}
 	return st, nil
 }
@@ -301,7 +311,9 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request) error {
 }
 
 // replaceStream is PUT /v1/streams/{id}: the whole configuration is replaced and the stream restarted with it.
-// A webhook with the same URL and an empty or redacted secret keeps its stored secret (GET never returns it).
+// A webhook with the same URL and an empty or redacted secret keeps its stored secret, and a source sent with
+// its credentials masked as GET shows them keeps the stored ones (facegate.RestoreSource; same scheme, user and
+// host only): GET never returns either.
 func (s *Server) replaceStream(w http.ResponseWriter, r *http.Request) error {
 	old, err := s.stream(r)
 	if err != nil {
@@ -314,6 +326,7 @@ func (s *Server) replaceStream(w http.ResponseWriter, r *http.Request) error {
 	if wh := req.Webhook; wh != nil && old.Webhook != nil && wh.URL == old.Webhook.URL && (wh.Secret == "" || wh.Secret == redacted) {
 		wh.Secret = old.Webhook.Secret
 	}
+	req.Source = facegate.RestoreSource(req.Source, old.Source)
 	st, err := s.streamFromRequest(r, &req)
 	if err != nil {
 		return err
@@ -344,6 +357,9 @@ func validWebhook(u string) bool {
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) error {
 	all, err := s.cfg.Store.Streams(r.Context())
+	if bad := (*facegate.BadRowsError)(nil); errors.As(err, &bad) {
+		err = nil // quarantined at start (or reported in the log when it went bad since): the list shows the others
+	}
 	if err != nil {
 		return err
 	}

@@ -1574,8 +1574,11 @@ async function viewStreams() {
 // streamForm adds (s null) or replaces (PUT, the whole configuration) a stream.
 function streamForm(s, gnames, done) {
   const name = field('Name', h('input', { type: 'text', name: 'name', autocomplete: 'off', value: s ? s.name : '' }), 'A short name, such as front door. It must be unique.');
+  // The server never returns credentials: a source that has them shows *** in their place, and sending *** back
+  // keeps the stored ones.
   const source = field('Source', h('input', { type: 'text', name: 'source', autocomplete: 'off', spellcheck: 'false', value: s ? s.source : '' }),
-    'A video file on the server, rtsp://…, http://… (MJPEG) or device:/dev/video0.');
+    s && s.has_credentials ? 'The stored password is not shown: leave *** to keep it, or type a new one.'
+      : 'A video file on the server, rtsp://…, http://… (MJPEG) or device:/dev/video0.');
   const gallery = field('Gallery', h('select', { name: 'gallery' }, h('option', { value: '' }, 'None: detect, track and count only'),
     Object.entries(gnames).map(([id, n]) => h('option', { value: id, selected: s && s.gallery === id }, n))), 'The people faces are identified against.');
   const fps = field('Frames analysed per second', h('input', { type: 'number', name: 'fps', min: '0.1', max: '30', step: '0.1', value: s && s.fps ? s.fps : 5 }), 'More than 0, at most 30.');
@@ -1591,7 +1594,7 @@ function streamForm(s, gnames, done) {
     clearErrors(form);
     // PUT replaces the whole configuration: keep the fields this form does not show.
     const body = s ? { ...s } : {};
-    delete body.id; delete body.status; delete body.created_at; delete body.updated_at;
+    delete body.id; delete body.status; delete body.created_at; delete body.updated_at; delete body.has_credentials;
     Object.assign(body, { name: name.input.value.trim(), source: source.input.value.trim(), gallery: gallery.input.value || undefined,
       fps: Number(fps.input.value), loop: loop.querySelector('input').checked, no_realtime: norealtime.querySelector('input').checked });
     let bad = false;

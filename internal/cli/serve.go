@@ -120,6 +120,16 @@ func runServe(env *Env, args []string) error {
 	if err := loadTemplateKeys(st, *templateKeys, *data); err != nil {
 		return err
 	}
+	if st.Encrypted() {
+		// The first start with a key seals what was stored in clear; from then on nothing in clear is read.
+		n, err := st.SealStore(env.Ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("store sealed with the template key", "values", n)
+		}
+	}
 	if err := st.Reserve(*diskReserve); err != nil {
 		return err
 	}

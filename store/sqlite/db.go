@@ -44,6 +44,10 @@ type DB struct {
 	keys  atomic.Pointer[protect.Keyring]
 	// reserve is the size of the reserve file (Reserve), 0 when there is none or it was released.
 	reserve atomic.Int64
+	// state is the sealing state (stateLegacy, stateMigrating, stateSealed; see protect.go).
+	state atomic.Int32
+	// srcKey caches the key of the keyed image hashes (SourceHash).
+	srcKey atomic.Pointer[[]byte]
 }
 
 var _ facegate.Store = (*DB)(nil)
@@ -111,6 +115,11 @@ func Open(dir string) (*DB, error) {
 		db.read.Close()
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := db.loadSealState(ctx); err != nil {
+		db.read.Close()
+		db.write.Close()
+		return nil, err
 	}
 	return db, nil
 }

@@ -22,26 +22,24 @@ const (
 
 // faceRow is a face encoded for its row.
 type faceRow struct {
+	db        *DB
 	id        string
-	template  []byte
+	template  []byte // in clear: insert seals it, bound to the face's gallery and subject
 	box       string
 	quality   string
 	source    string
-	thumbnail []byte // nil: NULL
+	thumbnail []byte // nil: NULL; in clear like template
 }
 
 func (db *DB) encodeFace(f *facegate.FaceRecord) (faceRow, error) {
-	r := faceRow{id: f.ID, source: f.Source}
+	r := faceRow{db: db, id: f.ID, source: f.Source}
 	if r.id == "" {
 		r.id = newID("face_")
 	}
 	if len(f.Template) == 0 {
 		return r, errors.New("empty template")
 	}
-	var err error
-	if r.template, err = db.seal(encodeTemplate(f.Template), faceAAD(r.id)); err != nil {
-		return r, err
-	}
+	r.template = encodeTemplate(f.Template)
 	b, err := json.Marshal(f.Box)
 	if err != nil {
 		return r, fmt.Errorf("box: %w", err)
@@ -52,20 +50,24 @@ func (db *DB) encodeFace(f *facegate.FaceRecord) (faceRow, error) {
 	}
 	r.quality = string(b)
 	if len(f.Thumbnail) > 0 {
-		if r.thumbnail, err = db.seal(f.Thumbnail, thumbAAD(r.id)); err != nil {
-			return r, err
-		}
+		r.thumbnail = f.Thumbnail
 	}
 	return r, nil
 }
 
 // insert stores the face for subject sid of gallery gid; a gallery with NoThumbnails keeps no thumbnail.
 func (r *faceRow) insert(ctx context.Context, stmt *sql.Stmt, gid, sid string, noThumbs bool, t time.Time) error {
+	tmpl, err := r.db.seal(r.template, faceBinding(r.id, gid, sid))
+	if err != nil {
+		return err
+	}
 	var thumb any // NULL
 	if r.thumbnail != nil && !noThumbs {
-		thumb = r.thumbnail
+		if thumb, err = r.db.seal(r.thumbnail, thumbBinding(r.id, gid, sid)); err != nil {
+			return err
+		}
 	}
-	_, err := stmt.ExecContext(ctx, r.id, gid, sid, t.UnixNano(), r.box, r.quality, r.source, r.template, thumb)
+	_, err = stmt.ExecContext(ctx, r.id, gid, sid, t.UnixNano(), r.box, r.quality, r.source, tmpl, thumb)
 	switch {
 	case isUnique(err) && r.source != "" && strings.Contains(err.Error(), "source"):
 		return fmt.Errorf("subject %s: image %s: %w", sid, r.source, conflict("the subject already has a face from this image"))
@@ -118,19 +120,19 @@ func (db *DB) scanFace(r scanner, f *facegate.FaceRecord, withThumb bool) error 
 		return err
 	}
 	var err error
-	if f.Template, err = db.openTemplate(tmpl, faceAAD(f.ID)); err != nil {
-		return fmt.Errorf("face %s: %w", f.ID, err)
+	if f.Template, err = db.openTemplate(tmpl, faceBinding(f.ID, f.GalleryID, f.SubjectID)); err != nil {
+		return badValue("face", f.ID, "template", err)
 	}
 	if err := decodeBox(box, &f.Box); err != nil {
-		return fmt.Errorf("face %s: box: %w", f.ID, err)
+		return badValue("face", f.ID, "box", err)
 	}
 	if err := decodeQuality(quality, &f.Quality); err != nil {
-		return fmt.Errorf("face %s: quality: %w", f.ID, err)
+		return badValue("face", f.ID, "quality", err)
 	}
 	if len(f.Thumbnail) == 0 {
 		f.Thumbnail = nil
-	} else if f.Thumbnail, err = db.open(f.Thumbnail, thumbAAD(f.ID)); err != nil {
-		return fmt.Errorf("face %s: thumbnail: %w", f.ID, err)
+	} else if f.Thumbnail, err = db.open(f.Thumbnail, thumbBinding(f.ID, f.GalleryID, f.SubjectID)); err != nil {
+		return badValue("face", f.ID, "thumbnail", err)
 	}
 	f.CreatedAt = fromNanos(created)
 	return nil
@@ -245,16 +247,23 @@ func (db *DB) DeleteFace(ctx context.Context, galleryID, subjectID, id string) e
 
 // EachTemplate calls fn for every stored face, without its thumbnail, streaming them from one query (one
 // consistent snapshot). Each call gets a fresh record that fn may keep. An error from fn stops the iteration
-// and is returned as is. fn may call the store's other methods.
+// and is returned as is. fn may call the store's other methods. A face whose values do not open or decode
+// (tampered, corrupt) is skipped, and once every other face has been delivered a *facegate.BadRowsError lists
+// the skipped ones; a sealed store read without a keyring stops it with ErrNoTemplateKey.
 func (db *DB) EachTemplate(ctx context.Context, fn func(f *facegate.FaceRecord) error) error {
 	rows, err := db.read.QueryContext(ctx, "SELECT id, gallery_id, subject_id, created_at, box, quality, source, template FROM faces")
 	if err != nil {
 		return fmt.Errorf("sqlite: templates: %w", err)
 	}
 	defer rows.Close()
+	var bad []facegate.BadRow
 	for rows.Next() {
 		f := new(facegate.FaceRecord)
 		if err := db.scanFace(rows, f, false); err != nil {
+			if b, ok := asBadRow(err); ok {
+				bad = append(bad, b)
+				continue
+			}
 			return fmt.Errorf("sqlite: templates: %w", err)
 		}
 		if err := fn(f); err != nil {
@@ -263,6 +272,9 @@ func (db *DB) EachTemplate(ctx context.Context, fn func(f *facegate.FaceRecord) 
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlite: templates: %w", err)
+	}
+	if len(bad) > 0 {
+		return &facegate.BadRowsError{Rows: bad}
 	}
 	return nil
 }

@@ -3,20 +3,32 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/protect"
 )
 
-// Templates at rest: with a keyring (SetKeyring), every template (and every watchlist alert's probe) is sealed
-// with AES-256-GCM under the active key, bound to its row by the additional data ("face:<id>", "alert:<id>"),
-// so a ciphertext copied to another row does not open. Rows written without a keyring stay readable (plaintext
-// is told apart by the envelope's magic prefix) and RotateTemplates seals them. The keyring lives outside the
-// data directory; without it a sealed store's templates cannot be read.
+// Values at rest: with a keyring (SetKeyring), every template, thumbnail, match crop, watchlist alert probe and
+// stream configuration is sealed with AES-256-GCM under the active key, bound by the additional data to its row
+// (a face's template and thumbnail to the face, its gallery and its subject), so a ciphertext copied to another
+// row, or a face row moved to another subject, does not open. The keyring lives outside the data directory;
+// without it a sealed store's values cannot be read.
+//
+// A store is sealed once SealStore has run with a keyring ('facegate serve' and 'facegate keys rotate' call it):
+// it seals the values written before the key (plaintext rows) and rebinds those sealed by the previous format
+// (bound to the face id only), then records a sealed marker in the settings. From then on a plaintext value or
+// one in the previous format is refused (ErrNotSealed, ErrAuthFailed): only that explicit migration reads them.
 
-// ErrNoTemplateKey is returned when a sealed template is read without a keyring.
+// ErrNoTemplateKey is returned when a sealed value is read without a keyring.
 var ErrNoTemplateKey = errors.New("templates are encrypted at rest; start with the template key (--template-key or $FACEGATE_TEMPLATE_KEYS)")
+
+// ErrNotSealed is returned when a sealed store holds a value in clear: facegate did not write it (someone with
+// write access to the database file did), so it is refused.
+var ErrNotSealed = errors.New("a value is stored in clear in a sealed store: facegate did not write it (tampering?), so it is refused; delete the row or restore it from a backup")
 
 // SetKeyring sets (or, with nil, clears) the keys templates are sealed and opened with. Safe to call while the
 // store is in use, e.g. to load a rotated key file.
@@ -25,138 +37,123 @@ func (db *DB) SetKeyring(k *protect.Keyring) { db.keys.Store(k) }
 // Encrypted reports whether the store has template keys.
 func (db *DB) Encrypted() bool { return db.keys.Load() != nil }
 
-func faceAAD(id string) string  { return "face:" + id }
-func alertAAD(id string) string { return "alert:" + id }
-func thumbAAD(id string) string { return "thumb:" + id }
-func cropAAD(id string) string  { return "crop:" + id }
+// Sealed reports whether the store is sealed: every stored value must be sealed and bound, plaintext is refused.
+func (db *DB) Sealed() bool { return db.state.Load() == stateSealed }
 
-// seal seals a stored value (template, image) when a keyring is set, bound to its row by aad.
-func (db *DB) seal(b []byte, aad string) ([]byte, error) {
+// The sealing states of a store.
+const (
+	stateLegacy    int32 = iota // never sealed: values in clear are read as they are
+	stateMigrating              // SealStore is sealing it: values in clear and in the previous format still open
+	stateSealed                 // sealed: only sealed values bound in the current format open
+)
+
+// binding is what a sealed value is bound to: cur, the additional data values are sealed with, and legacy, the
+// one the previous format used ("" when it was the same), which opens only while the store is not sealed.
+type binding struct{ cur, legacy string }
+
+// bind builds the additional data of the current format: "facegate/v2/" and the kind, then each part with its
+// length, so no two lists of parts give the same string.
+func bind(kind string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString("facegate/v2/")
+	b.WriteString(kind)
+	for _, p := range parts {
+		fmt.Fprintf(&b, ";%d:%s", len(p), p)
+	}
+	return b.String()
+}
+
+func faceBinding(id, gid, sid string) binding {
+	return binding{bind("face/template", id, gid, sid), "face:" + id}
+}
+func thumbBinding(id, gid, sid string) binding {
+	return binding{bind("face/thumbnail", id, gid, sid), "thumb:" + id}
+}
+func alertBinding(id string) binding  { return binding{cur: "alert:" + id} }
+func cropBinding(id string) binding   { return binding{cur: "crop:" + id} }
+func streamBinding(id string) binding { return binding{cur: bind("stream/config", id)} }
+
+// seal seals a stored value (template, image) when a keyring is set, bound to its row.
+func (db *DB) seal(b []byte, bd binding) ([]byte, error) {
 	k := db.keys.Load()
 	if k == nil {
 		return b, nil
 	}
-	return k.Seal(b, []byte(aad))
+	return k.Seal(b, []byte(bd.cur))
 }
 
-// open returns a stored value in clear: a sealed one is opened, a plaintext one (a row written without a
-// keyring) is returned as it is.
-func (db *DB) open(b []byte, aad string) ([]byte, error) {
+// open returns a stored value in clear. A sealed value is opened; in a sealed store it must be bound in the
+// current format, elsewhere the previous format opens too. A value in clear is refused by a sealed store and
+// returned as it is by any other (a row written without a keyring).
+func (db *DB) open(b []byte, bd binding) ([]byte, error) {
+	k := db.keys.Load()
+	sealed := db.state.Load() == stateSealed
 	if !protect.IsSealed(b) {
+		switch {
+		case sealed && k == nil:
+			return nil, ErrNoTemplateKey
+		case sealed:
+			return nil, ErrNotSealed
+		}
 		return b, nil
 	}
-	k := db.keys.Load()
 	if k == nil {
 		return nil, ErrNoTemplateKey
 	}
-	return k.Open(b, []byte(aad))
+	out, err := k.Open(b, []byte(bd.cur))
+	if err != nil && !sealed && bd.legacy != "" && errors.Is(err, protect.ErrAuthFailed) {
+		out, err = k.Open(b, []byte(bd.legacy))
+	}
+	return out, err
 }
 
 // openTemplate decodes a stored template, opening it first when it is sealed.
-func (db *DB) openTemplate(b []byte, aad string) ([]float32, error) {
-	b, err := db.open(b, aad)
+func (db *DB) openTemplate(b []byte, bd binding) ([]float32, error) {
+	b, err := db.open(b, bd)
 	if err != nil {
 		return nil, err
 	}
 	return decodeTemplate(b)
 }
 
-// RotateTemplates brings every stored template and alert probe under the keyring's active key: plaintext rows
-// are sealed, rows sealed under an older key are opened and sealed again, rows already under the active key
-// are left alone. It works in transactions of batch rows, so the store stays usable (by this process or a
-// server sharing the file) while it runs; progress, when not nil, is called after each batch. It returns how
-// many rows it changed.
-func (db *DB) RotateTemplates(ctx context.Context, batch int, progress func(done int)) (int, error) {
-	k := db.keys.Load()
-	if k == nil {
-		return 0, fmt.Errorf("sqlite: rotate templates: %w", ErrNoTemplateKey)
+// sealedTextPrefix starts a sealed value kept in a TEXT column (base64 of the envelope follows).
+const sealedTextPrefix = "fgsealed:"
+
+// sealText seals a value kept in a TEXT column when a keyring is set.
+func (db *DB) sealText(s string, bd binding) (string, error) {
+	if db.keys.Load() == nil {
+		return s, nil
 	}
-	if batch <= 0 {
-		batch = 500
+	b, err := db.seal([]byte(s), bd)
+	if err != nil {
+		return "", err
 	}
-	changed := 0
-	// Each sealed column, the column whose value binds it to its row, and that binding's prefix. A negative
-	// exemplar holds its alert's probe, sealed for the alert.
-	for _, c := range []sealedColumn{
-		{"faces", "template", "id", "face:"},
-		{"faces", "thumbnail", "id", "thumb:"},
-		{"alerts", "probe", "id", "alert:"},
-		{"match_crops", "jpeg", "event_id", "crop:"},
-		{"negatives", "template", "alert_id", "alert:"},
-	} {
-		last := int64(0)
-		for {
-			n, next, err := db.rotateBatch(ctx, k, c, last, batch)
-			if err != nil {
-				return changed, fmt.Errorf("sqlite: rotate %s.%s: %w", c.table, c.col, err)
-			}
-			changed += n
-			if progress != nil {
-				progress(changed)
-			}
-			if next == last {
-				break
-			}
-			last = next
-		}
-	}
-	if changed > 0 {
-		if err := db.Checkpoint(ctx); err != nil { // the old ciphertexts leave the WAL too
-			return changed, err
-		}
-	}
-	return changed, nil
+	return sealedTextPrefix + base64.StdEncoding.EncodeToString(b), nil
 }
 
-// sealedColumn names a column that holds sealed values.
-type sealedColumn struct{ table, col, aadCol, aadPrefix string }
+// textBlob is the bytes of a TEXT column's value as open and the migration see them: the envelope of a sealed
+// one, the text itself otherwise.
+func textBlob(s string) ([]byte, error) {
+	if rest, ok := strings.CutPrefix(s, sealedTextPrefix); ok {
+		b, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil || !protect.IsSealed(b) {
+			return nil, fmt.Errorf("%w: bad sealed text", protect.ErrMalformed)
+		}
+		return b, nil
+	}
+	return []byte(s), nil
+}
 
-// rotateBatch reseals up to batch values of column c in rows after rowid last, in one transaction; it returns
-// how many changed and the last rowid seen (== last when there were none).
-func (db *DB) rotateBatch(ctx context.Context, k *protect.Keyring, c sealedColumn, last int64, batch int) (int, int64, error) {
-	n, next := 0, last
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT rowid, "+c.aadCol+", "+c.col+" FROM "+c.table+" WHERE rowid > ? AND "+c.col+
-			" IS NOT NULL ORDER BY rowid LIMIT ?", last, batch)
-		if err != nil {
-			return err
-		}
-		type upd struct {
-			rowid int64
-			val   []byte
-		}
-		var ups []upd
-		for rows.Next() {
-			var rowid int64
-			var bind string
-			var val []byte
-			if err := rows.Scan(&rowid, &bind, &val); err != nil {
-				rows.Close()
-				return err
-			}
-			next = rowid
-			out, changed, err := k.Reseal(val, []byte(c.aadPrefix+bind))
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("row %d: %w", rowid, err)
-			}
-			if changed {
-				ups = append(ups, upd{rowid, out})
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, u := range ups {
-			if _, err := tx.ExecContext(ctx, "UPDATE "+c.table+" SET "+c.col+" = ? WHERE rowid = ?", u.val, u.rowid); err != nil {
-				return err
-			}
-		}
-		n = len(ups)
-		return nil
-	})
-	return n, next, err
+// openText returns a value of a TEXT column in clear.
+func (db *DB) openText(s string, bd binding) (string, error) {
+	b, err := textBlob(s)
+	if err != nil {
+		return "", err
+	}
+	if b, err = db.open(b, bd); err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // Setting returns a deployment setting ("" when unset).
@@ -178,4 +175,37 @@ func (db *DB) SetSetting(ctx context.Context, key, value string) error {
 		return fmt.Errorf("sqlite: set %s: %w", key, err)
 	}
 	return nil
+}
+
+// valueError is a row whose stored value does not open or decode.
+type valueError struct {
+	kind, id, col string
+	err           error
+}
+
+func (e *valueError) Error() string { return fmt.Sprintf("%s %s: %s: %v", e.kind, e.id, e.col, e.err) }
+func (e *valueError) Unwrap() error { return e.err }
+
+func badValue(kind, id, col string, err error) error { return &valueError{kind, id, col, err} }
+
+// asBadRow reports a row's unusable value as a facegate.BadRow; a missing keyring is not a bad row (it is the
+// whole store that cannot be read), nor is anything but a value error.
+func asBadRow(err error) (facegate.BadRow, bool) {
+	var ve *valueError
+	if !errors.As(err, &ve) || errors.Is(err, ErrNoTemplateKey) {
+		return facegate.BadRow{}, false
+	}
+	var uk *protect.UnknownKeyError
+	reason := ve.col + " cannot be decoded"
+	switch {
+	case errors.Is(err, ErrNotSealed):
+		reason = ve.col + " is stored in clear in a sealed store: facegate did not write it"
+	case errors.Is(err, protect.ErrAuthFailed):
+		reason = ve.col + " does not authenticate: tampered with, or moved from another row"
+	case errors.As(err, &uk):
+		reason = fmt.Sprintf("%s is sealed with key %q, which the keyring lacks", ve.col, uk.ID)
+	case errors.Is(err, protect.ErrMalformed):
+		reason = ve.col + " is a malformed sealed value"
+	}
+	return facegate.BadRow{Kind: ve.kind, ID: ve.id, Reason: reason, Err: err}, true
 }

@@ -63,7 +63,7 @@ func (db *DB) RecordSighting(ctx context.Context, a *facegate.Alert, cooldown ti
 			best = true
 			cur.Score, cur.Track = a.Score, a.Track
 			if cur.Status == facegate.AlertPending && len(a.Probe) > 0 {
-				if probe, err = db.seal(encodeTemplate(a.Probe), alertAAD(cur.ID)); err != nil {
+				if probe, err = db.seal(encodeTemplate(a.Probe), alertBinding(cur.ID)); err != nil {
 					return err
 				}
 			}
@@ -96,7 +96,7 @@ func (db *DB) insertAlert(ctx context.Context, tx *sql.Tx, a *facegate.Alert) er
 	a.Status, a.Sightings = facegate.AlertPending, 1
 	var probe any
 	if len(a.Probe) > 0 {
-		b, err := db.seal(encodeTemplate(a.Probe), alertAAD(a.ID))
+		b, err := db.seal(encodeTemplate(a.Probe), alertBinding(a.ID))
 		if err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (db *DB) Negatives(ctx context.Context, galleryID, subjectID string, t time
 			return nil, fmt.Errorf("sqlite: negatives: %w", err)
 		}
 		// A negative exemplar is its alert's probe, sealed for the alert's row.
-		if n.Template, err = db.openTemplate(tmpl, alertAAD(n.AlertID)); err != nil {
+		if n.Template, err = db.openTemplate(tmpl, alertBinding(n.AlertID)); err != nil {
 			return nil, fmt.Errorf("sqlite: negatives: %w", err)
 		}
 		n.CreatedAt, n.ExpiresAt = fromNanos(created), fromNanos(expires)

@@ -13,15 +13,20 @@ import (
 
 const streamCols = "id, name, config, created_at, updated_at"
 
-func scanStream(r scanner, s *facegate.Stream) error {
-	var cfg []byte
+// scanStream reads a row of streamCols, opening its configuration when it is sealed.
+func (db *DB) scanStream(r scanner, s *facegate.Stream) error {
+	var cfg string
 	var created, updated int64
 	if err := r.Scan(&s.ID, &s.Name, &cfg, &created, &updated); err != nil {
 		return err
 	}
+	cfg, err := db.openText(cfg, streamBinding(s.ID))
+	if err != nil {
+		return badValue("stream", s.ID, "config", err)
+	}
 	var c facegate.Stream
-	if err := json.Unmarshal(cfg, &c); err != nil {
-		return fmt.Errorf("stream %s: config: %w", s.ID, err)
+	if err := json.Unmarshal([]byte(cfg), &c); err != nil {
+		return badValue("stream", s.ID, "config", err)
 	}
 	c.ID, c.Name = s.ID, s.Name
 	*s = c
@@ -29,12 +34,16 @@ func scanStream(r scanner, s *facegate.Stream) error {
 	return nil
 }
 
-// streamConfig is the JSON kept in the config column: the whole stream but its columns.
-func streamConfig(s *facegate.Stream) (string, error) {
+// streamConfig is the JSON kept in the config column: the whole stream but its columns, sealed (camera
+// passwords and webhook secrets are in it) when a keyring is set. s.ID must be set.
+func (db *DB) streamConfig(s *facegate.Stream) (string, error) {
 	c := *s
 	c.ID, c.Name, c.CreatedAt, c.UpdatedAt = "", "", time.Time{}, time.Time{}
 	b, err := json.Marshal(&c)
-	return string(b), err
+	if err != nil {
+		return "", err
+	}
+	return db.sealText(string(b), streamBinding(s.ID))
 }
 
 // CreateStream stores a new stream configuration, generating its ID when empty. A taken name or ID is
@@ -43,13 +52,15 @@ func (db *DB) CreateStream(ctx context.Context, s *facegate.Stream) error {
 	if s.Name == "" || s.Source == "" {
 		return errors.New("sqlite: create stream: empty name or source")
 	}
-	cfg, err := streamConfig(s)
-	if err != nil {
-		return fmt.Errorf("sqlite: create stream: %w", err)
-	}
 	id := s.ID
 	if id == "" {
 		id = newID("str_")
+	}
+	c := *s
+	c.ID = id
+	cfg, err := db.streamConfig(&c)
+	if err != nil {
+		return fmt.Errorf("sqlite: create stream: %w", err)
 	}
 	t := now()
 	_, err = db.execCreated(ctx, id, "INSERT INTO streams("+streamCols+") VALUES (?, ?, ?, ?, ?)",
@@ -67,7 +78,7 @@ func (db *DB) CreateStream(ctx context.Context, s *facegate.Stream) error {
 // Stream returns the stream with the given ID.
 func (db *DB) Stream(ctx context.Context, id string) (*facegate.Stream, error) {
 	var s facegate.Stream
-	err := scanStream(db.read.QueryRowContext(ctx, "SELECT "+streamCols+" FROM streams WHERE id = ?", id), &s)
+	err := db.scanStream(db.read.QueryRowContext(ctx, "SELECT "+streamCols+" FROM streams WHERE id = ?", id), &s)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlite: %w", notFound("stream", id))
 	}
@@ -77,7 +88,8 @@ func (db *DB) Stream(ctx context.Context, id string) (*facegate.Stream, error) {
 	return &s, nil
 }
 
-// Streams lists every stream, by name.
+// Streams lists every stream, by name. A stream whose configuration does not open or parse is left out, and a
+// *facegate.BadRowsError lists it with the others returned.
 func (db *DB) Streams(ctx context.Context) ([]facegate.Stream, error) {
 	rows, err := db.read.QueryContext(ctx, "SELECT "+streamCols+" FROM streams ORDER BY name")
 	if err != nil {
@@ -85,15 +97,23 @@ func (db *DB) Streams(ctx context.Context) ([]facegate.Stream, error) {
 	}
 	defer rows.Close()
 	out := []facegate.Stream{}
+	var bad []facegate.BadRow
 	for rows.Next() {
 		var s facegate.Stream
-		if err := scanStream(rows, &s); err != nil {
+		if err := db.scanStream(rows, &s); err != nil {
+			if b, ok := asBadRow(err); ok {
+				bad = append(bad, b)
+				continue
+			}
 			return nil, fmt.Errorf("sqlite: streams: %w", err)
 		}
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: streams: %w", err)
+	}
+	if len(bad) > 0 {
+		return out, &facegate.BadRowsError{Rows: bad}
 	}
 	return out, nil
 }
@@ -104,7 +124,7 @@ func (db *DB) UpdateStream(ctx context.Context, s *facegate.Stream) error {
 	if s.Name == "" || s.Source == "" {
 		return errors.New("sqlite: update stream: empty name or source")
 	}
-	cfg, err := streamConfig(s)
+	cfg, err := db.streamConfig(s)
 	if err != nil {
 		return fmt.Errorf("sqlite: update stream: %w", err)
 	}
@@ -157,7 +177,7 @@ func (db *DB) AddMatchCrop(ctx context.Context, c *facegate.MatchCrop) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now()
 	}
-	jpeg, err := db.seal(c.JPEG, cropAAD(c.EventID))
+	jpeg, err := db.seal(c.JPEG, cropBinding(c.EventID))
 	if err != nil {
 		return fmt.Errorf("sqlite: add match crop %s: %w", c.EventID, err)
 	}
@@ -187,7 +207,7 @@ func (db *DB) MatchCrop(ctx context.Context, eventID string) (*facegate.MatchCro
 		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, err)
 	}
 	c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
-	if c.JPEG, err = db.open(c.JPEG, cropAAD(eventID)); err != nil {
+	if c.JPEG, err = db.open(c.JPEG, cropBinding(eventID)); err != nil {
 		return nil, fmt.Errorf("sqlite: match crop %s: %w", eventID, err)
 	}
 	return &c, nil
@@ -222,7 +242,7 @@ func (db *DB) MatchCropsOf(ctx context.Context, galleryID, subjectID string) ([]
 			return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
 		}
 		c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
-		if c.JPEG, err = db.open(c.JPEG, cropAAD(c.EventID)); err != nil {
+		if c.JPEG, err = db.open(c.JPEG, cropBinding(c.EventID)); err != nil {
 			return nil, fmt.Errorf("sqlite: match crops of %s: %w", subjectID, err)
 		}
 		out = append(out, c)

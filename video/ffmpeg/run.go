@@ -312,9 +312,20 @@ func isMJPEG(ctx context.Context, u string) bool {
 // userinfoRE matches the password in the user information of a URL.
 var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*):[^/@\s]*@`)
 
-// redact masks passwords in URLs in s.
+// queryParamRE matches a URL query parameter and its value.
+var queryParamRE = regexp.MustCompile(`([?&])([^=&\s?#]+)=([^&\s#]*)`)
+
+// redact masks passwords in URLs in s, and the values of credential query parameters (token=, password=, …,
+// facegate.IsCredentialParam).
 func redact(s string) string {
-	return userinfoRE.ReplaceAllString(s, "${1}:xxxxx@")
+	s = userinfoRE.ReplaceAllString(s, "${1}:xxxxx@")
+	return queryParamRE.ReplaceAllStringFunc(s, func(m string) string {
+		sub := queryParamRE.FindStringSubmatch(m)
+		if !facegate.IsCredentialParam(sub[2]) {
+			return m
+		}
+		return sub[1] + sub[2] + "=xxxxx"
+	})
 }
 
 // contextRE matches the "[tcp @ 0x55d0c0a3c0]" context prefix of ffmpeg log lines; the address is noise.

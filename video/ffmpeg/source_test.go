@@ -167,6 +167,8 @@ func TestRedact(t *testing.T) {
 		{"rtsp://user@cam/s", "rtsp://user@cam/s"},
 		{"http://cam/a:b@c", "http://cam/a:b@c"},
 		{"no url here: a@b", "no url here: a@b"},
+		{"http://cam/mjpeg?ch=1&token=abc123&x=2: 403", "http://cam/mjpeg?ch=1&token=xxxxx&x=2: 403"},
+		{"rtsp://u:p@cam/live?Password=pw9", "rtsp://u:xxxxx@cam/live?Password=xxxxx"},
 	}
 	for _, tt := range tests {
 		if got := redact(tt.in); got != tt.want {

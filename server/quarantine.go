@@ -1,0 +1,41 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/facegate/facegate"
+)
+
+// quarantine keeps the stored rows the server skipped because they cannot be read (a template that does not
+// open or is not a valid template, a stream configuration that does not parse): one bad row must not stop the
+// server, and an admin must see it (logs, facegate_quarantined_rows, GET /v1/me).
+type quarantine struct {
+	mu   sync.Mutex
+	rows []facegate.BadRow
+}
+
+// quarantine records bad rows, logging each.
+func (s *Server) quarantine(rows ...facegate.BadRow) {
+	for _, r := range rows {
+		s.log.Error("stored row quarantined: skipped until it is repaired or deleted", "kind", r.Kind, "id", r.ID, "reason", r.Reason, "err", r.Err)
+	}
+	s.bad.mu.Lock()
+	s.bad.rows = append(s.bad.rows, rows...)
+	s.bad.mu.Unlock()
+}
+
+// quarantined returns a copy of the quarantined rows.
+func (s *Server) quarantined() []facegate.BadRow {
+	s.bad.mu.Lock()
+	defer s.bad.mu.Unlock()
+	return append([]facegate.BadRow(nil), s.bad.rows...)
+}
+
+// quarantineGauge is facegate_quarantined_rows by kind.
+func (s *Server) quarantineGauge() map[string]float64 {
+	out := map[string]float64{labels("kind", "face"): 0, labels("kind", "stream"): 0}
+	for _, r := range s.quarantined() {
+		out[labels("kind", r.Kind)]++
+	}
+	return out
+}
