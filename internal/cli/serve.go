@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -73,9 +72,15 @@ func runServe(env *Env, args []string) error {
 	if err != nil && !errors.Is(err, audit.ErrNoKey) {
 		return err
 	}
-	if *auditKey != "" {
-		if abs, _ := filepath.Abs(*auditKey); strings.HasPrefix(abs, mustAbs(*data)+string(filepath.Separator)) {
-			return usagef("--audit-key must not be inside the data directory (whoever can rewrite the log could then re-sign it)")
+	if err := checkOutsideData("--audit-key", *auditKey, *data, "whoever can rewrite the log could then re-sign it"); err != nil {
+		return err
+	}
+	if err := checkOutsideData("--tls-key", *key, *data, "whoever copies the data directory would get the server's identity"); err != nil {
+		return err
+	}
+	if secret := envconfig.AdminKey(); secret != "" {
+		if err := server.CheckAdminSecret(secret); err != nil {
+			return err
 		}
 	}
 	transform, err := loadTransform(*templateSecret, *data)
@@ -141,20 +146,11 @@ func runServe(env *Env, args []string) error {
 	return srv.Serve(env.Ctx, ln, *cert, *key)
 }
 
-func mustAbs(p string) string {
-	if abs, err := filepath.Abs(p); err == nil {
-		return abs
-	}
-	return p
-}
-
 // loadTemplateKeys gives the store its template keyring from the key file (or $FACEGATE_TEMPLATE_KEYS); with
 // neither, templates are stored in clear.
 func loadTemplateKeys(st *sqlite.DB, path, data string) error {
-	if path != "" {
-		if abs, _ := filepath.Abs(path); strings.HasPrefix(abs, mustAbs(data)+string(filepath.Separator)) {
-			return usagef("--template-key must not be inside the data directory")
-		}
+	if err := checkOutsideData("--template-key", path, data, "whoever copies the data directory would get the key to its templates"); err != nil {
+		return err
 	}
 	k, err := protect.LoadKeyring(path, "FACEGATE_TEMPLATE_KEYS")
 	if err != nil {
@@ -168,10 +164,8 @@ func loadTemplateKeys(st *sqlite.DB, path, data string) error {
 
 // loadTransform reads the template transform's secret (file or $FACEGATE_TEMPLATE_SECRET); nil without one.
 func loadTransform(path, data string) (*protect.Transform, error) {
-	if path != "" {
-		if abs, _ := filepath.Abs(path); strings.HasPrefix(abs, mustAbs(data)+string(filepath.Separator)) {
-			return nil, usagef("--template-secret must not be inside the data directory")
-		}
+	if err := checkOutsideData("--template-secret", path, data, "whoever copies the data directory would get the secret that makes its templates unlinkable"); err != nil {
+		return nil, err
 	}
 	if path == "" && envconfig.TemplateSecret() == "" {
 		return nil, nil
