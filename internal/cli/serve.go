@@ -68,20 +68,23 @@ func runServe(env *Env, args []string) error {
 	if err != nil {
 		return usagef("--enable-inferences: want a comma-separated list of age, gender, expression")
 	}
-	auditPriv, err := audit.LoadPrivateKey(*auditKey, "FACEGATE_AUDIT_KEY")
-	if err != nil && !errors.Is(err, audit.ErrNoKey) {
-		return err
-	}
-	if err := checkOutsideData("--audit-key", *auditKey, *data, "whoever can rewrite the log could then re-sign it"); err != nil {
-		return err
-	}
-	if err := checkOutsideData("--tls-key", *key, *data, "whoever copies the data directory would get the server's identity"); err != nil {
-		return err
-	}
 	if secret := envconfig.AdminKey(); secret != "" {
 		if err := server.CheckAdminSecret(secret); err != nil {
 			return err
 		}
+	}
+	for _, f := range []struct{ flag, path, why string }{
+		{"--audit-key", *auditKey, "whoever can rewrite the log could then re-sign it"},
+		{"--tls-key", *key, "whoever copies the data directory would get the server's identity"},
+		{"--template-key", *templateKeys, "whoever copies the data directory would get the key to its templates"},
+	} {
+		if err := checkOutsideData(f.flag, f.path, *data, f.why); err != nil {
+			return err
+		}
+	}
+	auditPriv, err := audit.LoadPrivateKey(*auditKey, "FACEGATE_AUDIT_KEY")
+	if err != nil && !errors.Is(err, audit.ErrNoKey) {
+		return err
 	}
 	transform, err := loadTransform(*templateSecret, *data)
 	if err != nil {
