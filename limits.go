@@ -89,8 +89,12 @@ func (g *Gallery) checkLimits() error {
 		lenCheck{"legal_basis", g.LegalBasis, MaxLegalBasisLen})
 }
 
-// checkLimits reports the first of the consent's fields over its length limit.
+// checkLimits reports the first of the consent's fields over its length limit; purposes may name each purpose
+// once, so their list is never longer than Purposes.
 func (c *Consent) checkLimits() error {
+	if len(c.Purposes) > len(Purposes) {
+		return Userf(ErrTooLong, "purposes lists %d entries; there are %d purposes: name each at most once", len(c.Purposes), len(Purposes))
+	}
 	return checkLens(lenCheck{"given_by", c.GivenBy, MaxConsentFieldLen}, lenCheck{"evidence", c.Evidence, MaxConsentFieldLen})
 }
 
