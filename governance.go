@@ -42,7 +42,27 @@ var (
 	ErrMinorOnWatchlist = errors.New("minors are never added to watchlists")
 	// ErrInvalid: a record breaks a rule of the domain (a watchlist entry without a reason, say).
 	ErrInvalid = errors.New("invalid")
+	// ErrPurposeNotCovered: a gallery's purpose cannot change while some of its subjects are not covered for
+	// the new purpose (PurposeCovered).
+	ErrPurposeNotCovered = errors.New("the gallery's subjects are not covered for the new purpose")
 )
+
+// PurposeCovered reports whether a subject of a gallery may stay in it once the gallery's purpose becomes p, at
+// time t: for a watchlist, the subject has a watch entry (a reason and a review date: someone decided, for this
+// person, why they are on the list) and is not a minor; for any other purpose, one of the subject's consents
+// covers p (Consent.Covers). A gallery's consent exemption does not count: it was recorded for the old purpose,
+// and people enrolled under it never agreed to the new one.
+func PurposeCovered(p Purpose, s *Subject, consents []Consent, t time.Time) bool {
+	if p == PurposeWatchlist {
+		return !s.Minor && s.Watch != nil && s.Watch.Reason != "" && !s.Watch.ReviewAt.IsZero()
+	}
+	for i := range consents {
+		if consents[i].Covers(p, s.Minor, t) {
+			return true
+		}
+	}
+	return false
+}
 
 // Consent is a record that a person (or their guardian) agreed to the use of their face for some purposes.
 type Consent struct {
@@ -63,8 +83,12 @@ type Consent struct {
 	WithdrawnAt time.Time `json:"withdrawn_at,omitzero"`
 }
 
-// Check reports what is wrong with a consent record before it is stored.
+// Check reports what is wrong with a consent record before it is stored: a field over its length limit
+// (ErrTooLong) or a missing or unknown one (ErrInvalid).
 func (c *Consent) Check() error {
+	if err := c.checkLimits(); err != nil {
+		return err
+	}
 	switch {
 	case c.GivenBy == "":
 		return Userf(ErrInvalid, "a consent needs given_by: who consented (the person, or a minor's guardian)")
@@ -112,11 +136,15 @@ type WatchEntry struct {
 	ReviewAt    time.Time `json:"review_at"`
 }
 
-// Check enforces the rules every stored gallery follows, defaulting an empty purpose: a known purpose, a legal
-// basis for every watchlist and wherever consent is exempt, and no negative retention. Errors wrap ErrInvalid.
+// Check enforces the rules every stored gallery follows, defaulting an empty purpose: the length limits
+// (ErrTooLong), a known purpose, a legal basis for every watchlist and wherever consent is exempt, and no
+// negative retention (ErrInvalid).
 func (g *Gallery) Check() error {
 	if g.Purpose == "" {
 		g.Purpose = DefaultPurpose
+	}
+	if err := g.checkLimits(); err != nil {
+		return err
 	}
 	switch {
 	case !g.Purpose.Valid():

@@ -10,6 +10,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrLastAdminKey: revoking the key would leave no admin key in force, and nobody could manage the
+	// deployment through the API again.
+	ErrLastAdminKey = errors.New("the last admin key cannot be revoked")
 )
 
 // Gallery is a named set of enrolled subjects searched together.
@@ -139,6 +142,7 @@ type Store interface {
 	CreateKey(ctx context.Context, k *APIKey) error
 	KeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	Keys(ctx context.Context) ([]APIKey, error)
+	// RevokeKey marks the key revoked; the last admin key in force is not revoked (ErrLastAdminKey).
 	RevokeKey(ctx context.Context, id string) error
 
 	StreamStore

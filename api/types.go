@@ -95,6 +95,14 @@ const (
 	// CodePossibleDuplicate: the face to enrol already matches another subject of the gallery (409; send
 	// allow_duplicate=true to enrol it anyway).
 	CodePossibleDuplicate = "possible_duplicate"
+	// CodeTooLong: a name, id, note or metadata is over its length limit (facegate.Max*), or a JSON body nests
+	// deeper than facegate.MaxJSONDepth (400).
+	CodeTooLong = "too_long"
+	// CodePurposeNotCovered: a gallery's purpose cannot change while some of its subjects' consent (or, for a
+	// watchlist, watch entry) does not cover the new purpose (409).
+	CodePurposeNotCovered = "purpose_not_covered"
+	// CodeLastAdminKey: the key is the last admin key in force (409); create another admin key first.
+	CodeLastAdminKey = "last_admin_key"
 )
 
 // GalleryRequest creates or changes a gallery; nil fields are left as they are (or defaulted on creation).

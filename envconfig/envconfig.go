@@ -34,7 +34,7 @@ type Var struct {
 var Vars = []Var{
 	{"FACEGATE_ADDR", ":8080", Config, "Listen address of 'facegate serve' (--addr)."},
 	{"FACEGATE_DATA", "data", Config, "Data directory of the embedded store (--data of serve, watch, keys, audit)."},
-	{"FACEGATE_ADMIN_KEY", "", Config, "Admin API key 'facegate serve' creates on the first start of an empty store; without it a random key is printed once."},
+	{"FACEGATE_ADMIN_KEY", "", Config, "Admin API key 'facegate serve' creates on the first start of an empty store (at least 32 characters and about 80 bits of entropy, e.g. 'openssl rand -base64 32', or serve refuses to start); without it a random key is printed once."},
 	{"FACEGATE_MODELS", "", Config, "Folder holding the fr_*.onnx models (--models); unset, the search path 'facegate version' prints (.deps/models of the source tree first)."},
 	{"FACEGATE_ORT_LIB", "", Config, "ONNX Runtime shared library; unset, runtime/libonnxruntime.so.1 beside the models folder, then the models folder itself."},
 	{"FACEGATE_SERVER", "http://localhost:8080", Config, "Server the CLI's remote commands and the Go client talk to (--server)."},

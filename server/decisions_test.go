@@ -179,7 +179,7 @@ func TestDecisionsBadReviewRequests(t *testing.T) {
 		{"POST", "/v1/alerts/review", `{"ids":[],"decision":"reject"}`, 400, api.CodeBadRequest},
 		{"POST", "/v1/alerts/review", `{"ids":["` + strings.Join(many, `","`) + `"],"decision":"reject"}`, 400, api.CodeBadRequest},
 		{"POST", "/v1/alerts/review", `{"ids":["a"],"decision":"maybe"}`, 400, api.CodeBadRequest},
-		{"POST", "/v1/alerts/review", `{"ids":["a"],"decision":"reject","note":"` + strings.Repeat("n", 3000) + `"}`, 400, api.CodeBadRequest},
+		{"POST", "/v1/alerts/review", `{"ids":["a"],"decision":"reject","note":"` + strings.Repeat("n", 3000) + `"}`, 400, api.CodeTooLong},
 		{"GET", "/v1/alerts/media?ids=", "", 400, api.CodeBadRequest},
 		{"GET", "/v1/alerts/media?ids=" + strings.Repeat("a", 101), "", 400, api.CodeBadRequest},
 		{"POST", "/v1/alerts/review", `{"ids":["` + strings.Repeat("a", 101) + `"],"decision":"reject"}`, 400, api.CodeBadRequest},

@@ -72,6 +72,7 @@ const (
 	codeInternal          = api.CodeInternal
 	codeAuditUnavailable  = api.CodeAuditUnavailable
 	codeStorageFull       = api.CodeStorageFull
+	codeTooLong           = api.CodeTooLong
 )
 
 // toAPIError classifies any error: the one mapping from errors to HTTP statuses, codes and messages. A message is
@@ -115,6 +116,12 @@ func toAPIError(err error) *apiError {
 		return errf(http.StatusUnprocessableEntity, codeConsentRequired, "enrolment refused: the subject has no consent in force that covers this gallery's purpose (a minor's must be given by a guardian); record one with POST .../subjects/{s}/consents, or send \"consent\" when creating the subject")
 	case errors.Is(err, facegate.ErrMinorOnWatchlist):
 		return errf(http.StatusUnprocessableEntity, codeMinorWatchlist, "%s", say("minors are never added to watchlists"))
+	case errors.Is(err, facegate.ErrTooLong):
+		return errf(http.StatusBadRequest, codeTooLong, "%s", say("a value of the request is over its length limit: shorten it"))
+	case errors.Is(err, facegate.ErrPurposeNotCovered):
+		return errf(http.StatusConflict, api.CodePurposeNotCovered, "%s", say("the gallery's subjects are not covered for the new purpose"))
+	case errors.Is(err, facegate.ErrLastAdminKey):
+		return errf(http.StatusConflict, api.CodeLastAdminKey, "%s", say("the last admin key in force cannot be revoked: create another admin key first"))
 	case errors.Is(err, facegate.ErrInvalid):
 		return errf(http.StatusBadRequest, codeBadRequest, "%s", say("the request breaks a rule of the gallery or subject it changes"))
 	case errors.Is(err, facegate.ErrConflict):

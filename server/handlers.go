@@ -228,8 +228,8 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 func applyGallery(b *api.GalleryRequest, g *facegate.Gallery) error {
 	if b.Name != nil {
 		n := strings.TrimSpace(*b.Name)
-		if n == "" || len(n) > 200 {
-			return errf(http.StatusBadRequest, codeBadRequest, "name must be 1..200 characters")
+		if n == "" {
+			return errf(http.StatusBadRequest, codeBadRequest, "name must not be empty")
 		}
 		g.Name = n
 	}
@@ -347,8 +347,14 @@ func (s *Server) updateGallery(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &b); err != nil {
 		return err
 	}
+	old := g.Purpose
 	if err := applyGallery(&b, g); err != nil {
 		return err
+	}
+	if g.Purpose != old {
+		// Who changed what a gallery is for, from what to what (both checked purposes: short). The store refuses
+		// a change its subjects are not covered for; the entry records the attempt either way.
+		note(r, "purpose", string(old)+" -> "+string(g.Purpose))
 	}
 	if err := s.cfg.Store.UpdateGallery(r.Context(), g); err != nil {
 		return err
@@ -432,6 +438,9 @@ func (s *Server) createSubject(w http.ResponseWriter, r *http.Request) error {
 	}
 	sub := &facegate.Subject{GalleryID: g.ID}
 	applySubject(&b, sub, keyID(r))
+	if err := sub.CheckLimits(); err != nil {
+		return err // before any image is analysed
+	}
 	var consents []*facegate.Consent
 	if b.Consent != nil {
 		c, err := consentFrom(b.Consent, g, keyID(r))
@@ -578,6 +587,9 @@ func (s *Server) updateSubject(w http.ResponseWriter, r *http.Request) error {
 		return errf(http.StatusBadRequest, codeBadRequest, "consent is recorded with POST .../consents, not by updating the subject")
 	}
 	applySubject(&b, sub, keyID(r))
+	if err := sub.CheckLimits(); err != nil {
+		return err
+	}
 	if b.Watch != nil {
 		note(r, "review_at", sub.Watch.ReviewAt.Format(time.RFC3339)) // who moved a watchlist entry's review date, to when
 	}

@@ -33,6 +33,9 @@ func (in *input) field(name string, v any) error {
 	if !ok {
 		return nil
 	}
+	if err := checkDepth(raw); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return wrapf(err, http.StatusBadRequest, codeBadRequest, "field %q: %s", name, jsonProblem(err))
 	}
@@ -111,7 +114,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, list bool, imageNa
 		}
 	case mt == "application/json":
 		var obj map[string]json.RawMessage
-		dec := json.NewDecoder(r.Body)
+		dec := json.NewDecoder(limitDepth(r.Body))
 		if err := dec.Decode(&obj); err != nil {
 			return nil, bodyError(err)
 		}
@@ -185,6 +188,9 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 func bodyError(err error) error {
+	if ae := (*apiError)(nil); errors.As(err, &ae) {
+		return ae // the body nests too deep (limitDepth)
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return errf(http.StatusRequestEntityTooLarge, codeTooLarge, "request body over %d bytes", mbe.Limit)

@@ -229,9 +229,6 @@ func decision(d string) (facegate.AlertStatus, error) {
 	return "", errf(http.StatusBadRequest, codeBadRequest, `decision must be "confirm" or "reject"`)
 }
 
-// maxNote bounds a reviewer's note.
-const maxNote = 2000
-
 // reviewAlert is POST /v1/alerts/{id}/review {"decision": "confirm"|"reject", "note": "..."}. A rejection is
 // remembered as "not this person" for the subject (Config.NegativeRetention); it suppresses a later match only
 // when the probe looks more like the rejected capture than like the subject's own photos (recognize.Suppresses).
@@ -244,8 +241,8 @@ func (s *Server) reviewAlert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(b.Note) > maxNote {
-		return errf(http.StatusBadRequest, codeBadRequest, "note must be at most %d bytes", maxNote)
+	if err := facegate.CheckLen("note", b.Note, facegate.MaxNoteLen); err != nil {
+		return err
 	}
 	note(r, "decision", string(status))
 	now := time.Now().UTC()
@@ -277,8 +274,9 @@ func (s *Server) reviewAlerts(w http.ResponseWriter, r *http.Request) error {
 		return errf(http.StatusBadRequest, codeBadRequest, "ids must name 1..%d alerts", maxBulk)
 	case !shortIDs(b.IDs):
 		return errf(http.StatusBadRequest, codeBadRequest, "an alert id is at most %d characters", maxIDLen)
-	case len(b.Note) > maxNote:
-		return errf(http.StatusBadRequest, codeBadRequest, "note must be at most %d bytes", maxNote)
+	}
+	if err := facegate.CheckLen("note", b.Note, facegate.MaxNoteLen); err != nil {
+		return err
 	}
 	note(r, "decision", string(status))
 	note(r, "alerts", strings.Join(b.IDs, ","))

@@ -271,6 +271,9 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 	st := &facegate.Stream{Name: req.Name, Source: req.Source, FPS: req.FPS, MaxWidth: req.MaxWidth, MinFace: req.MinFace,
 		Loop: req.Loop, NoRealtime: req.NoRealtime, CropRetentionHours: req.CropRetentionHours, UnknownCrops: req.UnknownCrops,
 		CrowdIntervalSeconds: req.CrowdIntervalSeconds, Webhook: req.Webhook}
+	if err := st.CheckLimits(); err != nil {
+		return nil, err
+	}
 	if req.Gallery != "" {
 		g, err := s.gallery(r.Context(), req.Gallery)
 		if err != nil {

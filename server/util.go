@@ -11,7 +11,7 @@ import (
 // decodeJSON reads a JSON object body (an empty body is an empty object) into v, rejecting unknown fields.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(r.Body)
+	dec := json.NewDecoder(limitDepth(r.Body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if err.Error() == "EOF" {

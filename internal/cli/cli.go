@@ -50,7 +50,7 @@ func commands() []command {
 		{"search", "1:N — who is in this photo? (against a gallery on a server)", runSearch},
 		{"verify", "1:1 — is this photo this enrolled person? (on a server)", runVerify},
 		{"index", "bulk-enrol a folder-per-person tree into a gallery; resumable", runIndex},
-		{"keys", "template protection: 'keys generate' (encryption key), 'keys rotate' (re-encrypt), 'keys secret' (unlinkable transform)", runKeys},
+		{"keys", "template protection ('keys generate', 'keys rotate', 'keys secret'); API keys on the host ('keys admin', 'keys revoke')", runKeys},
 		{"audit", "'audit verify': check the audit log's chain and signatures; 'audit keygen': a checkpoint key", runAudit},
 		{"watch", "follow the faces in a video file or camera stream; events as JSON lines", runWatch},
 		{"eval", "measure accuracy: 'eval verify' (pairs) and 'eval identify' (folder per person)", runEval},

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -69,11 +68,6 @@ func runServe(env *Env, args []string) error {
 	if *auditBudget <= 0 || *maxHeader <= 0 || *diskReserve < 0 {
 		return usagef("--audit-budget and --max-header-bytes must be positive, --disk-reserve at least 0")
 	}
-	if *auditCheckpoints != "" {
-		if abs, _ := filepath.Abs(*auditCheckpoints); strings.HasPrefix(abs, mustAbs(*data)+string(filepath.Separator)) {
-			return usagef("--audit-checkpoints must not be inside the data directory (whoever can rewrite the log could then rewrite it too)")
-		}
-	}
 	if *perKey < 0 || *perKey > *analyses {
 		return usagef("--max-analyses-per-key must be 0 (half of --max-analyses) .. --max-analyses")
 	}
@@ -87,17 +81,27 @@ func runServe(env *Env, args []string) error {
 	if err != nil {
 		return usagef("--enable-inferences: want a comma-separated list of age, gender, expression")
 	}
+	if secret := envconfig.AdminKey(); secret != "" {
+		if err := server.CheckAdminSecret(secret); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct{ flag, path, why string }{
+		{"--audit-key", *auditKey, "whoever can rewrite the log could then re-sign it"},
+		{"--tls-key", *key, "whoever copies the data directory would get the server's identity"},
+		{"--template-key", *templateKeys, "whoever copies the data directory would get the key to its templates"},
+		{"--audit-checkpoints", *auditCheckpoints, "whoever can rewrite the log could then rewrite its checkpoints too"},
+	} {
+		if err := checkOutsideData(f.flag, f.path, *data, f.why); err != nil {
+			return err
+		}
+	}
 	auditPriv, err := audit.LoadPrivateKey(*auditKey, "FACEGATE_AUDIT_KEY")
 	if err != nil && !errors.Is(err, audit.ErrNoKey) {
 		return err
 	}
 	if *auditCheckpoints != "" && auditPriv == nil {
 		return usagef("--audit-checkpoints needs --audit-key: only signed checkpoints are written")
-	}
-	if *auditKey != "" {
-		if abs, _ := filepath.Abs(*auditKey); strings.HasPrefix(abs, mustAbs(*data)+string(filepath.Separator)) {
-			return usagef("--audit-key must not be inside the data directory (whoever can rewrite the log could then re-sign it)")
-		}
 	}
 	transform, err := loadTransform(*templateSecret, *data)
 	if err != nil {
@@ -176,20 +180,11 @@ func runServe(env *Env, args []string) error {
 	return srv.Serve(env.Ctx, ln, *cert, *key)
 }
 
-func mustAbs(p string) string {
-	if abs, err := filepath.Abs(p); err == nil {
-		return abs
-	}
-	return p
-}
-
 // loadTemplateKeys gives the store its template keyring from the key file (or $FACEGATE_TEMPLATE_KEYS); with
 // neither, templates are stored in clear.
 func loadTemplateKeys(st *sqlite.DB, path, data string) error {
-	if path != "" {
-		if abs, _ := filepath.Abs(path); strings.HasPrefix(abs, mustAbs(data)+string(filepath.Separator)) {
-			return usagef("--template-key must not be inside the data directory")
-		}
+	if err := checkOutsideData("--template-key", path, data, "whoever copies the data directory would get the key to its templates"); err != nil {
+		return err
 	}
 	k, err := protect.LoadKeyring(path, "FACEGATE_TEMPLATE_KEYS")
 	if err != nil {
@@ -203,10 +198,8 @@ func loadTemplateKeys(st *sqlite.DB, path, data string) error {
 
 // loadTransform reads the template transform's secret (file or $FACEGATE_TEMPLATE_SECRET); nil without one.
 func loadTransform(path, data string) (*protect.Transform, error) {
-	if path != "" {
-		if abs, _ := filepath.Abs(path); strings.HasPrefix(abs, mustAbs(data)+string(filepath.Separator)) {
-			return nil, usagef("--template-secret must not be inside the data directory")
-		}
+	if err := checkOutsideData("--template-secret", path, data, "whoever copies the data directory would get the secret that makes its templates unlinkable"); err != nil {
+		return nil, err
 	}
 	if path == "" && envconfig.TemplateSecret() == "" {
 		return nil, nil

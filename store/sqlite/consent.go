@@ -196,3 +196,21 @@ func (db *DB) WithdrawConsent(ctx context.Context, galleryID, subjectID, consent
 	}
 	return erased, nil
 }
+
+// txConsents returns every consent record of gallery gid's subjects inside tx, by subject ID.
+func txConsents(ctx context.Context, tx *sql.Tx, gid string) (map[string][]facegate.Consent, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT "+consentCols+" FROM consents WHERE gallery_id = ?", gid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]facegate.Consent{}
+	for rows.Next() {
+		var c facegate.Consent
+		if err := scanConsent(rows, &c); err != nil {
+			return nil, err
+		}
+		out[c.SubjectID] = append(out[c.SubjectID], c)
+	}
+	return out, rows.Err()
+}

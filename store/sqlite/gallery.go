@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/facegate/facegate"
 )
@@ -86,9 +87,11 @@ func (db *DB) Galleries(ctx context.Context) ([]facegate.Gallery, error) {
 	return out, nil
 }
 
-// UpdateGallery saves the gallery's name, description, threshold, FMR and NoThumbnails, sets UpdatedAt and
-// reloads CreatedAt. Switching NoThumbnails on erases the thumbnails the gallery's faces already have, in the
-// same transaction. A name another gallery has is ErrConflict.
+// UpdateGallery saves the gallery's name, description, threshold, FMR, NoThumbnails, purpose, consent exemption,
+// legal basis and retention, sets UpdatedAt and reloads CreatedAt. Switching NoThumbnails on erases the
+// thumbnails the gallery's faces already have, in the same transaction. A name another gallery has is
+// ErrConflict; a new purpose that some of the gallery's subjects are not covered for is ErrPurposeNotCovered
+// (checkPurposeChange), and a watchlist with minors ErrMinorOnWatchlist.
 func (db *DB) UpdateGallery(ctx context.Context, g *facegate.Gallery) error {
 	if g.Name == "" {
 		return errors.New("sqlite: update gallery: empty name")
@@ -108,6 +111,9 @@ func (db *DB) UpdateGallery(ctx context.Context, g *facegate.Gallery) error {
 				return fmt.Errorf("gallery %s: %w", g.ID, facegate.Userf(facegate.ErrMinorOnWatchlist,
 					"the gallery holds %d minors and minors are never added to watchlists: remove them before making it a watchlist", minors))
 			}
+		}
+		if err := checkPurposeChange(ctx, tx, g.ID, g.Purpose, t); err != nil {
+			return err
 		}
 		err := tx.QueryRowContext(ctx, `UPDATE galleries SET name = ?, description = ?, threshold = ?, fmr = ?,
 	no_thumbnails = ?, purpose = ?, consent_exempt = ?, legal_basis = ?, retention_days = ?, updated_at = ? WHERE id = ? RETURNING created_at`,
@@ -160,4 +166,45 @@ func (db *DB) DeleteGallery(ctx context.Context, id string) error {
 		return fmt.Errorf("sqlite: delete gallery %s: %w", id, err)
 	}
 	return nil
+}
+
+// checkPurposeChange refuses, inside tx, to change gallery gid's purpose to p at time t while any of its subjects
+// is not covered for p (facegate.PurposeCovered): otherwise people who agreed to one use of their face (time
+// and attendance) would be put to another (a watchlist) by an edit of the gallery. The error says how many
+// subjects are not covered and what to do. Keeping the purpose, or an empty gallery, is always allowed.
+func checkPurposeChange(ctx context.Context, tx *sql.Tx, gid string, p facegate.Purpose, t time.Time) error {
+	var old string
+	err := tx.QueryRowContext(ctx, "SELECT purpose FROM galleries WHERE id = ?", gid).Scan(&old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("gallery", gid)
+	}
+	if err != nil || facegate.Purpose(old) == p {
+		return err
+	}
+	subs, err := txSubjects(ctx, tx, gid)
+	if err != nil {
+		return err
+	}
+	consents, err := txConsents(ctx, tx, gid)
+	if err != nil {
+		return err
+	}
+	missing := 0
+	for i := range subs {
+		if !facegate.PurposeCovered(p, &subs[i], consents[subs[i].ID], t) {
+			missing++
+		}
+	}
+	if missing == 0 {
+		return nil
+	}
+	fix := fmt.Sprintf("no consent in force that covers %s (for a minor, given by a guardian): record one for each "+
+		"(POST .../subjects/{s}/consents with purposes [\"%s\"])", p, p)
+	if p == facegate.PurposeWatchlist {
+		fix = "no watch entry (a reason and a review date): give each one a " +
+			"watch entry if the legal basis covers them (PATCH .../subjects/{s} with \"watch\")"
+	}
+	return fmt.Errorf("gallery %s: %w", gid, facegate.Userf(facegate.ErrPurposeNotCovered,
+		"the purpose cannot change from %s to %s: %d of the gallery's %d subjects have %s, erase them, or create "+
+			"a new gallery for the new purpose", old, p, missing, len(subs), fix))
 }

@@ -32,6 +32,9 @@ func (db *DB) CreateKey(ctx context.Context, k *facegate.APIKey) error {
 	if len(k.Hash) == 0 {
 		return errors.New("sqlite: create key: empty hash")
 	}
+	if err := k.CheckLimits(); err != nil {
+		return fmt.Errorf("sqlite: create key: %w", err)
+	}
 	id := k.ID
 	if id == "" {
 		id = newID("key_")
@@ -86,16 +89,36 @@ func (db *DB) Keys(ctx context.Context) ([]facegate.APIKey, error) {
 	return out, nil
 }
 
-// RevokeKey marks the key revoked; revoking a revoked key is not an error.
+// RevokeKey marks the key revoked; revoking a revoked key is not an error. The last admin key in force is not
+// revoked (ErrLastAdminKey, checked in the same transaction): create another admin key first ('facegate keys
+// admin' on the host makes one even when every admin key is lost).
 func (db *DB) RevokeKey(ctx context.Context, id string) error {
-	res, err := db.exec(ctx, "UPDATE api_keys SET revoked = 1 WHERE id = ?", id)
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var role string
+		var revoked int
+		err := tx.QueryRowContext(ctx, "SELECT role, revoked FROM api_keys WHERE id = ?", id).Scan(&role, &revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("key", id)
+		}
+		if err != nil || revoked != 0 {
+			return err
+		}
+		if facegate.Role(role) == facegate.RoleAdmin {
+			var others int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys WHERE role = ? AND revoked = 0 AND id <> ?",
+				string(facegate.RoleAdmin), id).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return facegate.Userf(facegate.ErrLastAdminKey, "key %s is the last admin key in force and revoking it would lock "+
+					"every admin out: create another admin key first (POST /v1/keys, or 'facegate keys admin' on the host), then revoke this one", id)
+			}
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE api_keys SET revoked = 1 WHERE id = ?", id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke key %s: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: revoke key %s: %w", id, err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlite: revoke key: %w", notFound("key", id))
 	}
 	return nil
 }

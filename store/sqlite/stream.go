@@ -52,6 +52,9 @@ func (db *DB) CreateStream(ctx context.Context, s *facegate.Stream) error {
 	if s.Name == "" || s.Source == "" {
 		return errors.New("sqlite: create stream: empty name or source")
 	}
+	if err := s.CheckLimits(); err != nil {
+		return fmt.Errorf("sqlite: create stream: %w", err)
+	}
 	id := s.ID
 	if id == "" {
 		id = newID("str_")
@@ -123,6 +126,9 @@ func (db *DB) Streams(ctx context.Context) ([]facegate.Stream, error) {
 func (db *DB) UpdateStream(ctx context.Context, s *facegate.Stream) error {
 	if s.Name == "" || s.Source == "" {
 		return errors.New("sqlite: update stream: empty name or source")
+	}
+	if err := s.CheckLimits(); err != nil {
+		return fmt.Errorf("sqlite: update stream: %w", err)
 	}
 	cfg, err := db.streamConfig(s)
 	if err != nil {

@@ -77,6 +77,9 @@ func (db *DB) CreateSubjectWithConsent(ctx context.Context, s *facegate.Subject,
 	if s.GalleryID == "" {
 		return errors.New("sqlite: create subject: empty gallery ID")
 	}
+	if err := s.CheckLimits(); err != nil {
+		return fmt.Errorf("sqlite: create subject: %w", err)
+	}
 	id := s.ID
 	if id == "" {
 		id = newID("sub_")
@@ -224,6 +227,9 @@ func (db *DB) Subjects(ctx context.Context, galleryID string, p facegate.Page) (
 
 // UpdateSubject saves the subject's ExternalID, DisplayName and Metadata, sets UpdatedAt and reloads CreatedAt.
 func (db *DB) UpdateSubject(ctx context.Context, s *facegate.Subject) error {
+	if err := s.CheckLimits(); err != nil {
+		return fmt.Errorf("sqlite: update subject %s: %w", s.ID, err)
+	}
 	meta, err := encodeMetadata(s.Metadata)
 	if err != nil {
 		return fmt.Errorf("sqlite: update subject %s: metadata: %w", s.ID, err)
@@ -332,4 +338,22 @@ func subjectConflict(externalID string) error {
 		return conflict("the subject exists")
 	}
 	return conflict("a subject with external ID %q exists in this gallery", externalID)
+}
+
+// txSubjects lists every subject of gallery gid inside tx.
+func txSubjects(ctx context.Context, tx *sql.Tx, gid string) ([]facegate.Subject, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT "+subjectCols+" FROM subjects WHERE gallery_id = ? ORDER BY id", gid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []facegate.Subject
+	for rows.Next() {
+		var s facegate.Subject
+		if err := scanSubject(rows, &s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
