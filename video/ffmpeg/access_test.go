@@ -129,14 +129,29 @@ func TestHTTPRedirectNotFollowed(t *testing.T) {
 }
 
 // TestHTTPPrivateNetworkRefused: without PrivateNetworks an HTTP source on a loopback address, given as an
-// address or as a name resolving to one, is refused when dialled; the camera sees no connection.
+// address or as a name resolving to one, is refused by Open; and should the name resolve elsewhere at Open and
+// to the loopback later (DNS rebinding, replayed by giving the checked source the strict client), the
+// connection is refused when dialled. The camera sees no connection.
 func TestHTTPPrivateNetworkRefused(t *testing.T) {
 	cam := &mjpegServer{frames: [][]byte{{0}}, hang: true}
 	base := serve(t, cam)
 	port := base[strings.LastIndexByte(base, ':'):]
-	for _, src := range []string{base + "/video", "http://localhost" + port + "/video", "http://[::ffff:127.0.0.1]" + port + "/video"} {
+	for _, src := range []string{base + "/video", "http://localhost" + port + "/video", "http://[::ffff:127.0.0.1]" + port + "/video", "http://169.254.169.254/latest/meta-data/"} {
 		t.Run(src, func(t *testing.T) {
-			r := start(t, Options{Source: src, Access: &Access{}, MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+			_, err := Open(Options{Source: src, Access: &Access{}})
+			if msg, _ := facegate.UserMessage(err); !strings.Contains(msg, "--allow-private-networks") {
+				t.Errorf("Open: %v", err)
+			}
+			if src == "http://169.254.169.254/latest/meta-data/" {
+				return
+			}
+			s, err := Open(Options{Source: src, Access: &Access{PrivateNetworks: true}, MinBackoff: 50 * time.Millisecond,
+				MaxBackoff: 100 * time.Millisecond, Logger: testLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.client = httpClient(false) // the dial-time guard of a deployment without private networks
+			r := run(t, s)
 			waitFor(t, "a reconnect", func() bool { return r.Status().Reconnects >= 1 })
 			if st := r.Status(); !strings.Contains(st.LastError, "--allow-private-networks") {
 				t.Errorf("LastError %q", st.LastError)

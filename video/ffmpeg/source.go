@@ -19,6 +19,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/internal/netguard"
 )
 
 // Defaults of Options.
@@ -152,6 +153,12 @@ func Open(opt Options) (*Source, error) {
 	kind, input, err := parseSource(opt.Source, opt.Access)
 	if err != nil {
 		return nil, err
+	}
+	if kind == kindHTTP && opt.Access != nil {
+		// Said now, when the stream is configured; the guard proper is at every connection (see http.go).
+		if err := netguard.CheckURL(context.Background(), input, "the source "+redact(opt.Source), opt.Access.PrivateNetworks); err != nil {
+			return nil, fmt.Errorf("ffmpeg: %w", err)
+		}
 	}
 	name := opt.FFmpeg
 	if name == "" {
