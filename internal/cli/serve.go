@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,7 +51,17 @@ func runServe(env *Env, args []string) error {
 	auditKey := fs.String("audit-key", envconfig.AuditKeyFile(), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
 	inferences := fs.String("enable-inferences", envconfig.Inferences(), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envconfig.FFmpeg(), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
+	streamDirs := fs.String("stream-dirs", envconfig.StreamDirs(), "folders, comma-separated, whose video files streams may read (subfolders included); default none: file sources are refused ($FACEGATE_STREAM_DIRS)")
+	privateDefault, err := strconv.ParseBool(envconfig.AllowPrivateNetworks())
+	if err != nil {
+		return usagef("$FACEGATE_ALLOW_PRIVATE_NETWORKS must be true or false")
+	}
+	allowPrivate := fs.Bool("allow-private-networks", privateDefault, "let HTTP stream sources and webhooks reach loopback, private, link-local and other internal addresses (cameras and receivers on this network; RTSP is never restricted) ($FACEGATE_ALLOW_PRIVATE_NETWORKS)")
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	dirs, err := streamFolders(*streamDirs)
+	if err != nil {
 		return err
 	}
 	if *eventRetention <= 0 || *negativeRetention <= 0 || *alertCooldown <= 0 {
@@ -115,7 +126,7 @@ func runServe(env *Env, args []string) error {
 	}()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, RequestTimeout: *timeout, MaxAnalyses: *analyses, RatePerSecond: *rate, Burst: *burst,
-		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
+		FFmpeg: *ffmpegBin, StreamDirs: dirs, AllowPrivateNetworks: *allowPrivate, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
 		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),
 		Console: console.Handler()})
 	if err != nil {
@@ -139,6 +150,21 @@ func runServe(env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "facegate %s serving on %s://%s (data %s, models %s)\n", facegate.Version, scheme, ln.Addr(), *data, paths.Models)
 	return srv.Serve(env.Ctx, ln, *cert, *key)
+}
+
+// streamFolders parses --stream-dirs: each folder must exist; they are returned absolute.
+func streamFolders(list string) ([]string, error) {
+	var dirs []string
+	for _, d := range strings.Split(list, ",") {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return nil, usagef("--stream-dirs: %s is not a folder", d)
+		}
+		dirs = append(dirs, mustAbs(d))
+	}
+	return dirs, nil
 }
 
 func mustAbs(p string) string {
