@@ -2,10 +2,12 @@ package ffmpeg
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/internal/netguard"
@@ -28,7 +30,7 @@ func httpClient(allowPrivate bool) *http.Client {
 
 // get requests the HTTP source and returns its body and whether it is MJPEG; the body ends with ctx. The error
 // is a sentence for LastError (passwords masked).
-func (s *Source) get(ctx context.Context) (io.ReadCloser, bool, error) {
+func (s *Source) get(ctx context.Context) (*body, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.input, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %v", redact(s.opt.Source), err)
@@ -44,7 +46,44 @@ func (s *Source) get(ctx context.Context) (io.ReadCloser, bool, error) {
 		resp.Body.Close()
 		return nil, false, fmt.Errorf("%s: the server answered %s", redact(s.opt.Source), resp.Status)
 	}
-	return resp.Body, mjpegType(resp.Header.Get("Content-Type")), nil
+	return &body{rc: resp.Body}, mjpegType(resp.Header.Get("Content-Type")), nil
+}
+
+// body is an HTTP source's response body; it remembers why reading it failed (the connection was lost), unless
+// it was closed first, which is how an attempt stops feeding ffmpeg.
+type body struct {
+	rc io.ReadCloser
+
+	mu     sync.Mutex
+	closed bool
+	err    error
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.mu.Lock()
+		if !b.closed && b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+// Close closes the body; later read errors are not failures of the source.
+func (b *body) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return b.rc.Close()
+}
+
+// failure returns the error that ended reading before Close, or nil.
+func (b *body) failure() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 // mjpegType reports whether a Content-Type is multipart/x-mixed-replace (MJPEG over HTTP).

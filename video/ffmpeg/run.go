@@ -120,11 +120,11 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	var body io.ReadCloser // an HTTP source's response, piped to ffmpeg
+	var hb *body // an HTTP source's response, piped to ffmpeg
 	mjpeg := false
 	if s.kind == kindHTTP {
 		var err error
-		body, mjpeg, err = s.get(actx)
+		hb, mjpeg, err = s.get(actx)
 		if ctx.Err() != nil {
 			return res
 		}
@@ -133,7 +133,7 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 			return res
 		}
 		// Closed when the attempt ends, which also ends the copy to ffmpeg's stdin (so Wait returns).
-		defer body.Close()
+		defer hb.Close()
 	}
 	args := s.args(mjpeg)
 	if ctx.Err() != nil {
@@ -141,8 +141,8 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 	}
 	cmd := exec.CommandContext(actx, s.bin, args...)
 	cmd.Env = childEnv(os.Environ())
-	if body != nil {
-		cmd.Stdin = body
+	if hb != nil {
+		cmd.Stdin = hb
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
@@ -226,8 +226,10 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 	}
 	close(watchDone)
 	wg.Wait()
-	if body != nil {
-		body.Close() // no more frames are read: stop feeding ffmpeg
+	var lost error // why an HTTP source's connection broke, if it did
+	if hb != nil {
+		lost = hb.failure()
+		hb.Close() // no more frames are read: stop feeding ffmpeg
 	}
 
 	if readErr == io.EOF {
@@ -253,6 +255,8 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 		}
 	case errors.Is(cause, errNoExit):
 		res.err = errNoExit.Error()
+	case lost != nil && (readErr == io.EOF || errors.Is(readErr, io.ErrUnexpectedEOF)):
+		res.err = redact(s.opt.Source) + ": the connection was lost: " + redact(lost.Error())
 	case readErr == io.EOF && waitErr == nil:
 		res.clean = true
 		res.err = tail.last()
