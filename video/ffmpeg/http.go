@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"sync"
 
 	"github.com/facegate/facegate"
@@ -40,7 +41,11 @@ func (s *Source) get(ctx context.Context) (*body, bool, error) {
 		if msg, ok := facegate.UserMessage(err); ok {
 			return nil, false, fmt.Errorf("%s: %s", redact(s.opt.Source), msg)
 		}
-		return nil, false, fmt.Errorf("%s", redact(err.Error()))
+		var ue *url.Error // `Get "URL": cause`: the URL is said once, its password masked
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, false, fmt.Errorf("%s: %s", redact(s.opt.Source), redact(err.Error()))
 	}
 	if resp.StatusCode/100 != 2 {
 		resp.Body.Close()
