@@ -98,7 +98,7 @@ func Control(allowPrivate bool) func(network, address string, c syscall.RawConn)
 			return fmt.Errorf("%w: unparsable address %q", ErrBlocked, address)
 		}
 		if Blocked(ap.Addr()) {
-			return refusal("the address", ap.Addr())
+			return refusal("the URL's host", ap.Addr())
 		}
 		return nil
 	}

@@ -196,3 +196,15 @@ func TestChildEnv(t *testing.T) {
 		t.Errorf("the child has no PATH:\n%s", env)
 	}
 }
+
+// TestMJPEGType: the response's Content-Type decides the mpjpeg demuxer.
+func TestMJPEGType(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"multipart/x-mixed-replace; boundary=frame": true, "Multipart/X-Mixed-Replace;boundary=x": true,
+		"video/mp2t": false, "image/jpeg": false, "": false, "multipart/x-mixed-replace; boundary=\"": false,
+	} {
+		if got := mjpegType(ct); got != want {
+			t.Errorf("mjpegType(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
