@@ -12,7 +12,9 @@ type Stream struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	// Source is a video file path, an rtsp:// or rtsps:// URL (TCP transport), an http(s):// URL serving MJPEG
-	// (or any stream ffmpeg reads), or device:/dev/videoN for a local camera.
+	// (or a stream ffmpeg recognises from its bytes), or device:/dev/videoN for a local camera. Through the
+	// API, files must lie in the server's --stream-dirs and HTTP hosts outside its own network unless
+	// --allow-private-networks (docs/video.md, "What a stream may reach").
 	Source string `json:"source"`
 	// Gallery is the ID of the gallery tracks are identified against; "" only detects, tracks and counts.
 	Gallery string `json:"gallery,omitempty"`

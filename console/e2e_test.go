@@ -108,7 +108,11 @@ func TestConsoleE2E(t *testing.T) {
 	rand.Read(secret)
 	key := "fg_" + hex.EncodeToString(secret)
 	var serverLog bytes.Buffer
-	srv := exec.Command(bin, "serve", "--addr", addr, "--data", filepath.Join(tmp, "data"), "--rate", "0")
+	serveArgs := []string{"serve", "--addr", addr, "--data", filepath.Join(tmp, "data"), "--rate", "0"}
+	if isFile(clip) {
+		serveArgs = append(serveArgs, "--stream-dirs", filepath.Dir(clip)) // the console configures a stream on the clip
+	}
+	srv := exec.Command(bin, serveArgs...)
 	srv.Dir = root // the models are found in .deps
 	srv.Env = append(os.Environ(), "FACEGATE_ADMIN_KEY="+key)
 	srv.Stdout, srv.Stderr = &serverLog, &serverLog

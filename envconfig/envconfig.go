@@ -47,6 +47,8 @@ var Vars = []Var{
 	{"FACEGATE_AUDIT_KEY", "", Config, "The audit signing key itself, when there is no key file."},
 	{"FACEGATE_INFERENCES", "", Config, "Sensitive inferences /v1/detect may run, comma-separated: age, gender, expression (--enable-inferences); none by default."},
 	{"FACEGATE_FFMPEG", "ffmpeg", Config, "ffmpeg binary that decodes video streams (--ffmpeg)."},
+	{"FACEGATE_STREAM_DIRS", "", Config, "Folders, comma-separated, whose video files streams configured through the API may read (--stream-dirs of serve); none by default: file sources are refused."},
+	{"FACEGATE_ALLOW_PRIVATE_NETWORKS", "false", Config, "true lets HTTP stream sources and webhooks reach loopback, private, link-local and other internal addresses (--allow-private-networks of serve)."},
 
 	{"FACEGATE_DEPS", ".deps", Build, "Folder scripts/deps.sh fills with the runtime, the models and the test photos (relative to the source tree)."},
 
@@ -138,3 +140,11 @@ func Inferences() string { return Get("FACEGATE_INFERENCES") }
 
 // FFmpeg is the ffmpeg binary that decodes video streams.
 func FFmpeg() string { return Get("FACEGATE_FFMPEG") }
+
+// StreamDirs lists the folders, comma-separated, whose files streams configured through the API may read; ""
+// for none.
+func StreamDirs() string { return Get("FACEGATE_STREAM_DIRS") }
+
+// AllowPrivateNetworks is "true" when HTTP stream sources and webhooks may reach internal addresses (any value
+// strconv.ParseBool reads; the CLI refuses others).
+func AllowPrivateNetworks() string { return Get("FACEGATE_ALLOW_PRIVATE_NETWORKS") }

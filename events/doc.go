@@ -41,6 +41,12 @@
 //	X-Facegate-Timestamp:  Unix seconds at which this attempt was made
 //	X-Facegate-Signature:  v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>   (when the webhook has a secret)
 //
+// Requests go only to public addresses unless [DelivererOptions].AllowPrivateNetworks (serve
+// --allow-private-networks): a URL whose host is, or resolves to, a loopback, private, link-local or other
+// internal address is refused when the connection is dialled (package netguard), so a webhook cannot be
+// pointed at the server's own network or a cloud metadata service, even through DNS rebinding. Redirects are
+// never followed.
+//
 // A receiver recomputes the signature over the raw body with [Verify] (or [Sign]), compares it in constant
 // time, and rejects timestamps too far from its clock, which stops the replay of a captured request. The
 // signature header may list several comma-separated values (e.g. during a secret rotation); one valid value

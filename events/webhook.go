@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/internal/netguard"
 )
 
 // Deliverer defaults.
@@ -31,8 +32,13 @@ const maxRetryAfter = time.Hour
 
 // DelivererOptions configure a Deliverer; zero fields take the defaults.
 type DelivererOptions struct {
-	// Client sends the requests. Default: a 10 s timeout, redirects not followed (a 3xx is a failure).
+	// Client sends the requests. Default: a 10 s timeout, redirects not followed (a 3xx is a failure), no
+	// proxy, and connections to loopback, private, link-local and other internal addresses refused when they
+	// are dialled (package netguard) unless AllowPrivateNetworks.
 	Client *http.Client
+	// AllowPrivateNetworks lets the default client deliver to internal addresses (serve
+	// --allow-private-networks: receivers on the deployment's own network).
+	AllowPrivateNetworks bool
 	// MaxQueue is how many events may wait per URL (besides the one being delivered), default 1000. When
 	// the queue is full, the oldest waiting event is dropped and counted.
 	MaxQueue int
@@ -105,6 +111,7 @@ type worker struct {
 func NewDeliverer(o DelivererOptions) *Deliverer {
 	if o.Client == nil {
 		o.Client = &http.Client{
+			Transport:     netguard.Transport(o.AllowPrivateNetworks),
 			Timeout:       DefaultWebhookTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}

@@ -97,6 +97,7 @@ func testDeliverer(t *testing.T, o DelivererOptions) *Deliverer {
 		o.MaxBackoff = 20 * time.Millisecond
 	}
 	o.Logger = slog.New(slog.DiscardHandler)
+	o.AllowPrivateNetworks = true // the receivers are httptest servers on the loopback
 	d := NewDeliverer(o)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

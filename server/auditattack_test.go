@@ -2,14 +2,12 @@ package server_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/server"
-	"github.com/facegate/facegate/store/sqlite"
 )
 
 // auditEntries lists the whole audit log.
@@ -126,17 +123,6 @@ func TestAttackHugeRequestLine(t *testing.T) {
 	}
 }
 
-// rawDB opens the test store's database file directly, as someone with access to the data directory would.
-func rawDB(t *testing.T, e *env) *sql.DB {
-	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(e.dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return raw
-}
-
 // TestAttackAuditSameTransaction replays issue 12 finding 5 (after kill -9 there were 286 subjects but 284
 // creation entries): a change and its audit entry are one transaction. With the audit insert failing (a
 // trigger refuses it), creating a subject answers 503 audit_unavailable and creates nothing, and a search
@@ -154,7 +140,7 @@ func TestAttackAuditSameTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := rawDB(t, e)
+	raw := rawDB(t, e.dir)
 	if _, err := raw.Exec(`CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit insert refused'); END`); err != nil {
 		t.Fatal(err)
 	}

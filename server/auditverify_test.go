@@ -54,7 +54,7 @@ func TestAttackDeletedCheckpoints(t *testing.T) {
 		t.Fatalf("checkpoints file: %q %v", b, err)
 	}
 
-	raw := rawDB(t, e)
+	raw := rawDB(t, e.dir)
 	exec := func(qs ...string) {
 		t.Helper()
 		for _, q := range qs {

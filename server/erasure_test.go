@@ -24,7 +24,7 @@ import (
 // person (fakeClip): what is stored and erased does not depend on the models, only the match does.
 func TestExportAndErasure(t *testing.T) {
 	clip := fakeClip(t, 3, fakeFace{7, 8, 90})
-	e := newEnv(t, server.Config{})
+	e := newEnv(t, server.Config{StreamDirs: []string{filepath.Dir(clip)}})
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"math"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func waitEnded(t *testing.T, ctx context.Context, c *api.Client, id string) {
 // analyser's exact scores that would prove nothing about real faces.
 func TestWatchlistReview(t *testing.T) {
 	needFFmpeg(t)
-	e := realEnv(t, server.Config{})
+	e := realEnv(t, server.Config{StreamDirs: []string{filepath.Dir(testutil.Shared(t, clipPath))}})
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -82,6 +82,15 @@ type Config struct {
 	Inferences []engine.Attribute
 	// FFmpeg is the ffmpeg binary streams decode with (default: ffmpeg from PATH).
 	FFmpeg string
+	// StreamDirs are the folders whose video files streams may read (subfolders included, symbolic links
+	// resolved). None by default: every file source is refused, with one answer whatever the reason, so that
+	// an API client can neither read nor probe the server's files.
+	StreamDirs []string
+	// AllowPrivateNetworks lets HTTP stream sources and webhooks reach loopback, private, link-local and other
+	// internal addresses (cameras and receivers on the deployment's own network). Off by default: such
+	// addresses are refused when a stream is configured and at every connection (package netguard). It also
+	// sets Webhooks.AllowPrivateNetworks. RTSP sources are not restricted.
+	AllowPrivateNetworks bool
 	// CropSweepInterval is how often the retention sweep runs (expired match crops, faces past their gallery's
 	// retention, old events; default 1 minute).
 	CropSweepInterval time.Duration
@@ -194,6 +203,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.NegativeRetention <= 0 {
 		cfg.NegativeRetention = 90 * 24 * time.Hour
 	}
+	cfg.Webhooks.AllowPrivateNetworks = cfg.AllowPrivateNetworks
 	if cfg.Webhooks.Logger == nil {
 		cfg.Webhooks.Logger = cfg.Logger
 	}

@@ -16,7 +16,9 @@ import (
 	"github.com/facegate/facegate/audit"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/events"
+	"github.com/facegate/facegate/internal/netguard"
 	"github.com/facegate/facegate/video"
+	"github.com/facegate/facegate/video/ffmpeg"
 )
 
 // streams runs the configured video streams: one pipeline each, started when the server starts or the stream is
@@ -63,7 +65,7 @@ func (s *Server) startStreams(ctx context.Context) error {
 func (s *Server) startStream(st *facegate.Stream) error {
 	id := st.ID
 	p, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store, Recognizer: s.rec, Transform: s.cfg.Transform,
-		Publish: s.publish, FFmpeg: s.cfg.FFmpeg, Logger: s.log,
+		Publish: s.publish, FFmpeg: s.cfg.FFmpeg, Access: s.sourceAccess(), Logger: s.log,
 		OnFrame: func(f video.FrameStats) {
 			s.metrics.observe("facegate_stream_frame_latency_seconds", "Time from a frame's arrival to the end of its analysis.", f.Latency, "stream", id)
 			s.metrics.add("facegate_stream_faces_total", "Faces detected in analysed frames.", float64(f.Faces), "stream", id)
@@ -283,10 +285,23 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 	}
 	// Check the source before storing anything: a pipeline is opened (not started) to validate it.
 	if _, err := video.New(video.Config{Stream: *st, Engine: s.cfg.Engine, Index: s.cfg.Index, Store: s.cfg.Store,
-		Publish: func(e facegate.Event) facegate.Event { return e }, FFmpeg: s.cfg.FFmpeg, Logger: s.log}); err != nil {
+		Publish: func(e facegate.Event) facegate.Event { return e }, FFmpeg: s.cfg.FFmpeg, Access: s.sourceAccess(), Logger: s.log}); err != nil {
 		return nil, wrapf(err, http.StatusBadRequest, codeBadSource, "%s", facegate.MaskIn(sourceProblem(err), st.Source))
 	}
+	if req.Webhook != nil {
+		// Said now; the deliverer refuses such addresses at every connection anyway.
+		if err := netguard.CheckURL(r.Context(), req.Webhook.URL, "the webhook URL", s.cfg.AllowPrivateNetworks); err != nil {
+			msg, _ := facegate.UserMessage(err)
+			return nil, wrapf(err, http.StatusBadRequest, codeBadRequest, "%s", msg)
+		}
+	}
 	return st, nil
+}
+
+// sourceAccess is what the streams API clients configure may reach: Config.StreamDirs and
+// Config.AllowPrivateNetworks.
+func (s *Server) sourceAccess() *ffmpeg.Access {
+	return &ffmpeg.Access{FileDirs: s.cfg.StreamDirs, PrivateNetworks: s.cfg.AllowPrivateNetworks}
 }
 
 func (s *Server) createStream(w http.ResponseWriter, r *http.Request) error {

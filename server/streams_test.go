@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -83,7 +84,9 @@ func TestStreamEndToEnd(t *testing.T) {
 	hook := &hookReceiver{t: t, secret: "whsec_test", failFirst: 2}
 	hs := httptest.NewServer(hook)
 	defer hs.Close()
-	e := realEnv(t, server.Config{Webhooks: events.DelivererOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
+	// The clip's folder is allowed, and private networks: the webhook receiver is on the loopback.
+	e := realEnv(t, server.Config{StreamDirs: []string{filepath.Dir(clip)}, AllowPrivateNetworks: true,
+		Webhooks: events.DelivererOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -274,7 +277,7 @@ func TestStreamAPIErrors(t *testing.T) {
 // configuration and come back when the server restarts.
 func TestStreamBadURLStatusAndRestart(t *testing.T) {
 	needFFmpeg(t)
-	e := newEnv(t, server.Config{})
+	e := newEnv(t, server.Config{AllowPrivateNetworks: true}) // the dead camera is on the loopback
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -330,7 +333,7 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 
 	// A second server on the same store (a restart) runs the stored streams again.
 	srv2, err := server.New(ctx, server.Config{Store: e.store, Engine: fakeAnalyser{}, Index: index.New(facegate.TemplateDim),
-		Logger: slog.New(slog.DiscardHandler)})
+		Logger: slog.New(slog.DiscardHandler), AllowPrivateNetworks: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +353,7 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 	srv2.Close()
 	// A server whose ffmpeg is missing still starts; its streams say why they are not running.
 	srv3, err := server.New(ctx, server.Config{Store: e.store, Engine: fakeAnalyser{}, Index: index.New(facegate.TemplateDim),
-		Logger: slog.New(slog.DiscardHandler), FFmpeg: "/nonexistent/ffmpeg"})
+		Logger: slog.New(slog.DiscardHandler), FFmpeg: "/nonexistent/ffmpeg", AllowPrivateNetworks: true})
 	if err != nil {
 		t.Fatalf("a missing ffmpeg stopped the server: %v", err)
 	}
@@ -368,7 +371,7 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 // It needs ffmpeg, not the models: the stream is a clip of fake photos (fakeClip, 200x160) with one face.
 func TestStreamPreview(t *testing.T) {
 	clip := fakeClip(t, 2, fakeFace{3, 0, 100})
-	e := newEnv(t, server.Config{})
+	e := newEnv(t, server.Config{StreamDirs: []string{filepath.Dir(clip)}})
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -59,6 +59,9 @@ type Config struct {
 	NoCropStore bool
 	// FFmpeg is the ffmpeg binary (default: from PATH).
 	FFmpeg string
+	// Access limits what the source may reach (ffmpeg.Options.Access): the server sets it for every stream an
+	// API client configures; nil (facegate watch, run by the host's operator) sets no limit.
+	Access *ffmpeg.Access
 	Logger *slog.Logger
 
 	// OnFrame, when set, is called after each analysed frame with what it cost (for metrics and benchmarks).
@@ -167,7 +170,7 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	src, err := ffmpeg.Open(ffmpeg.Options{
 		Source: st.Source, FPS: st.FPS, MaxWidth: st.MaxWidth, Loop: st.Loop,
-		Realtime: !st.NoRealtime, DropFrames: !st.NoRealtime, FFmpeg: cfg.FFmpeg,
+		Realtime: !st.NoRealtime, DropFrames: !st.NoRealtime, FFmpeg: cfg.FFmpeg, Access: cfg.Access,
 		Logger: cfg.Logger.With("stream", st.ID),
 	})
 	if err != nil {

@@ -66,6 +66,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"watch", "--min-face", "9", "x.mp4"}, ExitUsage, "--min-face must be at least 10 pixels"},
 		{[]string{"serve", "--max-analyses", "4", "--max-analyses-per-key", "5"}, ExitUsage, "--max-analyses-per-key"},
 		{[]string{"serve", "--max-analyses-per-key", "-1"}, ExitUsage, "--max-analyses-per-key"},
+		{[]string{"serve", "--stream-dirs", "/nonexistent/videos"}, ExitUsage, "--stream-dirs: /nonexistent/videos is not a folder"},
+		{[]string{"serve", "--stream-dirs", "/etc/hostname"}, ExitUsage, "is not a folder"},
+		{[]string{"serve", "--allow-private-networks=maybe"}, ExitUsage, "invalid boolean"},
 	}
 	for _, tc := range tests {
 		code, out, errs := run(t, tc.args...)
@@ -321,5 +324,15 @@ func TestEvalIdentifyAndCalibrate(t *testing.T) {
 	code, _, errs = run(t, "eval", "calibrate", "--root", root)
 	if code != ExitError || !strings.Contains(errs, "impostor pairs") {
 		t.Errorf("calibrate on 6 people: exit %d, %q; want a refusal for too few impostor pairs", code, errs)
+	}
+}
+
+// TestServeAllowPrivateNetworksEnv: a value of $FACEGATE_ALLOW_PRIVATE_NETWORKS that is not a boolean stops serve
+// with a usage error instead of silently meaning off (or on).
+func TestServeAllowPrivateNetworksEnv(t *testing.T) {
+	t.Setenv("FACEGATE_ALLOW_PRIVATE_NETWORKS", "yes please")
+	code, out, errs := run(t, "serve")
+	if code != ExitUsage || !strings.Contains(out+errs, "FACEGATE_ALLOW_PRIVATE_NETWORKS must be true or false") {
+		t.Errorf("exit %d, output %q", code, out+errs)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,7 +58,17 @@ func runServe(env *Env, args []string) error {
 	diskReserve := fs.Int64("disk-reserve", 64<<20, "bytes of disk kept in reserve in the data directory ("+sqlite.ReserveFile+"), released when the disk is full so erasures and their audit entries still work (0: none)")
 	inferences := fs.String("enable-inferences", envconfig.Inferences(), "sensitive inferences /v1/detect may run: comma-separated age, gender, expression (default none; liveness is always allowed) ($FACEGATE_INFERENCES)")
 	ffmpegBin := fs.String("ffmpeg", envconfig.FFmpeg(), "ffmpeg binary that decodes video streams ($FACEGATE_FFMPEG)")
+	streamDirs := fs.String("stream-dirs", envconfig.StreamDirs(), "folders, comma-separated, whose video files streams may read (subfolders included); default none: file sources are refused ($FACEGATE_STREAM_DIRS)")
+	privateDefault, err := strconv.ParseBool(envconfig.AllowPrivateNetworks())
+	if err != nil {
+		return usagef("$FACEGATE_ALLOW_PRIVATE_NETWORKS must be true or false")
+	}
+	allowPrivate := fs.Bool("allow-private-networks", privateDefault, "let HTTP stream sources and webhooks reach loopback, private, link-local and other internal addresses (cameras and receivers on this network; RTSP is never restricted) ($FACEGATE_ALLOW_PRIVATE_NETWORKS)")
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	dirs, err := streamFolders(*streamDirs)
+	if err != nil {
 		return err
 	}
 	if *eventRetention <= 0 || *negativeRetention <= 0 || *alertCooldown <= 0 {
@@ -153,7 +165,7 @@ func runServe(env *Env, args []string) error {
 	}()
 	srv, err := server.New(env.Ctx, server.Config{Store: st, Engine: e, Index: index.New(facegate.TemplateDim), Logger: log,
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, MaxImageMemory: *maxImageMemory, RequestTimeout: *timeout, MaxAnalyses: *analyses, MaxAnalysesPerKey: *perKey, RatePerSecond: *rate, Burst: *burst,
-		FFmpeg: *ffmpegBin, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
+		FFmpeg: *ffmpegBin, StreamDirs: dirs, AllowPrivateNetworks: *allowPrivate, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
 		AuditCheckpoints: *auditCheckpoints, AuditBudget: *auditBudget, MaxHeaderBytes: *maxHeader,
 		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),
 		Console: console.Handler()})
@@ -178,6 +190,28 @@ func runServe(env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "facegate %s serving on %s://%s (data %s, models %s)\n", facegate.Version, scheme, ln.Addr(), *data, paths.Models)
 	return srv.Serve(env.Ctx, ln, *cert, *key)
+}
+
+// streamFolders parses --stream-dirs: each folder must exist; they are returned absolute.
+func streamFolders(list string) ([]string, error) {
+	var dirs []string
+	for _, d := range strings.Split(list, ",") {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return nil, usagef("--stream-dirs: %s is not a folder", d)
+		}
+		dirs = append(dirs, mustAbs(d))
+	}
+	return dirs, nil
+}
+
+func mustAbs(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // loadTemplateKeys gives the store its template keyring from the key file (or $FACEGATE_TEMPLATE_KEYS); with

@@ -14,10 +14,22 @@
 // (DefaultMaxPixels) before anything is allocated.
 //
 // The fps filter picks the frames to emit (Options.FPS) and an optional scale filter bounds their width
-// (Options.MaxWidth, aspect kept, even height). HTTP sources are probed with one GET before ffmpeg starts:
-// multipart/x-mixed-replace (MJPEG) is read with ffmpeg's mpjpeg demuxer and wall-clock timestamps, since MJPEG
-// parts carry none and ffmpeg would otherwise assume 25 fps, which makes the fps filter emit the wrong rate.
-// RTSP is read over TCP with a socket timeout.
+// (Options.MaxWidth, aspect kept, even height). HTTP sources are fetched by Go and piped to ffmpeg's standard
+// input: multipart/x-mixed-replace (MJPEG) is read with ffmpeg's mpjpeg demuxer and wall-clock timestamps, since
+// MJPEG parts carry none and ffmpeg would otherwise assume 25 fps, which makes the fps filter emit the wrong
+// rate. RTSP is read over TCP with a socket timeout.
+//
+// # What a source may reach
+//
+// Only file paths (and file:// URLs), rtsp, rtsps, http and https URLs and device:/dev/... are accepted.
+// ffmpeg gets a -protocol_whitelist per kind of source (file: "file"; RTSP: "rtsp,rtsps,tcp,tls"; HTTP:
+// "pipe"), so neither a crafted name ("concat:", "subfile:") nor a playlist or a redirect can make it open
+// something else. HTTP connections are Go's (package netguard): redirects only to the same scheme and host,
+// TLS certificates verified, Basic authentication from the URL's user information (Digest is not
+// supported), and, with Options.Access set, no internal address unless Access.PrivateNetworks; an HTTP source
+// whose content needs further fetches (an HLS playlist) is not supported. Options.Access also restricts file
+// sources to its folders, with one answer for every refusal. ffmpeg runs with a minimal environment (PATH,
+// HOME, TMPDIR, LANG, LC_ALL, TZ, LD_LIBRARY_PATH): none of the server's secrets.
 //
 // # Delivery and drop policy
 //

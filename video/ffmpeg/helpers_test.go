@@ -77,6 +77,12 @@ func start(t *testing.T, opt Options) *running {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	return run(t, src)
+}
+
+// run starts an opened source's Run; the test's cleanup stops it and waits for Run.
+func run(t *testing.T, src *Source) *running {
+	t.Helper()
 	r := &running{Source: src, done: make(chan error, 1)}
 	src.OnState(func(st facegate.StreamStatus) {
 		r.mu.Lock()

@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -26,7 +25,7 @@ const (
 	// exitGrace is how long ffmpeg may take to exit after closing its output before it is killed; it is also
 	// the WaitDelay of the command (how long Wait waits for stderr after the process ended).
 	exitGrace = 5 * time.Second
-	// probeTimeout bounds the GET that checks whether an HTTP source is MJPEG.
+	// probeTimeout bounds the wait for the response headers of an HTTP source.
 	probeTimeout = 5 * time.Second
 	// rtspTimeout is ffmpeg's RTSP socket I/O timeout, in microseconds.
 	rtspTimeout = "10000000"
@@ -121,11 +120,30 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	args := s.args(actx)
+	var hb *body // an HTTP source's response, piped to ffmpeg
+	mjpeg := false
+	if s.kind == kindHTTP {
+		var err error
+		hb, mjpeg, err = s.get(actx)
+		if ctx.Err() != nil {
+			return res
+		}
+		if err != nil {
+			res.err = err.Error()
+			return res
+		}
+		// Closed when the attempt ends, which also ends the copy to ffmpeg's stdin (so Wait returns).
+		defer hb.Close()
+	}
+	args := s.args(mjpeg)
 	if ctx.Err() != nil {
 		return res
 	}
 	cmd := exec.CommandContext(actx, s.bin, args...)
+	cmd.Env = childEnv(os.Environ())
+	if hb != nil {
+		cmd.Stdin = hb
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
 		// The whole process group, even when its leader has exited: a child of ffmpeg (or of a wrapper
@@ -208,6 +226,11 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 	}
 	close(watchDone)
 	wg.Wait()
+	var lost error // why an HTTP source's connection broke, if it did
+	if hb != nil {
+		lost = hb.failure()
+		hb.Close() // no more frames are read: stop feeding ffmpeg
+	}
 
 	if readErr == io.EOF {
 		// ffmpeg closed its output, so it is exiting; kill it if it does not.
@@ -232,6 +255,8 @@ func (s *Source) attempt(ctx context.Context) (res attemptResult) {
 		}
 	case errors.Is(cause, errNoExit):
 		res.err = errNoExit.Error()
+	case lost != nil && (readErr == io.EOF || errors.Is(readErr, io.ErrUnexpectedEOF)):
+		res.err = redact(s.opt.Source) + ": the connection was lost: " + redact(lost.Error())
 	case readErr == io.EOF && waitErr == nil:
 		res.clean = true
 		res.err = tail.last()
@@ -254,10 +279,15 @@ func (s *Source) emit() {
 	notify(fns, st)
 }
 
-// args returns ffmpeg's arguments for one attempt. For HTTP sources it first checks whether the server sends
-// MJPEG (multipart/x-mixed-replace).
-func (s *Source) args(ctx context.Context) []string {
-	a := []string{"-nostdin", "-hide_banner", "-loglevel", "error"}
+// protocols is ffmpeg's -protocol_whitelist per kind of source: a file source opens files only (no "concat:",
+// "subfile:", "http:" hidden in a playlist), RTSP only its own connections, and HTTP sources only the pipe Go
+// feeds (ffmpeg makes no connection of its own, so it follows no redirect).
+var protocols = [...]string{kindFile: "file", kindRTSP: "rtsp,rtsps,tcp,tls", kindHTTP: "pipe", kindDevice: "file"}
+
+// args returns ffmpeg's arguments for one attempt; mjpeg says an HTTP source's response is MJPEG.
+func (s *Source) args(mjpeg bool) []string {
+	a := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", protocols[s.kind]}
+	input := s.input
 	switch s.kind {
 	case kindFile:
 		if s.opt.Realtime {
@@ -269,14 +299,15 @@ func (s *Source) args(ctx context.Context) []string {
 	case kindRTSP:
 		a = append(a, "-rtsp_transport", "tcp", "-timeout", rtspTimeout)
 	case kindHTTP:
-		if isMJPEG(ctx, s.input) {
+		if mjpeg {
 			// MJPEG parts have no timestamps; without wall-clock ones ffmpeg assumes 25 fps.
 			a = append(a, "-f", "mpjpeg", "-use_wallclock_as_timestamps", "1")
 		}
+		input = "pipe:0"
 	case kindDevice:
 		a = append(a, "-f", "v4l2")
 	}
-	return append(a, "-i", s.input, "-an", "-sn", "-dn", "-vf", s.filter(),
+	return append(a, "-i", input, "-an", "-sn", "-dn", "-vf", s.filter(),
 		"-pix_fmt", "rgb24", "-f", "image2pipe", "-c:v", "ppm", "pipe:1")
 }
 
@@ -289,24 +320,6 @@ func (s *Source) filter() string {
 		f += ",scale=w='min(iw," + w + ")':h='if(gt(iw," + w + "),-2,ih)'"
 	}
 	return f
-}
-
-// isMJPEG reports whether an HTTP source answers a GET with multipart/x-mixed-replace. Any failure reports
-// false: ffmpeg then probes the stream itself (and reports the error, if the source is down).
-func isMJPEG(ctx context.Context, u string) bool {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close() // closes the connection of an endless stream
-	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	return err == nil && resp.StatusCode/100 == 2 && mt == "multipart/x-mixed-replace"
 }
 
 // userinfoRE matches the password in the user information of a URL.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/internal/imgio"
+	"github.com/facegate/facegate/internal/netguard"
 )
 
 // Defaults of Options.
@@ -60,6 +62,21 @@ type Options struct {
 	StallTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Access limits what the source may reach. Nil sets no limit: any file the process may read, any network
+	// address, which is right for the host operator's own tools (facegate watch); the server always sets it.
+	Access *Access
+}
+
+// Access limits what a source given by an API client may reach (the server's --stream-dirs and
+// --allow-private-networks). Its zero value is the strictest: no file source, no internal network address.
+type Access struct {
+	// FileDirs are the folders whose files (subfolders included, symbolic links resolved) a file source may
+	// name; with none, file sources are refused. Every refusal reads the same (file missing, unreadable, a
+	// directory or outside these folders), so that an API client cannot probe the server's files.
+	FileDirs []string
+	// PrivateNetworks lets HTTP sources connect to loopback, private, link-local and other internal
+	// addresses (package netguard); otherwise such connections are refused when they are dialled.
+	PrivateNetworks bool
 }
 
 // Frame is one decoded frame.
@@ -91,6 +108,8 @@ type Source struct {
 	input string // the argument of ffmpeg's -i
 	bin   string // resolved ffmpeg path
 	log   *slog.Logger
+	// client fetches HTTP sources, whose body is piped to ffmpeg (see http.go); nil for other kinds.
+	client *http.Client
 
 	frameReady chan struct{} // a frame was put in the mailbox (capacity 1)
 	spaceReady chan struct{} // the mailbox was emptied (capacity 1)
@@ -131,9 +150,15 @@ func Open(opt Options) (*Source, error) {
 	if opt.StallTimeout == 0 {
 		opt.StallTimeout = DefaultStallTimeout
 	}
-	kind, input, err := parseSource(opt.Source)
+	kind, input, err := parseSource(opt.Source, opt.Access)
 	if err != nil {
 		return nil, err
+	}
+	if kind == kindHTTP && opt.Access != nil {
+		// Said now, when the stream is configured; the guard proper is at every connection (see http.go).
+		if err := netguard.CheckURL(context.Background(), input, "the source "+redact(opt.Source), opt.Access.PrivateNetworks); err != nil {
+			return nil, fmt.Errorf("ffmpeg: %w", err)
+		}
 	}
 	name := opt.FFmpeg
 	if name == "" {
@@ -157,18 +182,23 @@ func Open(opt Options) (*Source, error) {
 		spaceReady: make(chan struct{}, 1),
 		done:       make(chan struct{}),
 	}
+	if kind == kindHTTP {
+		s.client = httpClient(opt.Access == nil || opt.Access.PrivateNetworks)
+	}
 	s.st.State = facegate.StreamStarting
 	s.st.Since = time.Now()
 	return s, nil
 }
 
-// parseSource classifies a source and returns the argument to give ffmpeg's -i.
-func parseSource(src string) (sourceKind, string, error) {
+// parseSource classifies a source and returns the argument to give ffmpeg's -i (for HTTP sources, the URL
+// Go fetches). Only the schemes file, rtsp, rtsps, http and https and device: are accepted; acc (nil: no
+// limit) restricts files to its folders and devices to /dev.
+func parseSource(src string, acc *Access) (sourceKind, string, error) {
 	if strings.TrimSpace(src) == "" {
 		return 0, "", fmt.Errorf("ffmpeg: %w", facegate.Userf(nil, "empty source: give %s", sourceForms))
 	}
 	if p, ok := strings.CutPrefix(src, "device:"); ok {
-		if !strings.HasPrefix(p, "/") {
+		if !strings.HasPrefix(p, "/") || acc != nil && !strings.HasPrefix(filepath.Clean(p), "/dev/") {
 			return 0, "", fmt.Errorf("ffmpeg: device source %q: %w", src,
 				facegate.Userf(nil, "the camera source %q is written wrong: write device:/dev/videoN", src))
 		}
@@ -182,7 +212,7 @@ func parseSource(src string) (sourceKind, string, error) {
 			if u, err := url.Parse(src); err == nil && (u.Host == "" || u.Host == "localhost") {
 				p = u.Path
 			}
-			return fileSource(src, p)
+			return fileSource(src, p, acc)
 		case "rtsp", "rtsps", "http", "https":
 			u, err := url.Parse(src)
 			if err != nil {
@@ -200,7 +230,7 @@ func parseSource(src string) (sourceKind, string, error) {
 				facegate.Userf(nil, "unsupported scheme %q in the source %s: give %s", scheme, redact(src), sourceForms))
 		}
 	}
-	return fileSource(src, src)
+	return fileSource(src, src, acc)
 }
 
 // sourceForms lists the sources a stream takes, for messages.
@@ -219,9 +249,13 @@ func isScheme(s string) bool {
 	return s != ""
 }
 
-// fileSource checks that p is a readable regular file and returns it for ffmpeg as "file:/absolute/path", so
-// that neither a leading '-' nor a protocol-like prefix ("concat:", "pipe:") in the name is interpreted.
-func fileSource(src, p string) (sourceKind, string, error) {
+// fileSource checks that p is a readable regular file (inside acc's folders, when acc is set) and returns it for
+// ffmpeg as "file:/absolute/path", so that neither a leading '-' nor a protocol-like prefix ("concat:",
+// "pipe:") in the name is interpreted.
+func fileSource(src, p string, acc *Access) (sourceKind, string, error) {
+	if acc != nil {
+		return allowedFile(src, p, acc.FileDirs)
+	}
 	if p == "" {
 		return 0, "", fmt.Errorf("ffmpeg: source %q: %w", src, facegate.Userf(nil, "the source %q names no file", src))
 	}

@@ -110,13 +110,14 @@ func TestArgs(t *testing.T) {
 	tests := []struct {
 		name   string
 		src    *Source
+		mjpeg  bool
 		want   []string // consecutive arguments that must appear
 		absent []string
 	}{
 		{
 			name: "file",
 			src:  &Source{kind: kindFile, input: "file:/v.mp4", opt: Options{FPS: 5}},
-			want: []string{"-i", "file:/v.mp4", "-an", "-sn", "-dn", "-vf", "fps=5", "-pix_fmt", "rgb24", "-f", "image2pipe",
+			want: []string{"-protocol_whitelist", "file", "-i", "file:/v.mp4", "-an", "-sn", "-dn", "-vf", "fps=5", "-pix_fmt", "rgb24", "-f", "image2pipe",
 				"-c:v", "ppm", "pipe:1"},
 			absent: []string{"-re", "-stream_loop", "-rtsp_transport"},
 		},
@@ -129,7 +130,7 @@ func TestArgs(t *testing.T) {
 		{
 			name:   "rtsp",
 			src:    &Source{kind: kindRTSP, input: "rtsp://cam/s", opt: Options{FPS: 5, Realtime: true, Loop: true}},
-			want:   []string{"-rtsp_transport", "tcp", "-timeout", "10000000", "-i", "rtsp://cam/s"},
+			want:   []string{"-protocol_whitelist", "rtsp,rtsps,tcp,tls", "-rtsp_transport", "tcp", "-timeout", "10000000", "-i", "rtsp://cam/s"},
 			absent: []string{"-re", "-stream_loop"},
 		},
 		{
@@ -138,15 +139,22 @@ func TestArgs(t *testing.T) {
 			want: []string{"-f", "v4l2", "-i", "/dev/video0"},
 		},
 		{
-			name:   "http not answering",
+			name:   "http, not MJPEG",
 			src:    &Source{kind: kindHTTP, input: "http://127.0.0.1:1/none", opt: Options{FPS: 5}},
-			want:   []string{"-i", "http://127.0.0.1:1/none"},
-			absent: []string{"mpjpeg", "-use_wallclock_as_timestamps"},
+			want:   []string{"-protocol_whitelist", "pipe", "-i", "pipe:0"},
+			absent: []string{"mpjpeg", "-use_wallclock_as_timestamps", "http:"},
+		},
+		{
+			name:   "http MJPEG",
+			src:    &Source{kind: kindHTTP, input: "http://cam/v.mjpg", opt: Options{FPS: 5}},
+			mjpeg:  true,
+			want:   []string{"-protocol_whitelist", "pipe", "-f", "mpjpeg", "-use_wallclock_as_timestamps", "1", "-i", "pipe:0"},
+			absent: []string{"http:"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := tt.src.args(context.Background())
+			args := tt.src.args(tt.mjpeg)
 			joined := "\x00" + strings.Join(args, "\x00") + "\x00"
 			if !strings.Contains(joined, "\x00"+strings.Join(tt.want, "\x00")+"\x00") {
 				t.Errorf("args %q lack %q", args, tt.want)
@@ -278,9 +286,6 @@ func TestMaxWidth(t *testing.T) {
 func TestMJPEG(t *testing.T) {
 	srv := &mjpegServer{frames: mjpegFrames(t), interval: 50 * time.Millisecond}
 	url := serve(t, srv)
-	if !isMJPEG(context.Background(), url) {
-		t.Fatal("isMJPEG = false for the MJPEG server")
-	}
 	r := start(t, Options{Source: url, FPS: 5})
 	var last uint64
 	for range 6 {
