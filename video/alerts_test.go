@@ -16,14 +16,9 @@ import (
 // is the number of match events, instead of one alert per appearance.
 func TestLoopedClipGroupsAlerts(t *testing.T) {
 	needFFmpeg(t)
-	f := newFixture(t, "lin_manuel_miranda", "obama", "biden")
+	f := newPurposeFixture(t, facegate.PurposeWatchlist, "lin_manuel_miranda", "obama", "biden")
 	ctx := context.Background()
 	g := *f.gallery
-	g.Purpose, g.LegalBasis, g.ConsentExempt = facegate.PurposeWatchlist, "test warrant", true
-	if err := f.store.UpdateGallery(ctx, &g); err != nil {
-		t.Fatal(err)
-	}
-	*f.gallery = g
 	st := f.stream(t, facegate.Stream{Name: "loop", Source: testutil.Shared(t, clip), Gallery: g.ID, NoRealtime: true, Loop: true})
 	const frames = 300 // 60 s at 5 fps
 	runCtx, cancel := context.WithTimeout(ctx, 8*time.Minute)

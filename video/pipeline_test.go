@@ -41,8 +41,15 @@ type fixture struct {
 	seq    int
 }
 
-// newFixture enrols one photo of each named identity folder of face_recognition_examples.
+// newFixture enrols one photo of each named identity folder of face_recognition_examples in a research gallery.
 func newFixture(t *testing.T, names ...string) *fixture {
+	t.Helper()
+	return newPurposeFixture(t, facegate.PurposeResearch, names...)
+}
+
+// newPurposeFixture is newFixture with a gallery of the given purpose; on a watchlist every subject gets a watch
+// entry, as the store requires.
+func newPurposeFixture(t *testing.T, purpose facegate.Purpose, names ...string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(dir)
@@ -51,7 +58,7 @@ func newFixture(t *testing.T, names ...string) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	thr := modelpack.Manifest().Threshold.Value
-	g := &facegate.Gallery{Name: "watch", Threshold: thr, Purpose: facegate.PurposeResearch, ConsentExempt: true,
+	g := &facegate.Gallery{Name: "watch", Threshold: thr, Purpose: purpose, ConsentExempt: true,
 		LegalBasis: "evaluation on public example photos (ageitgey/face_recognition, MIT)"}
 	if err := st.CreateGallery(context.Background(), g); err != nil {
 		t.Fatal(err)
@@ -68,6 +75,9 @@ func newFixture(t *testing.T, names ...string) *fixture {
 	for _, name := range names {
 		faces := []facegate.Face{testutil.PrimaryFace(t, testutil.ReadShared(t, "face_recognition_examples/"+photos[name]))}
 		sub := &facegate.Subject{GalleryID: g.ID, ExternalID: name, DisplayName: strings.ReplaceAll(name, "_", " ")}
+		if purpose == facegate.PurposeWatchlist {
+			sub.Watch = &facegate.WatchEntry{AddedBy: "test", Reason: "test warrant", ReviewAt: time.Now().Add(24 * time.Hour)}
+		}
 		rec := &facegate.FaceRecord{Template: faces[0].Template, Box: faces[0].Box}
 		if err := st.CreateSubjectWithFaces(context.Background(), sub, []*facegate.FaceRecord{rec}); err != nil {
 			t.Fatal(err)
