@@ -375,6 +375,10 @@ func (s *Server) stream(r *http.Request) (*facegate.Stream, error) {
 	if errors.Is(err, facegate.ErrNotFound) {
 		return nil, errf(http.StatusNotFound, codeNotFound, "no stream %q", id)
 	}
+	if bad := (*facegate.BadRowsError)(nil); errors.As(err, &bad) {
+		return nil, wrapf(err, http.StatusConflict, codeConflict, "the stored configuration of stream %q cannot be read (%s): delete the stream and create it again",
+			id, bad.Rows[0].Reason)
+	}
 	return st, err
 }
 
@@ -389,6 +393,9 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.stream(r)
+	if bad := (*facegate.BadRowsError)(nil); errors.As(err, &bad) {
+		st, err = &facegate.Stream{ID: r.PathValue("id")}, nil // a quarantined stream can be deleted
+	}
 	if err != nil {
 		return err
 	}
@@ -398,6 +405,7 @@ func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Store.DeleteStream(r.Context(), st.ID); err != nil && !errors.Is(err, facegate.ErrNotFound) {
 		return err
 	}
+	s.forget("stream", st.ID)
 	s.checkpoint(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 	return nil
