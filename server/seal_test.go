@@ -234,6 +234,11 @@ func TestAttackStreamCredentials(t *testing.T) {
 	}
 	_, body = rawBody(t, e, "GET", "/v1/streams/"+info.ID, nil)
 	leaks("GET /v1/streams/{id} after a failure", body)
+	_, body = rawBody(t, e, "GET", "/v1/events/recent?stream="+info.ID, nil)
+	if !strings.Contains(body, "stream_status") {
+		t.Fatalf("no stream status event to look at: %s", body)
+	}
+	leaks("GET /v1/events/recent", body)
 	if !strings.Contains(log.String(), "ffmpeg source failed") {
 		t.Fatal("ffmpeg did not fail on the source: the log check would see nothing")
 	}

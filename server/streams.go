@@ -110,6 +110,13 @@ func (s *Server) running(id string) *runningStream {
 
 // publish is how pipelines deliver events: to the bus (SSE), to the stream's webhook, and to the metrics.
 func (s *Server) publish(e facegate.Event) facegate.Event {
+	if e.Status != nil && e.Status.LastError != "" { // a decoder's error may name the source: no credentials in events
+		if rs := s.running(e.Stream); rs != nil {
+			st := *e.Status
+			st.LastError = facegate.MaskIn(st.LastError, rs.p.Stream().Source)
+			e.Status = &st
+		}
+	}
 	e = s.bus.Publish(e)
 	s.metrics.inc("facegate_stream_events_total", "Stream events by stream and type.", "stream", e.Stream, "type", string(e.Type))
 	if e.Type == facegate.EventMatch || e.Type == facegate.EventUnknown {
