@@ -260,3 +260,38 @@ func TestStreamsCorruptRow(t *testing.T) {
 		}
 	}
 }
+
+// TestSealStoreKeysImageHashes: faces enrolled before the key kept the image's plain SHA-256; sealing the store
+// replaces it by the keyed hash, the one SourceHash gives for the same image, so the photo cannot be confirmed
+// from the database and is still recognised when sent again.
+func TestSealStoreKeysImageHashes(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	photo := []byte("\xff\xd8\xff\xe0 an enrolment photo")
+	plain, err := db.SourceHash(ctx, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := mustGallery(t, db, "g")
+	s := mustSubject(t, db, g.ID)
+	f := face(g.ID, s.ID, 1)
+	f.Source = plain
+	if err := db.AddFace(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	db.SetKeyring(keyring(t, keyLine(t, "k")))
+	if _, err := db.SealStore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := db.SourceHash(ctx, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Face(ctx, g.ID, s.ID, f.ID)
+	if err != nil || got.Source == plain || got.Source != keyed {
+		t.Fatalf("stored image hash %q: plain %q, keyed %q (%v)", got.Source, plain, keyed, err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM faces WHERE source = ?", plain); n != 0 {
+		t.Fatalf("%d rows still hold the plain SHA-256", n)
+	}
+}
