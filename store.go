@@ -64,8 +64,10 @@ type FaceRecord struct {
 	Box       Box       `json:"box"`
 	Quality   Quality   `json:"quality"`
 	Thumbnail []byte    `json:"-"`
-	// Source is the SHA-256 (hex) of the image the face was enrolled from, when known. A subject has at most
-	// one face per source, so re-sending an image cannot enrol it twice.
+	// Source is the hash (hex) of the image the face was enrolled from, when known: its SHA-256, or, in a store
+	// sealed with a template key, HMAC-SHA256 of that under a key kept sealed in the store (the JSON name
+	// stays source_sha256). A subject has at most one face per source, so re-sending an image cannot enrol it
+	// twice.
 	Source    string    `json:"source_sha256,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }

@@ -39,3 +39,16 @@ func (s *Server) quarantineGauge() map[string]float64 {
 	}
 	return out
 }
+
+// forget drops a row from the quarantine once it is deleted.
+func (s *Server) forget(kind, id string) {
+	s.bad.mu.Lock()
+	defer s.bad.mu.Unlock()
+	rows := s.bad.rows[:0]
+	for _, r := range s.bad.rows {
+		if r.Kind != kind || r.ID != id {
+			rows = append(rows, r)
+		}
+	}
+	s.bad.rows = rows
+}

@@ -234,6 +234,11 @@ func TestAttackStreamCredentials(t *testing.T) {
 	}
 	_, body = rawBody(t, e, "GET", "/v1/streams/"+info.ID, nil)
 	leaks("GET /v1/streams/{id} after a failure", body)
+	_, body = rawBody(t, e, "GET", "/v1/events/recent?stream="+info.ID, nil)
+	if !strings.Contains(body, "stream_status") {
+		t.Fatalf("no stream status event to look at: %s", body)
+	}
+	leaks("GET /v1/events/recent", body)
 	if !strings.Contains(log.String(), "ffmpeg source failed") {
 		t.Fatal("ffmpeg did not fail on the source: the log check would see nothing")
 	}
@@ -282,6 +287,18 @@ func TestCorruptStreamRowQuarantined(t *testing.T) {
 	var me api.Me
 	if e.json("GET", "/v1/me", e.admin, nil, &me); len(me.Quarantined) != 1 || me.Quarantined[0].Kind != "stream" || me.Quarantined[0].ID != bad.ID {
 		t.Fatalf("/v1/me: %+v", me.Quarantined)
+	}
+	// The bad stream answers with a sentence, and can be deleted.
+	var apiErr struct{ Error api.Error }
+	if st := e.json("GET", "/v1/streams/"+bad.ID, e.admin, nil, &apiErr); st != http.StatusConflict || !strings.Contains(apiErr.Error.Message, "cannot be read") {
+		t.Fatalf("GET of the bad stream: %d %+v", st, apiErr)
+	}
+	if err := c.DeleteStream(ctx, bad.ID); err != nil {
+		t.Fatalf("deleting the bad stream: %v", err)
+	}
+	var after api.Me
+	if e.json("GET", "/v1/me", e.admin, nil, &after); len(after.Quarantined) != 0 {
+		t.Fatalf("/v1/me after deleting the bad stream: %+v", after.Quarantined)
 	}
 }
 

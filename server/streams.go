@@ -113,6 +113,13 @@ func (s *Server) running(id string) *runningStream {
 
 // publish is how pipelines deliver events: to the bus (SSE), to the stream's webhook, and to the metrics.
 func (s *Server) publish(e facegate.Event) facegate.Event {
+	if e.Status != nil && e.Status.LastError != "" { // a decoder's error may name the source: no credentials in events
+		if rs := s.running(e.Stream); rs != nil {
+			st := *e.Status
+			st.LastError = facegate.MaskIn(st.LastError, rs.p.Stream().Source)
+			e.Status = &st
+		}
+	}
 	e = s.bus.Publish(e)
 	s.metrics.inc("facegate_stream_events_total", "Stream events by stream and type.", "stream", e.Stream, "type", string(e.Type))
 	if e.Type == facegate.EventMatch || e.Type == facegate.EventUnknown {
@@ -396,6 +403,10 @@ func (s *Server) stream(r *http.Request) (*facegate.Stream, error) {
 	if errors.Is(err, facegate.ErrNotFound) {
 		return nil, errf(http.StatusNotFound, codeNotFound, "no stream %q", id)
 	}
+	if bad := (*facegate.BadRowsError)(nil); errors.As(err, &bad) {
+		return nil, wrapf(err, http.StatusConflict, codeConflict, "the stored configuration of stream %q cannot be read (%s): delete the stream and create it again",
+			id, bad.Rows[0].Reason)
+	}
 	return st, err
 }
 
@@ -410,6 +421,9 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.stream(r)
+	if bad := (*facegate.BadRowsError)(nil); errors.As(err, &bad) {
+		st, err = &facegate.Stream{ID: r.PathValue("id")}, nil // a quarantined stream can be deleted
+	}
 	if err != nil {
 		return err
 	}
@@ -419,6 +433,7 @@ func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Store.DeleteStream(r.Context(), st.ID); err != nil && !errors.Is(err, facegate.ErrNotFound) {
 		return err
 	}
+	s.forget("stream", st.ID)
 	s.checkpoint(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 	return nil

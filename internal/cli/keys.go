@@ -21,7 +21,8 @@ const keysUsage = `Usage: facegate keys secret|generate|rotate|admin|revoke
       prints a new AES-256 template key line ("ID:base64key") to put first in the template key file.
   facegate keys rotate [--data DIR] [--template-key FILE]
       re-encrypts every stored template under the key file's first (active) key, in small transactions, while
-      the server keeps running; plaintext templates of a store that had no key are encrypted.
+      the server keeps running. A store never sealed is sealed first (as 'facegate serve' does on its first
+      start with a key): its plaintext values are encrypted; after that a value in clear is refused.
       Rotation without downtime: put the new key first in the file (keep the old one), send the server SIGHUP,
       run 'facegate keys rotate', then remove the old key and send SIGHUP again.
   facegate keys admin [--data DIR] [--name NAME]

@@ -97,6 +97,9 @@ func (db *DB) SealStore(ctx context.Context) (int, error) {
 	n := 0
 	if st == stateMigrating {
 		db.state.Store(stateMigrating)
+		if err := db.keySources(ctx, k); err != nil {
+			return 0, fmt.Errorf("sqlite: seal store: image hashes: %w", err)
+		}
 		if n, err = db.resealAll(ctx, k, false, 500, nil); err != nil {
 			return n, fmt.Errorf("sqlite: seal store: %w", err)
 		}
@@ -347,10 +350,72 @@ func (db *DB) sourceKey(ctx context.Context, k *protect.Keyring, create bool) ([
 	return key, nil
 }
 
+// keySources creates the image hash key, unless there is one, and in the same transaction replaces every
+// stored plain SHA-256 by its keyed hash (which needs only the SHA-256, not the image), so that faces enrolled
+// before the key are no more confirmable than later ones and are still recognised when sent again. Creating
+// the key and rekeying together makes it safe to resume: a store that has the key has keyed hashes.
+func (db *DB) keySources(ctx context.Context, k *protect.Keyring) error {
+	if v, err := db.Setting(ctx, sourceKeySetting); err != nil || v != "" {
+		return err
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	sealed, err := k.Seal(key, []byte(bind("settings", sourceKeySetting)))
+	if err != nil {
+		return err
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO settings(key, value) VALUES (?, ?)", sourceKeySetting, hex.EncodeToString(sealed)); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT rowid, source FROM faces WHERE source <> ''")
+		if err != nil {
+			return err
+		}
+		type upd struct {
+			rowid  int64
+			source string
+		}
+		var ups []upd
+		for rows.Next() {
+			var u upd
+			if err := rows.Scan(&u.rowid, &u.source); err != nil {
+				rows.Close()
+				return err
+			}
+			if sum, err := hex.DecodeString(u.source); err == nil && len(sum) == sha256.Size {
+				ups = append(ups, upd{u.rowid, keyedHash(key, sum)})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, u := range ups {
+			if _, err := tx.ExecContext(ctx, "UPDATE faces SET source = ? WHERE rowid = ?", u.source, u.rowid); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		db.srcKey.Store(&key)
+	}
+	return err
+}
+
+// keyedHash is HMAC-SHA256 of an image's SHA-256 under the image hash key, in hex.
+func keyedHash(key, sum []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(sum)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 // SourceHash is what the store keeps of an enrolment image: its SHA-256 in hex without a keyring; with one,
-// HMAC-SHA256 of that SHA-256 under a random key kept sealed in the store (created on first use), so that
-// nobody with the database alone can tell whether a photo they hold was enrolled. Rotation keeps the key, so
-// an image sent again after a rotation is still recognised as a duplicate.
+// HMAC-SHA256 of that SHA-256 under a random key kept sealed in the store (created by SealStore, which rekeys
+// the hashes stored before, or on first use), so that nobody with the database alone can tell whether a photo
+// they hold was enrolled. Rotation keeps the key, so an image sent again after a rotation is still recognised
+// as a duplicate.
 func (db *DB) SourceHash(ctx context.Context, data []byte) (string, error) {
 	sum := sha256.Sum256(data)
 	k := db.keys.Load()
@@ -361,7 +426,5 @@ func (db *DB) SourceHash(ctx context.Context, data []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sqlite: source hash: %w", err)
 	}
-	m := hmac.New(sha256.New, key)
-	m.Write(sum[:])
-	return hex.EncodeToString(m.Sum(nil)), nil
+	return keyedHash(key, sum[:]), nil
 }

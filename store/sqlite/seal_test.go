@@ -224,3 +224,74 @@ func TestSourceHashKeyed(t *testing.T) {
 		t.Fatalf("another store's hash %q equals this one's", h)
 	}
 }
+
+// TestStreamsCorruptRow: a stream row whose configuration does not parse (a store without a key) or does not
+// open (a sealed store) is left out of Streams and listed in the BadRowsError; Stream says the same and
+// DeleteStream removes it.
+func TestStreamsCorruptRow(t *testing.T) {
+	for _, sealed := range []bool{false, true} {
+		db, _ := openTest(t)
+		ctx := context.Background()
+		if sealed {
+			db.SetKeyring(keyring(t, keyLine(t, "k")))
+			if _, err := db.SealStore(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		good := &facegate.Stream{Name: "good", Source: "rtsp://admin:pw@cam/a"}
+		bad := &facegate.Stream{Name: "bad", Source: "rtsp://cam/b"}
+		for _, s := range []*facegate.Stream{good, bad} {
+			if err := db.CreateStream(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rawExec(t, db, "UPDATE streams SET config = '{\"source\": 1' WHERE id = ?", bad.ID)
+		all, err := db.Streams(ctx)
+		var be *facegate.BadRowsError
+		if !errors.As(err, &be) || len(be.Rows) != 1 || be.Rows[0].ID != bad.ID || be.Rows[0].Kind != "stream" ||
+			len(all) != 1 || all[0].ID != good.ID || all[0].Source != good.Source {
+			t.Fatalf("sealed=%v: streams %+v, err %v", sealed, all, err)
+		}
+		if _, err := db.Stream(ctx, bad.ID); !errors.As(err, &be) {
+			t.Fatalf("sealed=%v: Stream of the bad row: %v", sealed, err)
+		}
+		if err := db.DeleteStream(ctx, bad.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSealStoreKeysImageHashes: faces enrolled before the key kept the image's plain SHA-256; sealing the store
+// replaces it by the keyed hash, the one SourceHash gives for the same image, so the photo cannot be confirmed
+// from the database and is still recognised when sent again.
+func TestSealStoreKeysImageHashes(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	photo := []byte("\xff\xd8\xff\xe0 an enrolment photo")
+	plain, err := db.SourceHash(ctx, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := mustGallery(t, db, "g")
+	s := mustSubject(t, db, g.ID)
+	f := face(g.ID, s.ID, 1)
+	f.Source = plain
+	if err := db.AddFace(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	db.SetKeyring(keyring(t, keyLine(t, "k")))
+	if _, err := db.SealStore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := db.SourceHash(ctx, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Face(ctx, g.ID, s.ID, f.ID)
+	if err != nil || got.Source == plain || got.Source != keyed {
+		t.Fatalf("stored image hash %q: plain %q, keyed %q (%v)", got.Source, plain, keyed, err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM faces WHERE source = ?", plain); n != 0 {
+		t.Fatalf("%d rows still hold the plain SHA-256", n)
+	}
+}

@@ -78,12 +78,16 @@ func (db *DB) CreateStream(ctx context.Context, s *facegate.Stream) error {
 	return nil
 }
 
-// Stream returns the stream with the given ID.
+// Stream returns the stream with the given ID. A stream whose configuration does not open or parse is a
+// *facegate.BadRowsError (DeleteStream still deletes it).
 func (db *DB) Stream(ctx context.Context, id string) (*facegate.Stream, error) {
 	var s facegate.Stream
 	err := db.scanStream(db.read.QueryRowContext(ctx, "SELECT "+streamCols+" FROM streams WHERE id = ?", id), &s)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlite: %w", notFound("stream", id))
+	}
+	if b, ok := asBadRow(err); ok {
+		return nil, fmt.Errorf("sqlite: stream %s: %w", id, &facegate.BadRowsError{Rows: []facegate.BadRow{b}})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: stream %s: %w", id, err)
