@@ -258,6 +258,14 @@ func TestAttackMinFaceFloor(t *testing.T) {
 	if res.MinFaceUsed != engine.MinFaceFloor || res.FacesFound != 2 || res.FacesTruncated || len(res.Faces) != 2 {
 		t.Errorf("at the floor: min_face_used %d, faces_found %d, truncated %v, %d faces", res.MinFaceUsed, res.FacesFound, res.FacesTruncated, len(res.Faces))
 	}
+	// Search reports the same counts.
+	if st := e.json("POST", "/v1/galleries", e.admin, map[string]string{"name": "staff"}, nil); st != 201 {
+		t.Fatalf("create gallery: %d", st)
+	}
+	var sr api.SearchResponse
+	if st := e.image("/v1/galleries/staff/search", e.admin, img, nil, &sr); st != 200 || sr.FacesFound != 2 || sr.FacesTruncated || len(sr.Faces) != 2 {
+		t.Errorf("search: %d, faces_found %d, truncated %v, %d faces", st, sr.FacesFound, sr.FacesTruncated, len(sr.Faces))
+	}
 	var ae apiErr
 	if st := e.json("POST", "/v1/streams", e.admin, map[string]any{"name": "cam", "source": "clip.mp4", "min_face": 5}, &ae); st != 400 || ae.Error.Code != "min_face_too_small" {
 		t.Errorf("stream with min_face 5: %d %+v", st, ae.Error)
