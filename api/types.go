@@ -261,6 +261,9 @@ type SearchResponse struct {
 	Width  int          `json:"width"`
 	Height int          `json:"height"`
 	Faces  []SearchFace `json:"faces"`
+	// FacesFound and FacesTruncated are as in DetectResponse: only the largest faces of a crowd are searched.
+	FacesFound     int  `json:"faces_found"`
+	FacesTruncated bool `json:"faces_truncated"`
 }
 
 // VerifyResponse is the response of POST .../subjects/{s}/verify.

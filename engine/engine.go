@@ -1,6 +1,7 @@
 // Package engine turns an image into faces: detection (with tiling for small faces), 68-point landmarks,
 // five-point alignment, 512-d templates, quality, and, on request only, age, gender, expression and liveness.
-// Its API takes and returns plain Go types; ONNX Runtime stays behind internal/onnx.
+// Its API takes and returns plain Go types; ONNX Runtime stays behind internal/onnx. Every analysis is bounded by
+// the limits in limits.go (smallest face, detector runs, faces per image) and by its context.
 package engine
 
 import (

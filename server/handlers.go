@@ -907,12 +907,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		release()
 		return err
 	}
-	faces, err := s.analyse(r.Context(), img, engine.Options{Embed: true})
+	var rep engine.Report
+	faces, err := s.analyse(r.Context(), img, engine.Options{Embed: true, Report: &rep})
 	release()
 	if err != nil {
 		return err
 	}
-	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Width: img.W, Height: img.H, Faces: make([]api.SearchFace, 0, len(faces))}
+	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Width: img.W, Height: img.H, Faces: make([]api.SearchFace, 0, len(faces)),
+		FacesFound: rep.FacesFound, FacesTruncated: rep.Truncated}
 	var matched, suppressed []string
 	for _, f := range faces {
 		id, err := s.rec.Identify(r.Context(), g, f.Template, k, recognize.FromSearch)

@@ -74,13 +74,19 @@ func (s *slots) acquire(ctx context.Context, key string) (func(), error) {
 		return nil, errf(http.StatusServiceUnavailable, codeBusy, "server busy: no analysis slot became free before the request ended; retry later")
 	}
 	var once sync.Once
-	return func() {
+	release := func() {
 		once.Do(func() {
 			<-s.total
 			<-k.sem
 			s.leave(key, k)
 		})
-	}, nil
+	}
+	if ctx.Err() != nil {
+		// The slot came free as the request ended (both were ready): no work for a client that has gone.
+		release()
+		return nil, errf(http.StatusServiceUnavailable, codeBusy, "server busy: no analysis slot became free before the request ended; retry later")
+	}
+	return release, nil
 }
 
 // acquire waits for a free analysis slot within the calling key's share; the caller must call the returned

@@ -167,25 +167,36 @@ func TestAttackClientGoneFreesSlot(t *testing.T) {
 	key := e.newKey("leaver")
 	img := fakePhoto(t, fakeFace{id: 7, cos: 100})
 
-	ctx, leave := context.WithCancel(t.Context())
+	// One request analysed, one waiting for the slot; the waiting one's client leaves first, then the other's.
+	analysed, leaveAnalysed := context.WithCancel(t.Context())
+	waiting, leaveWaiting := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
-	for range 2 { // one analysed, one waiting for the slot
+	for _, ctx := range []context.Context{analysed, waiting} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			e.detectCall(ctx, key, img, engine.MinFaceFloor)
 		}()
+		if ctx == analysed {
+			waitFor(t, "the first analysis to start", func() bool { return slow.running.Load() == 1 })
+		}
 	}
-	waitFor(t, "the first analysis to start", func() bool { return slow.running.Load() == 1 })
 	time.Sleep(100 * time.Millisecond) // the second is queued by now
-	leave()
-	wg.Wait()
-	waitFor(t, "both requests to end", func() bool {
-		return e.metric(`facegate_http_requests_total{route="POST /v1/detect",status="503"}`) == "2"
+	leaveWaiting()
+	waitFor(t, "the waiting request to end", func() bool {
+		return e.metric(`facegate_http_requests_total{route="POST /v1/detect",status="503"}`) == "1"
 	})
 	if !strings.Contains(logBuf.String(), "code=busy") {
 		t.Errorf("the request that waited for a slot was not answered busy:\n%s", logBuf.String())
 	}
+	if slow.peak.Load() != 1 {
+		t.Errorf("%d analyses ran at once on one slot", slow.peak.Load())
+	}
+	leaveAnalysed()
+	wg.Wait()
+	waitFor(t, "the analysed request to end", func() bool {
+		return e.metric(`facegate_http_requests_total{route="POST /v1/detect",status="503"}`) == "2"
+	})
 	start := time.Now()
 	if st, code, ok := e.detectCall(t.Context(), key, img, 0); !ok || st != 200 {
 		t.Fatalf("the next request: %d %s", st, code)
@@ -257,6 +268,14 @@ func TestAttackMinFaceFloor(t *testing.T) {
 	}
 	if res.MinFaceUsed != engine.MinFaceFloor || res.FacesFound != 2 || res.FacesTruncated || len(res.Faces) != 2 {
 		t.Errorf("at the floor: min_face_used %d, faces_found %d, truncated %v, %d faces", res.MinFaceUsed, res.FacesFound, res.FacesTruncated, len(res.Faces))
+	}
+	// Search reports the same counts.
+	if st := e.json("POST", "/v1/galleries", e.admin, map[string]string{"name": "staff"}, nil); st != 201 {
+		t.Fatalf("create gallery: %d", st)
+	}
+	var sr api.SearchResponse
+	if st := e.image("/v1/galleries/staff/search", e.admin, img, nil, &sr); st != 200 || sr.FacesFound != 2 || sr.FacesTruncated || len(sr.Faces) != 2 {
+		t.Errorf("search: %d, faces_found %d, truncated %v, %d faces", st, sr.FacesFound, sr.FacesTruncated, len(sr.Faces))
 	}
 	var ae apiErr
 	if st := e.json("POST", "/v1/streams", e.admin, map[string]any{"name": "cam", "source": "clip.mp4", "min_face": 5}, &ae); st != 400 || ae.Error.Code != "min_face_too_small" {

@@ -268,7 +268,10 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 		p.crowd.reset(p.media(fr.Seq))
 	}
 	at := p.media(fr.Seq)
-	faces, err := p.cfg.Engine.Analyze(ctx, fr.Img, engine.Options{MinFaceSize: p.st.MinFace})
+	// Frames are analysed under the engine's limits; the crowd figures count every face found, also those of a
+	// crowd beyond the faces analysed (engine.DefaultMaxFaces, the largest).
+	var rep engine.Report
+	faces, err := p.cfg.Engine.Analyze(ctx, fr.Img, engine.Options{MinFaceSize: p.st.MinFace, Report: &rep})
 	if err != nil {
 		// One bad frame is not the end of the stream.
 		p.log.Warn("frame analysis failed", "seq", fr.Seq, "err", err)
@@ -302,7 +305,7 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 	for _, t := range res.Ended {
 		p.endTrack(t)
 	}
-	p.crowd.frame(at, len(faces))
+	p.crowd.frame(at, max(len(faces), rep.FacesFound))
 	p.mu.Lock()
 	p.status.FramesAnalysed++
 	p.status.FacesInView = len(faces)
