@@ -12,11 +12,16 @@ import (
 // slots bound the images decoded and analysed at once: at most total over all keys (Config.MaxAnalyses), and
 // at most perKey for any one API key (Config.MaxAnalysesPerKey), so that a key flooding the server with
 // expensive requests queues behind its own share and the other keys still find slots free.
+//
+// A key's requests that wait for a slot hold their bodies (read before the wait, up to --max-body each), so a key
+// may have at most maxWaiting of them waiting: further ones are refused at once (503 busy), which bounds the
+// memory one key can pin to (perKey + maxWaiting) bodies.
 type slots struct {
-	total  chan struct{}
-	perKey int
-	mu     sync.Mutex
-	keys   map[string]*keySlots
+	total      chan struct{}
+	perKey     int
+	maxWaiting int
+	mu         sync.Mutex
+	keys       map[string]*keySlots
 }
 
 // keySlots is one key's share: a semaphore of perKey, and how many requests hold or wait for it (the entry
@@ -27,13 +32,17 @@ type keySlots struct {
 }
 
 func newSlots(total, perKey int) *slots {
-	return &slots{total: make(chan struct{}, total), perKey: perKey, keys: map[string]*keySlots{}}
+	return &slots{total: make(chan struct{}, total), perKey: perKey, maxWaiting: waitingPerKey(perKey), keys: map[string]*keySlots{}}
 }
+
+// waitingPerKey is how many of one key's requests may wait for a slot: four times its share, at least 8.
+func waitingPerKey(perKey int) int { return max(8, 4*perKey) }
 
 // inUse is the number of slots held now.
 func (s *slots) inUse() int { return len(s.total) }
 
-// join registers a request of key and returns its share.
+// join registers a request of key and returns its share, or nil when the key already has as many requests
+// running and waiting as it may.
 func (s *slots) join(key string) *keySlots {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,6 +50,9 @@ func (s *slots) join(key string) *keySlots {
 	if k == nil {
 		k = &keySlots{sem: make(chan struct{}, s.perKey)}
 		s.keys[key] = k
+	}
+	if k.users >= s.perKey+s.maxWaiting {
+		return nil
 	}
 	k.users++
 	return k
@@ -59,6 +71,10 @@ func (s *slots) leave(key string, k *keySlots) {
 // or the request timeout). It returns the release function, or a 503 busy error saying which wait ran out.
 func (s *slots) acquire(ctx context.Context, key string) (func(), error) {
 	k := s.join(key)
+	if k == nil {
+		return nil, errf(http.StatusServiceUnavailable, codeBusy,
+			"server busy: this API key already has %d requests running or waiting for analysis; wait for them before sending more", s.perKey+s.maxWaiting)
+	}
 	select {
 	case k.sem <- struct{}{}:
 	case <-ctx.Done():

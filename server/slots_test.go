@@ -303,3 +303,53 @@ func TestAttackMinFaceRealEngine(t *testing.T) {
 		t.Errorf("min_face_used %d, faces_found %d, truncated %v, %d faces; want 12, 4, false, 4", res.MinFaceUsed, res.FacesFound, res.FacesTruncated, len(res.Faces))
 	}
 }
+
+// TestAttackWaitingRequestsBounded: requests waiting for a slot hold their bodies in memory, so one key may keep
+// only so many waiting (4 times its share, at least 8). A key that floods with slow requests gets the excess
+// refused at once (503 busy) instead of pinning one body per request, and another key is still served.
+func TestAttackWaitingRequestsBounded(t *testing.T) {
+	slow := &slowAnalyser{release: make(chan struct{}), stopsOnCtx: true}
+	e := newEnv(t, server.Config{Engine: slow, MaxAnalyses: 2, RequestTimeout: 20 * time.Second})
+	flooder, other := e.newKey("flooder"), e.newKey("other")
+	img := fakePhoto(t, fakeFace{id: 7, cos: 100})
+	const share, waiting, sent = 1, 8, 12 // MaxAnalyses 2: a key's share is 1
+
+	ctx, giveUp := context.WithCancel(t.Context())
+	defer giveUp()
+	type answer struct {
+		status int
+		code   string
+	}
+	answers := make(chan answer, sent)
+	var wg sync.WaitGroup
+	for range sent {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, code, ok := e.detectCall(ctx, flooder, img, engine.MinFaceFloor)
+			if ok {
+				answers <- answer{st, code}
+			}
+		}()
+	}
+	for range sent - share - waiting {
+		select {
+		case a := <-answers:
+			if a.status != http.StatusServiceUnavailable || a.code != "busy" {
+				t.Errorf("a request over the key's waiting room: %d %s, want 503 busy", a.status, a.code)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("requests over the key's waiting room were not refused at once")
+		}
+	}
+	select {
+	case a := <-answers:
+		t.Errorf("more requests refused than the waiting room's excess: %d %s", a.status, a.code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if st, code, ok := e.detectCall(t.Context(), other, img, 0); !ok || st != 200 {
+		t.Fatalf("another key during the flood: %d %s", st, code)
+	}
+	giveUp()
+	wg.Wait()
+}
