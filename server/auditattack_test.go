@@ -288,3 +288,23 @@ func TestAuditBudget(t *testing.T) {
 		t.Fatalf("want one warning near and one error over the budget, got:\n%s", l)
 	}
 }
+
+// TestAuditWatchlistSearch: a watchlist search that raises an alert has its entry written with the alert (one
+// transaction), and the entry still says whom the search matched.
+func TestAuditWatchlistSearch(t *testing.T) {
+	e, c := decisionEnv(t)
+	victim, aid := attackAlert(t, c, 61)
+	var entries []audit.Entry
+	for _, en := range auditEntries(t, e) {
+		if en.Action == "POST /v1/galleries/{g}/search" {
+			entries = append(entries, en)
+		}
+	}
+	if len(entries) != 1 {
+		t.Fatalf("%d search entries, want 1", len(entries))
+	}
+	d := entries[0].Details
+	if d["matched"] != victim || d["faces"] != "1" || d["created"] != aid {
+		t.Fatalf("watchlist search entry %v: want matched=%s and created=%s (the alert)", d, victim, aid)
+	}
+}
