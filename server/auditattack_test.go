@@ -241,6 +241,11 @@ func TestAttackFullDisk(t *testing.T) {
 	if e.store.ReserveBytes() != 0 {
 		t.Error("the full disk did not release the reserve")
 	}
+	_, err = c.CreateGallery(ctx, api.GalleryRequest{Name: ptr(strings.Repeat("g", 200))})
+	if !api.IsCode(err, api.CodeStorageFull) && !api.IsCode(err, api.CodeAuditUnavailable) {
+		t.Fatalf("a write on a full disk: %v, want storage_full or audit_unavailable", err)
+	}
+	t.Logf("a write on a full disk: %v", err)
 	n := len(auditEntries(t, e))
 	err = c.DeleteSubject(ctx, "staff", sub.Subject.ID)
 	switch {
