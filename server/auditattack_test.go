@@ -227,6 +227,11 @@ func TestAttackFullDisk(t *testing.T) {
 	if e.store.ReserveBytes() != 0 {
 		t.Error("the full disk did not release the reserve")
 	}
+	_, err = c.CreateGallery(ctx, api.GalleryRequest{Name: ptr(strings.Repeat("g", 200))})
+	if !api.IsCode(err, api.CodeStorageFull) && !api.IsCode(err, api.CodeAuditUnavailable) {
+		t.Fatalf("a write on a full disk: %v, want storage_full or audit_unavailable", err)
+	}
+	t.Logf("a write on a full disk: %v", err)
 	n := len(auditEntries(t, e))
 	err = c.DeleteSubject(ctx, "staff", sub.Subject.ID)
 	switch {
@@ -272,5 +277,25 @@ func TestAuditBudget(t *testing.T) {
 	l := logs.String()
 	if strings.Count(l, "near its size budget") != 1 || strings.Count(l, "over its size budget") != 1 {
 		t.Fatalf("want one warning near and one error over the budget, got:\n%s", l)
+	}
+}
+
+// TestAuditWatchlistSearch: a watchlist search that raises an alert has its entry written with the alert (one
+// transaction), and the entry still says whom the search matched.
+func TestAuditWatchlistSearch(t *testing.T) {
+	e, c := decisionEnv(t)
+	victim, aid := attackAlert(t, c, 61)
+	var entries []audit.Entry
+	for _, en := range auditEntries(t, e) {
+		if en.Action == "POST /v1/galleries/{g}/search" {
+			entries = append(entries, en)
+		}
+	}
+	if len(entries) != 1 {
+		t.Fatalf("%d search entries, want 1", len(entries))
+	}
+	d := entries[0].Details
+	if d["matched"] != victim || d["faces"] != "1" || d["created"] != aid {
+		t.Fatalf("watchlist search entry %v: want matched=%s and created=%s (the alert)", d, victim, aid)
 	}
 }

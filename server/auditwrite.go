@@ -147,8 +147,8 @@ func (s *Server) auditBeforeStreaming(w http.ResponseWriter, r *http.Request) er
 }
 
 // finishAudit writes a request's entry after its handler (unless a store wrote it with the change, or it is a
-// refusal, counted instead), then sends the buffered response, or a 503 audit_unavailable in its place when
-// the entry could not be written.
+// refusal, counted instead), then sends the buffered response, or, for a success whose entry could not be
+// written, a 503 audit_unavailable in its place.
 func (s *Server) finishAudit(ctx context.Context, p *audit.Pending, b *auditBuffer, rec *statusRecorder, pattern string) {
 	status := rec.status
 	if b != nil && !b.through {
@@ -171,7 +171,9 @@ func (s *Server) finishAudit(ctx context.Context, p *audit.Pending, b *auditBuff
 			e.Outcome, e.Details["status"] = outcome(status), strconv.Itoa(status)
 			err := s.auditAppend(ctx, e)
 			p.Done(e, err == nil)
-			if err != nil && b != nil && !b.through {
+			// A success is not sent unaudited; a refusal or an error (a full disk's 507) gives nothing away, and
+			// is sent as it is.
+			if err != nil && b != nil && !b.through && status < 400 {
 				b.discard()
 				writeError(b, toAPIError(err))
 			}

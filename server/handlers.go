@@ -916,7 +916,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	out := api.SearchResponse{Gallery: g.ID, Threshold: g.Threshold, Width: img.W, Height: img.H, Faces: make([]api.SearchFace, 0, len(faces)),
 		FacesFound: rep.FacesFound, FacesTruncated: rep.Truncated}
 	var matched, suppressed []string
-	for _, f := range faces {
+	matches := make([]*recognize.Candidate, len(faces))
+	for i, f := range faces {
 		id, err := s.rec.Identify(r.Context(), g, f.Template, k, recognize.FromSearch)
 		if err != nil {
 			return err
@@ -932,22 +933,29 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			sf.Result = api.ResultMatch
 			sf.Match = ptrTo(apiCandidate(*id.Match))
 			matched = append(matched, id.Match.Subject)
-			// A watchlist match is never an action by itself: a person reviews the alert.
-			ao, err := s.rec.Alert(r.Context(), g, recognize.Sighting{Match: *id.Match, Probe: f.Template})
-			if err != nil {
-				return err
-			}
-			if ao != nil {
-				sf.AlertID, sf.AlertNew = ao.Alert.ID, ao.New
-			}
+			matches[i] = id.Match
 		}
 		out.Faces = append(out.Faces, sf)
 	}
-	// Who searched for whom: the faces found and the subjects matched (ids only) go to the audit entry.
+	// Who searched for whom: the faces found and the subjects matched (ids only) go to the audit entry, noted
+	// before any alert is raised, as the entry is written with the first alert.
 	note(r, "faces", strconv.Itoa(len(out.Faces)))
 	note(r, "matched", strings.Join(matched, ","))
 	if len(suppressed) > 0 {
 		note(r, "suppressed", strings.Join(suppressed, ","))
+	}
+	for i, m := range matches {
+		if m == nil {
+			continue
+		}
+		// A watchlist match is never an action by itself: a person reviews the alert.
+		ao, err := s.rec.Alert(r.Context(), g, recognize.Sighting{Match: *m, Probe: faces[i].Template})
+		if err != nil {
+			return err
+		}
+		if ao != nil {
+			out.Faces[i].AlertID, out.Faces[i].AlertNew = ao.Alert.ID, ao.New
+		}
 	}
 	// The probe image is analysed in memory and never stored.
 	writeJSON(w, http.StatusOK, out)

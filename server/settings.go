@@ -74,11 +74,11 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	js, _ := json.Marshal(list)
+	note(r, "inferences", strings.Trim(string(js), "[]")) // before the change: the entry is written with it
 	if err := s.cfg.Store.SetSetting(r.Context(), inferencesSetting, string(js)); err != nil {
 		return err
 	}
 	s.inferences.Store(&list)
-	note(r, "inferences", strings.Trim(string(js), "[]"))
 	writeJSON(w, http.StatusOK, s.settingsOut())
 	return nil
 }

@@ -141,6 +141,8 @@ function explain(err) {
     rate_limited: 'Too many requests in a short time. Wait a moment and try again.',
     timeout: 'The server is busy. Try again in a moment.',
     minor_on_watchlist: 'Minors may not be added to a watchlist.',
+    audit_unavailable: 'The server cannot write its audit log right now, so it did nothing. Tell the administrator.',
+    storage_full: 'The server’s disk is full, so nothing was saved. Tell the administrator.',
   };
   const out = [h('p', {}, words[err.code] || err.message)];
   const reasons = [];

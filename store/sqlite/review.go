@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/audit"
 )
 
 const alertCols = "id, gallery_id, subject_id, stream_id, event_id, track, score, status, created_at, reviewed_by, reviewed_at, note, sightings, first_seen, last_seen"
@@ -84,6 +85,7 @@ func (db *DB) insertAlert(ctx context.Context, tx *sql.Tx, a *facegate.Alert) er
 	if a.ID == "" {
 		a.ID = newID("alr_")
 	}
+	audit.Note(ctx, "created", a.ID)
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = now()
 	}
