@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"go/build"
 	"image"
 	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/facegate/facegate/internal/testutil/testenv"
 	"runtime"
 	"testing"
 	"time"
@@ -205,5 +211,67 @@ func TestHeaderEstimates(t *testing.T) {
 	hd.ids = [4]byte{'R', 'G', 'B'}
 	if out, _ := hd.goCost(64, 64); !hd.rgb() || out != 4*64*64 {
 		t.Errorf("RGB JPEG output %d bytes, want %d", out, 4*64*64)
+	}
+}
+
+// TestFootprintWebPTestdata checks the WebP estimate against real encoders' files (golang.org/x/image's testdata:
+// lossy, lossy with alpha, lossless with predictor, colour and colour-indexing transforms): what Decode allocates
+// stays within it. There is no WebP encoder in Go to make images at the limits; bytes a pixel do not depend on size.
+func TestFootprintWebPTestdata(t *testing.T) {
+	for _, name := range []string{
+		"blue-purple-pink-large.lossless.webp", "blue-purple-pink-large.normal-filter.lossy.webp",
+		"gopher-doc.1bpp.lossless.webp", "gopher-doc.8bpp.lossless.webp", "gopher-doc.with-alpha.lossless.webp",
+		"tux.lossless.webp", "video-001.lossy.webp", "yellow_rose.lossless.webp", "yellow_rose.lossy-with-alpha.webp",
+		"yellow_rose.lossy.webp",
+	} {
+		t.Run(name, func(t *testing.T) {
+			data := xImageTestdata(t, name)
+			fp := estimate(t, data)
+			var err error
+			got := allocated(func() { _, _, err = Decode(data, Limits{}) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Small images: the fixed megabyte of the estimate would hide an error a pixel, so compare with 128 KiB
+			// of it (the decoders' own structures) instead.
+			if est := fp.allocated() - 1<<20 + 128<<10; int64(got) > est {
+				t.Errorf("%s %dx%d: allocated %d bytes, estimate without fixed overhead %d", fp.kind, fp.w, fp.h, got, est)
+			}
+		})
+	}
+}
+
+// TestFootprintStdTestdata checks the estimate against the Go source tree's real JPEG, PNG and GIF variants (every
+// subsampling, progressive, RGB, CMYK, restart intervals, interlaced GIF, and PngSuite's bit depths, colour types,
+// transparency and interlacing) with both JPEG decoders.
+func TestFootprintStdTestdata(t *testing.T) {
+	names, err := filepath.Glob(filepath.Join(build.Default.GOROOT, "src", "image", "testdata", "video-00*"))
+	suite, _ := filepath.Glob(filepath.Join(build.Default.GOROOT, "src", "image", "png", "testdata", "pngsuite", "*.png"))
+	names = append(names, suite...)
+	if err != nil || len(names) == 0 {
+		testenv.Need(t, "Go source tree's image testdata", errors.New("no files"))
+	}
+	for _, native := range []bool{true, false} {
+		if !native {
+			goJPEG(t)
+		}
+		for _, p := range names {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(p, "truncated") || strings.HasPrefix(filepath.Base(p), "x") { // PngSuite's x*: invalid
+				continue
+			}
+			fp := estimate(t, data)
+			got := allocated(func() { _, _, err = Decode(data, Limits{}) })
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if est := fp.allocated() - 1<<20 + 128<<10; int64(got) > est {
+				t.Errorf("%s (%s %dx%d, native JPEG %v): allocated %d bytes, estimate without fixed overhead %d",
+					filepath.Base(p), fp.kind, fp.w, fp.h, native, got, est)
+			}
+		}
 	}
 }
