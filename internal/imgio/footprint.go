@@ -104,6 +104,9 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 			return footprint{}, err
 		}
 		fp.kind, fp.advice = hd.kind(), hd.advice()
+		if err := checkScans(hd, px); err != nil {
+			return footprint{}, err
+		}
 		fp.output, fp.decoder = hd.goCost(w, h)
 		fp.decoder += base
 		if fastJPEG != nil {
@@ -143,6 +146,28 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 		return footprint{}, fmt.Errorf("imgio: no memory estimate for %s: %w", f, ErrUnsupported)
 	}
 	return fp, nil
+}
+
+// maxScanPixels bounds the work of decoding a JPEG: its scans times its pixels. Every scan makes a decoder visit every
+// block of the components it covers, and a scan of nothing but end-of-band runs takes a few dozen bytes: a 126 KB
+// progressive JPEG of 40 megapixels with 1000 such scans kept image/jpeg busy for 70 s and libjpeg for 7 s (2 loaded
+// cores), past any request timeout, and neither can be stopped. Real files have 1 to 4 scans (baseline) or about 10
+// (progressive); the bound admits 25 at 40 megapixels, 100 at 10.
+const maxScanPixels = 1_000_000_000
+
+// checkScans refuses a JPEG with more scans than maxScanPixels admits at its size.
+func checkScans(hd jpegHeader, px int64) error {
+	if int64(hd.scans)*px <= maxScanPixels {
+		return nil
+	}
+	most := maxScanPixels / px
+	advice := "send a smaller image"
+	if hd.progressive {
+		advice = "send a baseline (non-progressive) JPEG or a smaller image"
+	}
+	return withPlain(fmt.Errorf("imgio: %s of %dx%d has %d scans, limit %d at that size: %w", hd.kind(), hd.w, hd.h, hd.scans, most, ErrTooLarge),
+		"the %s of %s megapixels has %d scans, too many to decode in time (at most %d at this size): %s",
+		hd.kind(), megapixels(px/1000*1000), hd.scans, most, advice)
 }
 
 // vp8lCost bounds what x/image/vp8l allocates for a px-pixel lossless image: the 4-byte ARGB pixels, a second copy

@@ -275,3 +275,32 @@ func TestFootprintStdTestdata(t *testing.T) {
 		}
 	}
 }
+
+// TestJPEGScanBombRefused replays a CPU bomb within the limits: a 126 KB progressive JPEG of 40 megapixels with
+// 1000 scans of end-of-band runs kept image/jpeg busy for 70 s and libjpeg for 7 s, uncancellable. It is refused
+// from its markers in a fraction of a second; the same image with a normal number of scans is not.
+func TestJPEGScanBombRefused(t *testing.T) {
+	bomb := jpegScanBomb(6320, 6320, 1000)
+	start := time.Now()
+	_, _, err := Decode(bomb, Limits{})
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Errorf("refusal took %v", elapsed)
+	}
+	msg, _ := Describe(err)
+	const want = "the progressive JPEG of 39.942 megapixels has 1001 scans, too many to decode in time (at most 25 at this size): send a baseline (non-progressive) JPEG or a smaller image"
+	if !errors.Is(err, ErrTooLarge) || msg != want {
+		t.Fatalf("error %v, Describe %q; want ErrTooLarge, %q", err, msg, want)
+	}
+	hd, err := parseJPEGHeader(jpegScanBomb(6320, 6320, 9))
+	if err != nil || hd.scans != 10 || !hd.progressive {
+		t.Fatalf("10-scan JPEG: %+v %v", hd, err)
+	}
+	if err := checkScans(hd, 6320*6320); err != nil {
+		t.Errorf("10 scans of 40 megapixels: %v", err)
+	}
+	// Restart markers and stuffed bytes inside a scan do not end it.
+	hd, err = parseJPEGHeader(jpegBomb(t, 64, 64, "420", false))
+	if err != nil || hd.scans != 1 {
+		t.Errorf("baseline JPEG with restart markers: %d scans, %v", hd.scans, err)
+	}
+}
