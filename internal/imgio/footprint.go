@@ -32,7 +32,8 @@ type footprint struct {
 	w, h   int    // stored dimensions
 	advice string // how to send the same picture more cheaply, besides making it smaller; may be empty
 
-	decoder int64 // everything the decoder allocates (its output included)
+	decoder int64 // everything the decoder allocates (its output and fixed included)
+	fixed   int64 // of which what does not grow with the pixels: tables, buffers, the input
 	output  int64 // the decoder's output image alone, held while FromStd converts it
 	image   int64 // the packed RGB Image
 	upright int64 // the upright copy made by Orient, 0 when the orientation is 1
@@ -85,6 +86,7 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 	// Fixed working memory of any decoder (Huffman tables, zlib window, bufio) and the input itself.
 	const scratch = 1 << 20
 	base := int64(scratch + len(data))
+	fp.fixed = base
 
 	switch f {
 	case PNG:
@@ -122,7 +124,8 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 		case color.NRGBAModel: // lossless VP8L
 			fp.kind = "lossless WebP"
 			fp.output = 4 * px
-			fp.decoder = base + vp8lCost(px)
+			fp.fixed += vp8lHuffman(w, h)
+			fp.decoder = fp.fixed + vp8lCost(px)
 		default: // lossy VP8: 4:2:0 in whole 16x16 macroblocks
 			mb := int64((w+15)/16) * int64((h+15)/16)
 			fp.output = mb * 384
@@ -131,7 +134,8 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 				// The alpha plane, decoded as a VP8L image whose green channel it is, then copied out.
 				fp.kind = "WebP with alpha"
 				fp.output += px
-				fp.decoder += vp8lCost(px) + px
+				fp.fixed += vp8lHuffman(w, h)
+				fp.decoder += vp8lHuffman(w, h) + vp8lCost(px) + px
 			}
 		}
 	case BMP:
@@ -175,6 +179,16 @@ func checkScans(hd jpegHeader, px int64) error {
 // images (at least 4x4 pixels a sample: at most a quarter byte a pixel each).
 func vp8lCost(px int64) int64 { return 4*px + 4*px + 3*px/4 }
 
+// vp8lHuffman bounds the Huffman trees x/image/vp8l builds for a w×h lossless image, which do not depend on its
+// pixels: up to 2600 groups of five trees (at most one group per 4x4 tile of the image), each up to 53 KB with the
+// largest colour cache, plus up to 12.5 KB of code lengths read for each of 2600 group indices. A 400 KB file of
+// a few hundred pixels can ask for 170 MB this way.
+func vp8lHuffman(w, h int) int64 {
+	const maxGroups, group, lengths = 2600, 53 << 10, 12800
+	tiles := int64((w+3)/4) * int64((h+3)/4)
+	return min(maxGroups, tiles)*group + maxGroups*lengths
+}
+
 // pnmFootprint is the estimate for a P5/P6 image, which decodePNM writes straight into the Image.
 func pnmFootprint(hd pnmHeader) footprint {
 	px := int64(hd.w) * int64(hd.h)
@@ -182,5 +196,5 @@ func pnmFootprint(hd pnmHeader) footprint {
 	if hd.channels == 1 {
 		kind = "PGM"
 	}
-	return footprint{kind: kind, w: hd.w, h: hd.h, image: 3 * px, pyramid: px, decoder: 64 << 10}
+	return footprint{kind: kind, w: hd.w, h: hd.h, image: 3 * px, pyramid: px, decoder: 64 << 10, fixed: 64 << 10}
 }
