@@ -64,9 +64,9 @@ type Limits struct {
 
 // DefaultLimits are the limits used for zero Limits fields: 32 MiB of
 // encoded data, 40 megapixels and 320 MiB of decoded memory, which admits
-// every 8-bit non-interlaced PNG and every JPEG but a progressive 4:4:4 one
-// of 40 megapixels, but a 16-bit RGBA PNG of at most 30 megapixels and a
-// lossless WebP of at most 18.
+// every 8-bit non-interlaced PNG, baseline YCbCr JPEG and progressive 4:2:0
+// JPEG of 40 megapixels, but a 16-bit RGBA PNG of at most 30 megapixels, a
+// progressive 4:4:4 JPEG of at most 20 and a lossless WebP of at most 18.
 var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxPixels: 40_000_000, MaxMemory: 320 << 20}
 
 // Sentinel errors. Errors returned by Decode and DecodeFile wrap exactly one
