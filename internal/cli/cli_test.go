@@ -60,6 +60,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"serve", "--alert-cooldown", "0s"}, ExitUsage, "--alert-cooldown must be positive"},
 		{[]string{"serve", "--alert-cooldown", "-5m"}, ExitUsage, "--alert-cooldown must be positive"},
 		{[]string{"serve", "--not-this-person-retention", "0s"}, ExitUsage, "must be positive"},
+		{[]string{"serve", "--max-image-memory", "0"}, ExitUsage, "--max-image-memory, --timeout and --max-analyses must be positive"},
 	}
 	for _, tc := range tests {
 		code, out, errs := run(t, tc.args...)
