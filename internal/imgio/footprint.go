@@ -64,6 +64,11 @@ func (fp footprint) check(limit int64) error {
 	}
 	px := int64(fp.w) * int64(fp.h)
 	fits := int64(float64(px) * float64(limit) / float64(need)) // pixels of this kind that fit the limit
+	if fits >= 1_000_000 {
+		fits = fits / 100_000 * 100_000
+	} else {
+		fits = fits / 1000 * 1000
+	}
 	advice := "send a smaller image"
 	if fp.advice != "" {
 		advice = "send " + fp.advice + " or a smaller image"
@@ -71,11 +76,11 @@ func (fp footprint) check(limit int64) error {
 	return withPlain(fmt.Errorf("imgio: %s of %dx%d needs an estimated %d bytes to decode, limit %d: %w",
 		fp.kind, fp.w, fp.h, need, limit, ErrTooLarge),
 		"the %s of %s megapixels would need %s of memory to decode; the limit is %s: %s (at most %s megapixels of this kind)",
-		fp.kind, megapixels(px/1000*1000), byteSize(need), byteSize(limit), advice, megapixels(fits/100_000*100_000))
+		fp.kind, megapixels(px/1000*1000), byteSize(need), byteSize(limit), advice, megapixels(fits))
 }
 
 // footprintOf estimates the memory of decoding data, a valid header of format f whose std decoder reported cfg.
-// orientation is the EXIF orientation Decode will apply. It reads only headers.
+// orientation is the EXIF orientation Decode will apply. It reads headers and markers, never pixel data.
 func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (footprint, error) {
 	w, h := cfg.Width, cfg.Height
 	px := int64(w) * int64(h)
@@ -120,8 +125,9 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 		fp.output = px
 		fp.decoder = base + 2*px
 	case WebP:
-		switch cfg.ColorModel {
-		case color.NRGBAModel: // lossless VP8L
+		// x/image/webp's DecodeConfig reports an extended (VP8X) file as lossy whatever its image chunk is.
+		switch {
+		case cfg.ColorModel == color.NRGBAModel || webpHasChunk(data, "VP8L"):
 			fp.kind = "lossless WebP"
 			fp.output = 4 * px
 			fp.fixed += vp8lHuffman(w, h)
@@ -130,7 +136,7 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 			mb := int64((w+15)/16) * int64((h+15)/16)
 			fp.output = mb * 384
 			fp.decoder = base + fp.output + mb*64
-			if cfg.ColorModel == color.NYCbCrAModel {
+			if cfg.ColorModel == color.NYCbCrAModel || webpHasChunk(data, "ALPH") {
 				// The alpha plane, decoded as a VP8L image whose green channel it is, then copied out.
 				fp.kind = "WebP with alpha"
 				fp.output += px
@@ -139,7 +145,10 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 			}
 		}
 	case BMP:
-		bpp := int64(binary.LittleEndian.Uint16(data[28:30])) // checkBMPSize has read the header
+		if len(data) < 30 {
+			return footprint{}, fmt.Errorf("imgio: bmp header: %w", ErrTruncated)
+		}
+		bpp := int64(binary.LittleEndian.Uint16(data[28:30]))
 		fp.kind = fmt.Sprintf("%d-bit BMP", bpp)
 		fp.output = px // palette images
 		if bpp > 8 {

@@ -87,6 +87,10 @@ func TestFootprintMeasured(t *testing.T) {
 			return encodeGIF(t, image.NewPaletted(image.Rect(0, 0, 4000, 4000), color.Palette{color.Black, color.White}))
 		}, "GIF", 4, false},
 		{"webp lossless, largest accepted", func() []byte { return webpFile(riffChunk("VP8L", solidVP8L(4200, 4200, color.NRGBA{1, 2, 3, 255}))) }, "lossless WebP", 8.75, false},
+		{"webp extended lossless, largest accepted", func() []byte {
+			return webpFile(vp8xChunk(4200, 4200, 0x08), riffChunk("VP8L", solidVP8L(4200, 4200, color.NRGBA{1, 2, 3, 255})),
+				riffChunk("EXIF", tiffWithOrientation(binary.LittleEndian, 1)))
+		}, "lossless WebP", 8.75, false},
 		{"bmp 32-bit", func() []byte { return encodeBMP(t, image.NewNRGBA(image.Rect(0, 0, 1500, 1500))) }, "32-bit BMP", 7, false},
 		{"pgm", func() []byte { return pnmFile("P5 4000 4000 255\n", make([]byte, 4000*4000)...) }, "PGM", 4, false},
 	}

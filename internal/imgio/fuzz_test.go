@@ -96,7 +96,9 @@ func FuzzHeaders(f *testing.F) {
 	f.Add(insertSegments(jpegBomb(f, 8, 8, "444", false), jpegSegment(0xEE, []byte("Adobe\x00\x64\x00\x00\x00\x00\x00"))))
 	f.Add([]byte("\xff\xd8\xff\xc2\x00\x0b\x08\x00\x01\x00\x01\x05"))
 	f.Add(jpegScanBomb(16, 16, 3))
+	f.Add(webpFile(vp8xChunk(9, 4, 0x10), riffChunk("ALPH", []byte{0}), riffChunk("VP8L", solidVP8L(9, 4, color.NRGBA{A: 255}))))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = webpHasChunk(data, "VP8L")
 		if hd, err := parsePNGHeader(data); err == nil {
 			if hd.channels() == 0 || hd.bytesPerPixel() < 1 || hd.bytesPerPixel() > 8 || hd.rowBytes() < 0 || hd.kind() == "" {
 				t.Fatalf("png header %+v", hd)

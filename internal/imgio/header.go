@@ -208,6 +208,24 @@ func skipEntropyData(data []byte, i int) int {
 	}
 }
 
+// webpHasChunk reports whether the RIFF container of a WebP file holds a chunk named fourcc.
+func webpHasChunk(data []byte, fourcc string) bool {
+	if len(data) < 12 {
+		return false
+	}
+	for p := 12; p+8 <= len(data); {
+		if string(data[p:p+4]) == fourcc {
+			return true
+		}
+		size := uint64(binary.LittleEndian.Uint32(data[p+4 : p+8]))
+		if size > uint64(len(data)-p-8) {
+			return false
+		}
+		p += 8 + int(size) + int(size&1)
+	}
+	return false
+}
+
 // planes is the total size in bytes of the component planes, each padded to whole MCUs as image/jpeg allocates them
 // (one byte a sample).
 func (hd jpegHeader) planes() int64 {
