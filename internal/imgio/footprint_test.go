@@ -52,48 +52,61 @@ func allocated(fn func()) uint64 {
 	return b.TotalAlloc - a.TotalAlloc
 }
 
-// TestFootprintMeasured decodes, for every format, the costliest image of its kind that the default limits
-// accept (40 megapixels, or as many as MaxMemory admits), and checks that what Decode allocates (TotalAlloc) stays
-// within the header's estimate, that the estimate's peak is within MaxMemory, and that the estimate is not
-// wildly pessimistic. A worst image one pixel row larger of the memory-bound kinds is refused.
-func TestFootprintMeasured(t *testing.T) {
-	if testing.Short() {
-		t.Skip("decodes 40-megapixel images (about 20 s on 2 cores)")
-	}
-	lim := DefaultLimits
+// limitCase is the costliest image of one kind that the default limits accept, and, for kinds whose bound is the
+// memory limit rather than the pixel limit, the same kind a little larger, which they refuse.
+type limitCase struct {
+	name   string
+	data   func() []byte
+	kind   string
+	perPx  float64 // peak bytes a pixel
+	goJPEG bool    // decode with image/jpeg, as when libjpeg reports a problem
+	bigger func() []byte
+}
+
+// limitCases lists the costliest accepted image of every format and kind: 40 megapixels, or as many as MaxMemory
+// admits. The images are built without holding their pixels (bomb_test.go).
+func limitCases(tb testing.TB) []limitCase {
 	side := 6320 // 39.94 megapixels, just under MaxPixels
 	exif6 := pngChunk("eXIf", tiffWithOrientation(binary.LittleEndian, 6))
-	cases := []struct {
-		name   string
-		data   func() []byte
-		kind   string
-		perPx  float64 // peak bytes a pixel, to 0.1
-		goJPEG bool
-	}{
-		{"png 8-bit RGBA at the pixel limit", func() []byte { return pngBomb(t, side, side, 8, 6, false) }, "8-bit RGBA PNG", 7, false},
-		{"png 8-bit RGB Paeth", func() []byte { return pngBombFiltered(t, side, side, 8, 2, false, 4) }, "8-bit RGB PNG", 7, false},
-		{"png 8-bit RGB interlaced", func() []byte { return pngBomb(t, side, side, 8, 2, true) }, "interlaced 8-bit RGB PNG", 8, false},
-		{"png 8-bit RGB rotated by EXIF", func() []byte { return pngBomb(t, side, side, 8, 2, false, exif6) }, "8-bit RGB PNG", 7, false},
-		{"png 8-bit greyscale", func() []byte { return pngBomb(t, side, side, 8, 0, false) }, "8-bit greyscale PNG", 4, false},
-		{"png 8-bit greyscale with tRNS", func() []byte { return pngBomb(t, side, side, 8, 0, false, pngChunk("tRNS", []byte{0, 0})) }, "8-bit greyscale PNG", 7, false},
-		{"png 16-bit greyscale", func() []byte { return pngBomb(t, side, side, 16, 0, false) }, "16-bit greyscale PNG", 5, false},
-		{"png 4-bit palette", func() []byte { return pngBomb(t, side, side, 4, 3, false) }, "4-bit palette PNG", 4, false},
-		{"png 16-bit RGBA, largest accepted", func() []byte { return pngBomb(t, 5400, 5400, 16, 6, false) }, "16-bit RGBA PNG", 11, false},
-		{"jpeg 4:2:0 libjpeg", func() []byte { return jpegBomb(t, side, side, "420", false) }, "JPEG", 4.5, false},
-		{"jpeg 4:4:4 Go decoder", func() []byte { return jpegBomb(t, side, side, "444", false) }, "JPEG", 6, true},
-		{"jpeg progressive 4:2:0 Go decoder", func() []byte { return jpegBomb(t, side, side, "420", true) }, "progressive JPEG", 8.25, true},
-		{"jpeg progressive 4:4:4 Go decoder, largest accepted", func() []byte { return jpegBomb(t, 4400, 4400, "444", true) }, "progressive JPEG", 16.5, true},
+	return []limitCase{
+		{"png 8-bit RGBA at the pixel limit", func() []byte { return pngBomb(tb, side, side, 8, 6, false) }, "8-bit RGBA PNG", 7, false, nil},
+		{"png 8-bit RGB Paeth", func() []byte { return pngBombFiltered(tb, side, side, 8, 2, false, 4) }, "8-bit RGB PNG", 7, false, nil},
+		{"png 8-bit RGB interlaced", func() []byte { return pngBomb(tb, side, side, 8, 2, true) }, "interlaced 8-bit RGB PNG", 8, false, nil},
+		{"png 8-bit RGB rotated by EXIF", func() []byte { return pngBomb(tb, side, side, 8, 2, false, exif6) }, "8-bit RGB PNG", 7, false, nil},
+		{"png 8-bit greyscale", func() []byte { return pngBomb(tb, side, side, 8, 0, false) }, "8-bit greyscale PNG", 4, false, nil},
+		{"png 8-bit greyscale with tRNS", func() []byte { return pngBomb(tb, side, side, 8, 0, false, pngChunk("tRNS", []byte{0, 0})) }, "8-bit greyscale PNG", 7, false, nil},
+		{"png 16-bit greyscale", func() []byte { return pngBomb(tb, side, side, 16, 0, false) }, "16-bit greyscale PNG", 5, false, nil},
+		{"png 4-bit palette", func() []byte { return pngBomb(tb, side, side, 4, 3, false) }, "4-bit palette PNG", 4, false, nil},
+		{"png 16-bit RGBA, largest accepted", func() []byte { return pngBomb(tb, 5400, 5400, 16, 6, false) }, "16-bit RGBA PNG", 11, false,
+			func() []byte { return pngBomb(tb, 5400, 5700, 16, 6, false) }},
+		{"jpeg 4:2:0 libjpeg", func() []byte { return jpegBomb(tb, side, side, "420", false) }, "JPEG", 4.5, false, nil},
+		{"jpeg 4:4:4 Go decoder", func() []byte { return jpegBomb(tb, side, side, "444", false) }, "JPEG", 6, true, nil},
+		{"jpeg progressive 4:2:0 Go decoder", func() []byte { return jpegBomb(tb, side, side, "420", true) }, "progressive JPEG", 8.25, true, nil},
+		{"jpeg progressive 4:4:4 Go decoder, largest accepted", func() []byte { return jpegBomb(tb, 4400, 4400, "444", true) }, "progressive JPEG", 16.5, true,
+			func() []byte { return jpegBomb(tb, 4700, 4700, "444", true) }},
 		{"gif", func() []byte {
-			return encodeGIF(t, image.NewPaletted(image.Rect(0, 0, 4000, 4000), color.Palette{color.Black, color.White}))
-		}, "GIF", 4, false},
-		{"webp lossless, largest accepted", func() []byte { return webpFile(riffChunk("VP8L", solidVP8L(4200, 4200, color.NRGBA{1, 2, 3, 255}))) }, "lossless WebP", 8.75, false},
+			return encodeGIF(tb, image.NewPaletted(image.Rect(0, 0, 4000, 4000), color.Palette{color.Black, color.White}))
+		}, "GIF", 4, false, nil},
+		{"webp lossless, largest accepted", func() []byte { return webpFile(riffChunk("VP8L", solidVP8L(4200, 4200, color.NRGBA{1, 2, 3, 255}))) }, "lossless WebP", 8.75, false,
+			func() []byte { return webpFile(riffChunk("VP8L", solidVP8L(4400, 4400, color.NRGBA{1, 2, 3, 255}))) }},
 		{"webp extended lossless, largest accepted", func() []byte {
 			return webpFile(vp8xChunk(4200, 4200, 0x08), riffChunk("VP8L", solidVP8L(4200, 4200, color.NRGBA{1, 2, 3, 255})),
 				riffChunk("EXIF", tiffWithOrientation(binary.LittleEndian, 1)))
-		}, "lossless WebP", 8.75, false},
-		{"bmp 32-bit", func() []byte { return encodeBMP(t, image.NewNRGBA(image.Rect(0, 0, 1500, 1500))) }, "32-bit BMP", 7, false},
-		{"pgm", func() []byte { return pnmFile("P5 4000 4000 255\n", make([]byte, 4000*4000)...) }, "PGM", 4, false},
+		}, "lossless WebP", 8.75, false, nil},
+		{"bmp 32-bit", func() []byte { return encodeBMP(tb, image.NewNRGBA(image.Rect(0, 0, 1500, 1500))) }, "32-bit BMP", 7, false, nil},
+		{"pgm", func() []byte { return pnmFile("P5 4000 4000 255\n", make([]byte, 4000*4000)...) }, "PGM", 4, false, nil},
 	}
+}
+
+// TestFootprintMeasured decodes every limitCase and checks that what Decode allocates (TotalAlloc) stays within the
+// header's estimate, that the estimate's peak is within MaxMemory at the bytes a pixel the case states, and that a
+// larger image of a memory-bound kind is refused.
+func TestFootprintMeasured(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes 40-megapixel images (about 15 s on 2 cores)")
+	}
+	lim := DefaultLimits
+	cases := limitCases(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.goJPEG {
@@ -122,6 +135,11 @@ func TestFootprintMeasured(t *testing.T) {
 				fp.w, fp.h, len(data), float64(got)/1e6, float64(fp.allocated())/1e6, float64(fp.peak())/1e6, elapsed.Round(time.Millisecond))
 			if int64(got) > fp.allocated() {
 				t.Errorf("Decode allocated %d bytes, over the estimate's %d", got, fp.allocated())
+			}
+			if c.bigger != nil {
+				if _, _, err := Decode(c.bigger(), lim); !errors.Is(err, ErrTooLarge) {
+					t.Errorf("a larger %s: %v, want ErrTooLarge", c.kind, err)
+				}
 			}
 		})
 	}
@@ -306,5 +324,27 @@ func TestJPEGScanBombRefused(t *testing.T) {
 	hd, err = parseJPEGHeader(jpegBomb(t, 64, 64, "420", false))
 	if err != nil || hd.scans != 1 {
 		t.Errorf("baseline JPEG with restart markers: %d scans, %v", hd.scans, err)
+	}
+}
+
+// BenchmarkDecodeLimits decodes the costliest accepted image of every kind (limitCases), reporting time, bytes
+// allocated and the estimated peak bytes a pixel: go test -tags libjpeg ./internal/imgio -run - -bench DecodeLimits.
+func BenchmarkDecodeLimits(b *testing.B) {
+	for _, c := range limitCases(b) {
+		b.Run(strings.ReplaceAll(c.name, " ", "_"), func(b *testing.B) {
+			if c.goJPEG {
+				saved := fastJPEG
+				fastJPEG = nil
+				b.Cleanup(func() { fastJPEG = saved })
+			}
+			data := c.data()
+			b.ReportAllocs()
+			b.ReportMetric(c.perPx, "peak-B/px")
+			for b.Loop() {
+				if _, _, err := Decode(data, DefaultLimits); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
