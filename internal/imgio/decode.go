@@ -57,8 +57,8 @@ type Limits struct {
 	// estimated from its header before pixel memory is allocated: the
 	// decoder's output and working memory, the packed RGB Image, its upright
 	// copy and the engine's pyramid (footprint.go has the model). What a
-	// pixel costs depends on the header: 4 bytes for an 8-bit baseline JPEG,
-	// 7 for an 8-bit RGB PNG, 11 for a 16-bit RGBA one.
+	// pixel costs depends on the header: 4.5 bytes for a 4:2:0 baseline
+	// JPEG, 7 for an 8-bit RGB PNG, 11 for a 16-bit RGBA one.
 	MaxMemory int64
 }
 

@@ -320,6 +320,13 @@ func TestJPEGScanBombRefused(t *testing.T) {
 	if err := checkScans(hd, 6320*6320); err != nil {
 		t.Errorf("10 scans of 40 megapixels: %v", err)
 	}
+	// Junk between segments is skipped, as image/jpeg skips it.
+	j := jpegBomb(t, 64, 64, "420", false)
+	const afterDQT = 2 + 2 + 67
+	j = append(append(append([]byte{}, j[:afterDQT]...), "junk"...), j[afterDQT:]...)
+	if _, _, err := Decode(j, Limits{}); err != nil {
+		t.Errorf("JPEG with junk between segments: %v", err)
+	}
 	// Restart markers and stuffed bytes inside a scan do not end it.
 	hd, err = parseJPEGHeader(jpegBomb(t, 64, 64, "420", false))
 	if err != nil || hd.scans != 1 {

@@ -129,14 +129,11 @@ func parseJPEGHeader(data []byte) (jpegHeader, error) {
 	sof := false
 	i := 2 // skip SOI
 	for i+4 <= len(data) {
-		if data[i] != 0xFF {
-			break
-		}
-		m := data[i+1]
-		if m == 0xFF { // fill byte
+		if data[i] != 0xFF || data[i+1] == 0xFF { // junk before a marker (image/jpeg skips it too), or a fill byte
 			i++
 			continue
 		}
+		m := data[i+1]
 		i += 2
 		if m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7) {
 			continue // standalone markers
