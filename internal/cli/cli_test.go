@@ -69,6 +69,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"serve", "--stream-dirs", "/nonexistent/videos"}, ExitUsage, "--stream-dirs: /nonexistent/videos is not a folder"},
 		{[]string{"serve", "--stream-dirs", "/etc/hostname"}, ExitUsage, "is not a folder"},
 		{[]string{"serve", "--allow-private-networks=maybe"}, ExitUsage, "invalid boolean"},
+		{[]string{"serve", "--max-image-memory", "0"}, ExitUsage, "--max-image-memory, --timeout and --max-analyses must be positive"},
 	}
 	for _, tc := range tests {
 		code, out, errs := run(t, tc.args...)

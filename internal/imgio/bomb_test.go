@@ -153,3 +153,63 @@ func slicesGrow(b []byte, n int) []byte {
 	copy(nb, b)
 	return nb
 }
+
+// jpegScanBomb builds a progressive grey w×h JPEG (w and h multiples of 8) with a DC scan followed by n identical AC
+// scans, each nothing but end-of-band runs of 16384 to 32767 blocks: a few dozen bytes a scan that make a decoder
+// visit every block again.
+func jpegScanBomb(w, h, n int) []byte {
+	seg := func(marker byte, body ...byte) []byte {
+		return append([]byte{0xFF, marker, byte((len(body) + 2) >> 8), byte(len(body) + 2)}, body...)
+	}
+	out := []byte{0xFF, 0xD8}
+	out = append(out, seg(0xDB, append([]byte{0}, bytes.Repeat([]byte{1}, 64)...)...)...)
+	out = append(out, seg(0xC2, 8, byte(h>>8), byte(h), byte(w>>8), byte(w), 1, 1, 0x11, 0)...)
+	oneCode := func(class byte, sym byte) []byte {
+		b := []byte{class << 4, 1}
+		b = append(b, make([]byte, 15)...)
+		return append(b, sym)
+	}
+	out = append(out, seg(0xC4, append(oneCode(0, 0), oneCode(1, 0xE0)...)...)...)
+	blocks := (w / 8) * (h / 8)
+	// DC scan: one bit per block.
+	out = append(out, seg(0xDA, 1, 1, 0, 0, 0, 0)...)
+	dc := make([]byte, (blocks+7)/8)
+	if p := len(dc)*8 - blocks; p > 0 {
+		dc[len(dc)-1] = byte(1<<p - 1)
+	}
+	out = append(out, dc...)
+	// AC scan data: runs of 16384..32767 blocks, code '0' + 14 bits.
+	k := (blocks + 32766) / 32767
+	var bw []byte
+	var acc uint64
+	var nb uint
+	put := func(v uint64, n uint) {
+		for i := int(n) - 1; i >= 0; i-- {
+			acc = acc<<1 | (v>>uint(i))&1
+			nb++
+			if nb == 8 {
+				b := byte(acc)
+				bw = append(bw, b)
+				if b == 0xFF {
+					bw = append(bw, 0)
+				}
+				acc, nb = 0, 0
+			}
+		}
+	}
+	left := blocks
+	for i := 0; i < k; i++ {
+		r := left / (k - i)
+		put(0, 1)
+		put(uint64(r-16384), 14)
+		left -= r
+	}
+	for nb != 0 {
+		put(1, 1)
+	}
+	for i := 0; i < n; i++ {
+		out = append(out, seg(0xDA, 1, 1, 0, 1, 63, 0)...)
+		out = append(out, bw...)
+	}
+	return append(out, 0xFF, 0xD9)
+}

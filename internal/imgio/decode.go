@@ -57,15 +57,16 @@ type Limits struct {
 	// estimated from its header before pixel memory is allocated: the
 	// decoder's output and working memory, the packed RGB Image, its upright
 	// copy and the engine's pyramid (footprint.go has the model). What a
-	// pixel costs depends on the header: 4 bytes for an 8-bit baseline JPEG,
-	// 7 for an 8-bit RGB PNG, 11 for a 16-bit RGBA one.
+	// pixel costs depends on the header: 4.5 bytes for a 4:2:0 baseline
+	// JPEG, 7 for an 8-bit RGB PNG, 11 for a 16-bit RGBA one.
 	MaxMemory int64
 }
 
 // DefaultLimits are the limits used for zero Limits fields: 32 MiB of
 // encoded data, 40 megapixels and 320 MiB of decoded memory, which admits
-// every 8-bit non-interlaced PNG and every baseline JPEG of 40 megapixels
-// but a 16-bit RGBA PNG of at most 30.
+// every 8-bit non-interlaced PNG, baseline YCbCr JPEG and progressive 4:2:0
+// JPEG of 40 megapixels, but a 16-bit RGBA PNG of at most 30 megapixels, a
+// progressive 4:4:4 JPEG of at most 20 and a lossless WebP of at most 18.
 var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxPixels: 40_000_000, MaxMemory: 320 << 20}
 
 // Sentinel errors. Errors returned by Decode and DecodeFile wrap exactly one

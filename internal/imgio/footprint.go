@@ -32,7 +32,8 @@ type footprint struct {
 	w, h   int    // stored dimensions
 	advice string // how to send the same picture more cheaply, besides making it smaller; may be empty
 
-	decoder int64 // everything the decoder allocates (its output included)
+	decoder int64 // everything the decoder allocates (its output and fixed included)
+	fixed   int64 // of which what does not grow with the pixels: tables, buffers, the input
 	output  int64 // the decoder's output image alone, held while FromStd converts it
 	image   int64 // the packed RGB Image
 	upright int64 // the upright copy made by Orient, 0 when the orientation is 1
@@ -63,6 +64,11 @@ func (fp footprint) check(limit int64) error {
 	}
 	px := int64(fp.w) * int64(fp.h)
 	fits := int64(float64(px) * float64(limit) / float64(need)) // pixels of this kind that fit the limit
+	if fits >= 1_000_000 {
+		fits = fits / 100_000 * 100_000
+	} else {
+		fits = fits / 1000 * 1000
+	}
 	advice := "send a smaller image"
 	if fp.advice != "" {
 		advice = "send " + fp.advice + " or a smaller image"
@@ -70,11 +76,11 @@ func (fp footprint) check(limit int64) error {
 	return withPlain(fmt.Errorf("imgio: %s of %dx%d needs an estimated %d bytes to decode, limit %d: %w",
 		fp.kind, fp.w, fp.h, need, limit, ErrTooLarge),
 		"the %s of %s megapixels would need %s of memory to decode; the limit is %s: %s (at most %s megapixels of this kind)",
-		fp.kind, megapixels(px/1000*1000), byteSize(need), byteSize(limit), advice, megapixels(fits/100_000*100_000))
+		fp.kind, megapixels(px/1000*1000), byteSize(need), byteSize(limit), advice, megapixels(fits))
 }
 
 // footprintOf estimates the memory of decoding data, a valid header of format f whose std decoder reported cfg.
-// orientation is the EXIF orientation Decode will apply. It reads only headers.
+// orientation is the EXIF orientation Decode will apply. It reads headers and markers, never pixel data.
 func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (footprint, error) {
 	w, h := cfg.Width, cfg.Height
 	px := int64(w) * int64(h)
@@ -85,6 +91,7 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 	// Fixed working memory of any decoder (Huffman tables, zlib window, bufio) and the input itself.
 	const scratch = 1 << 20
 	base := int64(scratch + len(data))
+	fp.fixed = base
 
 	switch f {
 	case PNG:
@@ -104,6 +111,9 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 			return footprint{}, err
 		}
 		fp.kind, fp.advice = hd.kind(), hd.advice()
+		if err := checkScans(hd, px); err != nil {
+			return footprint{}, err
+		}
 		fp.output, fp.decoder = hd.goCost(w, h)
 		fp.decoder += base
 		if fastJPEG != nil {
@@ -115,24 +125,30 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 		fp.output = px
 		fp.decoder = base + 2*px
 	case WebP:
-		switch cfg.ColorModel {
-		case color.NRGBAModel: // lossless VP8L
+		// x/image/webp's DecodeConfig reports an extended (VP8X) file as lossy whatever its image chunk is.
+		switch {
+		case cfg.ColorModel == color.NRGBAModel || webpHasChunk(data, "VP8L"):
 			fp.kind = "lossless WebP"
 			fp.output = 4 * px
-			fp.decoder = base + vp8lCost(px)
+			fp.fixed += vp8lHuffman(w, h)
+			fp.decoder = fp.fixed + vp8lCost(px)
 		default: // lossy VP8: 4:2:0 in whole 16x16 macroblocks
 			mb := int64((w+15)/16) * int64((h+15)/16)
 			fp.output = mb * 384
 			fp.decoder = base + fp.output + mb*64
-			if cfg.ColorModel == color.NYCbCrAModel {
+			if cfg.ColorModel == color.NYCbCrAModel || webpHasChunk(data, "ALPH") {
 				// The alpha plane, decoded as a VP8L image whose green channel it is, then copied out.
 				fp.kind = "WebP with alpha"
 				fp.output += px
-				fp.decoder += vp8lCost(px) + px
+				fp.fixed += vp8lHuffman(w, h)
+				fp.decoder += vp8lHuffman(w, h) + vp8lCost(px) + px
 			}
 		}
 	case BMP:
-		bpp := int64(binary.LittleEndian.Uint16(data[28:30])) // checkBMPSize has read the header
+		if len(data) < 30 {
+			return footprint{}, fmt.Errorf("imgio: bmp header: %w", ErrTruncated)
+		}
+		bpp := int64(binary.LittleEndian.Uint16(data[28:30]))
 		fp.kind = fmt.Sprintf("%d-bit BMP", bpp)
 		fp.output = px // palette images
 		if bpp > 8 {
@@ -145,10 +161,42 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 	return fp, nil
 }
 
+// maxScanPixels bounds the work of decoding a JPEG: its scans times its pixels. Every scan makes a decoder visit every
+// block of the components it covers, and a scan of nothing but end-of-band runs takes a few dozen bytes: a 126 KB
+// progressive JPEG of 40 megapixels with 1000 such scans kept image/jpeg busy for 70 s and libjpeg for 7 s (2 loaded
+// cores), past any request timeout, and neither can be stopped. Real files have 1 to 4 scans (baseline) or about 10
+// (progressive); the bound admits 25 at 40 megapixels, 100 at 10.
+const maxScanPixels = 1_000_000_000
+
+// checkScans refuses a JPEG with more scans than maxScanPixels admits at its size.
+func checkScans(hd jpegHeader, px int64) error {
+	if int64(hd.scans)*px <= maxScanPixels {
+		return nil
+	}
+	most := maxScanPixels / px
+	advice := "send a smaller image"
+	if hd.progressive {
+		advice = "send a baseline (non-progressive) JPEG or a smaller image"
+	}
+	return withPlain(fmt.Errorf("imgio: %s of %dx%d has %d scans, limit %d at that size: %w", hd.kind(), hd.w, hd.h, hd.scans, most, ErrTooLarge),
+		"the %s of %s megapixels has %d scans, too many to decode in time (at most %d at this size): %s",
+		hd.kind(), megapixels(px/1000*1000), hd.scans, most, advice)
+}
+
 // vp8lCost bounds what x/image/vp8l allocates for a px-pixel lossless image: the 4-byte ARGB pixels, a second copy
 // when a colour-indexing transform unpacks bundled pixels, and the subsampled predictor, cross-colour and entropy
 // images (at least 4x4 pixels a sample: at most a quarter byte a pixel each).
 func vp8lCost(px int64) int64 { return 4*px + 4*px + 3*px/4 }
+
+// vp8lHuffman bounds the Huffman trees x/image/vp8l builds for a w×h lossless image, which do not depend on its
+// pixels: up to 2600 groups of five trees (at most one group per 4x4 tile of the image), each up to 53 KB with the
+// largest colour cache, plus up to 12.5 KB of code lengths read for each of 2600 group indices. A 400 KB file of
+// a few hundred pixels can ask for 170 MB this way.
+func vp8lHuffman(w, h int) int64 {
+	const maxGroups, group, lengths = 2600, 53 << 10, 12800
+	tiles := int64((w+3)/4) * int64((h+3)/4)
+	return min(maxGroups, tiles)*group + maxGroups*lengths
+}
 
 // pnmFootprint is the estimate for a P5/P6 image, which decodePNM writes straight into the Image.
 func pnmFootprint(hd pnmHeader) footprint {
@@ -157,5 +205,5 @@ func pnmFootprint(hd pnmHeader) footprint {
 	if hd.channels == 1 {
 		kind = "PGM"
 	}
-	return footprint{kind: kind, w: hd.w, h: hd.h, image: 3 * px, pyramid: px, decoder: 64 << 10}
+	return footprint{kind: kind, w: hd.w, h: hd.h, image: 3 * px, pyramid: px, decoder: 64 << 10, fixed: 64 << 10}
 }

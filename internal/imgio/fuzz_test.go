@@ -95,7 +95,10 @@ func FuzzHeaders(f *testing.F) {
 	f.Add(jpegBomb(f, 8, 8, "gray", false))
 	f.Add(insertSegments(jpegBomb(f, 8, 8, "444", false), jpegSegment(0xEE, []byte("Adobe\x00\x64\x00\x00\x00\x00\x00"))))
 	f.Add([]byte("\xff\xd8\xff\xc2\x00\x0b\x08\x00\x01\x00\x01\x05"))
+	f.Add(jpegScanBomb(16, 16, 3))
+	f.Add(webpFile(vp8xChunk(9, 4, 0x10), riffChunk("ALPH", []byte{0}), riffChunk("VP8L", solidVP8L(9, 4, color.NRGBA{A: 255}))))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = webpHasChunk(data, "VP8L")
 		if hd, err := parsePNGHeader(data); err == nil {
 			if hd.channels() == 0 || hd.bytesPerPixel() < 1 || hd.bytesPerPixel() > 8 || hd.rowBytes() < 0 || hd.kind() == "" {
 				t.Fatalf("png header %+v", hd)
@@ -103,7 +106,7 @@ func FuzzHeaders(f *testing.F) {
 		}
 		if hd, err := parseJPEGHeader(data); err == nil {
 			out, dec := hd.goCost(hd.w, hd.h)
-			if hd.n < 1 || hd.n > 4 || out < 0 || dec < out || hd.libjpegCost() < 0 || hd.kind() == "" {
+			if hd.n < 1 || hd.n > 4 || hd.scans < 0 || out < 0 || dec < out || hd.libjpegCost() < 0 || hd.kind() == "" {
 				t.Fatalf("jpeg header %+v: output %d, decoder %d", hd, out, dec)
 			}
 		}

@@ -1,6 +1,7 @@
 package imgio
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -118,27 +119,26 @@ type jpegHeader struct {
 	jfif        bool    // an APP0 JFIF segment
 	adobe       bool    // an APP14 Adobe segment ...
 	transform   byte    // ... and its colour transform (0: none, i.e. RGB or CMYK)
+	scans       int     // start-of-scan segments in the whole file
 }
 
-// parseJPEGHeader walks the marker segments up to the first scan.
+// parseJPEGHeader walks the marker segments of the whole file, skipping the entropy-coded data of each scan, to
+// read the frame header and count the scans.
 func parseJPEGHeader(data []byte) (jpegHeader, error) {
 	var hd jpegHeader
 	sof := false
 	i := 2 // skip SOI
 	for i+4 <= len(data) {
-		if data[i] != 0xFF {
-			break
-		}
-		m := data[i+1]
-		if m == 0xFF { // fill byte
+		if data[i] != 0xFF || data[i+1] == 0xFF { // junk before a marker (image/jpeg skips it too), or a fill byte
 			i++
 			continue
 		}
+		m := data[i+1]
 		i += 2
 		if m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7) {
 			continue // standalone markers
 		}
-		if m == 0xD9 || m == 0xDA { // EOI, SOS
+		if m == 0xD9 { // EOI
 			break
 		}
 		n := int(binary.BigEndian.Uint16(data[i:]))
@@ -147,6 +147,11 @@ func parseJPEGHeader(data []byte) (jpegHeader, error) {
 		}
 		seg := data[i+2 : i+n]
 		i += n
+		if m == 0xDA { // SOS: the entropy-coded data runs to the next marker other than RSTn or a stuffed 0xFF00
+			hd.scans++
+			i = skipEntropyData(data, i)
+			continue
+		}
 		switch {
 		case m == 0xE0 && len(seg) >= 5 && string(seg[:5]) == "JFIF\x00":
 			hd.jfif = true
@@ -177,6 +182,45 @@ func parseJPEGHeader(data []byte) (jpegHeader, error) {
 		return jpegHeader{}, fmt.Errorf("imgio: jpeg: no frame header before the first scan: %w", ErrCorrupt)
 	}
 	return hd, nil
+}
+
+// skipEntropyData returns the offset of the first marker at or after i that ends entropy-coded data: 0xFF followed
+// by neither 0x00 (a stuffed 0xFF byte), a restart marker, nor another 0xFF (fill). It returns len(data) if there is
+// none.
+func skipEntropyData(data []byte, i int) int {
+	for {
+		k := bytes.IndexByte(data[i:], 0xFF)
+		if k < 0 || i+k+1 >= len(data) {
+			return len(data)
+		}
+		i += k
+		switch c := data[i+1]; {
+		case c == 0x00 || (c >= 0xD0 && c <= 0xD7):
+			i += 2
+		case c == 0xFF:
+			i++
+		default:
+			return i
+		}
+	}
+}
+
+// webpHasChunk reports whether the RIFF container of a WebP file holds a chunk named fourcc.
+func webpHasChunk(data []byte, fourcc string) bool {
+	if len(data) < 12 {
+		return false
+	}
+	for p := 12; p+8 <= len(data); {
+		if string(data[p:p+4]) == fourcc {
+			return true
+		}
+		size := uint64(binary.LittleEndian.Uint32(data[p+4 : p+8]))
+		if size > uint64(len(data)-p-8) {
+			return false
+		}
+		p += 8 + int(size) + int(size&1)
+	}
+	return false
 }
 
 // planes is the total size in bytes of the component planes, each padded to whole MCUs as image/jpeg allocates them

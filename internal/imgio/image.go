@@ -3,8 +3,10 @@
 // (first frame), WebP, BMP and binary Netpbm (PGM P5, PPM P6).
 //
 // Decoding is content-based (magic bytes, never file names), bounded by
-// configurable byte and pixel limits that are enforced before any pixel
-// memory is allocated, and EXIF orientation is applied so that returned
+// configurable byte, pixel and memory limits that are enforced before any
+// pixel memory is allocated (the memory an image needs is estimated from its
+// header: bit depth, channels, interlacing, JPEG sampling, progressive mode
+// and scan count), and EXIF orientation is applied so that returned
 // images are always upright. All failures are reported with errors that wrap
 // one of the package sentinels (ErrEmpty, ErrUnsupported, ErrTruncated,
 // ErrCorrupt, ErrTooLarge) so callers can classify them with errors.Is.
