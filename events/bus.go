@@ -82,11 +82,25 @@ func (b *Bus) nextID() string {
 // It returns the event as published. The event is shared with subscribers, not copied deeply: do not change
 // what its pointer and slice fields point to after publishing it.
 func (b *Bus) Publish(e facegate.Event) facegate.Event {
+	e, _ = b.PublishIf(e, nil)
+	return e
+}
+
+// PublishIf is Publish for an event that may be delivered only once admit accepts it: admit sees the event
+// with its ID and Time, under the bus's lock (so events stay in ID order), and an error from it drops the event:
+// it is neither kept for replay nor handed to anybody, and PublishIf returns the error. The server admits a
+// stream's match only once its audit entry is written. A nil admit accepts every event.
+func (b *Bus) PublishIf(e facegate.Event, admit func(facegate.Event) error) (facegate.Event, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e.ID = b.nextID()
 	if e.Time.IsZero() {
 		e.Time = b.now()
+	}
+	if admit != nil {
+		if err := admit(e); err != nil {
+			return e, err
+		}
 	}
 	if b.n < len(b.ring) {
 		b.ring[(b.head+b.n)%len(b.ring)] = e
@@ -105,7 +119,7 @@ func (b *Bus) Publish(e facegate.Event) facegate.Event {
 			s.dropped.Add(1)
 		}
 	}
-	return e
+	return e, nil
 }
 
 // at returns the i-th oldest event of the ring; b.mu is held.

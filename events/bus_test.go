@@ -1,6 +1,7 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -380,5 +381,32 @@ func TestRemoveAndPrune(t *testing.T) {
 	got := b.Recent(Filter{}, 0)
 	if len(got) != 3 || got[2].ID != e.ID || got[0].ID >= got[1].ID {
 		t.Fatalf("after publishing: %+v", got)
+	}
+}
+
+// TestPublishIfRefusedIsNotDelivered: an event its admit function refuses (the server: a match whose audit entry
+// could not be written) reaches no subscriber and is not kept for replay; the next one is delivered in order.
+func TestPublishIfRefusedIsNotDelivered(t *testing.T) {
+	b := NewBus(8)
+	sub := b.Subscribe(Filter{}, "")
+	defer sub.Close()
+	var seen string
+	refused := errors.New("audit unavailable")
+	got, err := b.PublishIf(ev("cam", facegate.EventMatch), func(e facegate.Event) error { seen = e.ID; return refused })
+	if !errors.Is(err, refused) || seen == "" || got.ID != seen {
+		t.Fatalf("PublishIf = %+v, %v; admit saw %q", got, err, seen)
+	}
+	if n := len(b.Recent(Filter{}, 0)); n != 0 {
+		t.Fatalf("a refused event was kept for replay (%d events)", n)
+	}
+	ok, err := b.PublishIf(ev("cam", facegate.EventMatch), func(facegate.Event) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := recv(t, sub.C); e.ID != ok.ID {
+		t.Fatalf("subscriber got %s, want the admitted %s (the refused one must not arrive)", e.ID, ok.ID)
+	}
+	if r := b.Recent(Filter{}, 0); len(r) != 1 || r[0].ID != ok.ID {
+		t.Fatalf("replay holds %v, want only the admitted event", r)
 	}
 }

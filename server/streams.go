@@ -120,20 +120,32 @@ func (s *Server) publish(e facegate.Event) facegate.Event {
 			e.Status = &st
 		}
 	}
-	e = s.bus.Publish(e)
+	if e.Type == facegate.EventMatch && e.Match != nil {
+		// A stream identified somebody: that is a search too, audited like one, and like a search's result the
+		// match is delivered (SSE, replay, webhook) only once its entry is written. When it cannot be, the
+		// match is dropped: nobody learns of an identification the audit log does not record.
+		var err error
+		e, err = s.bus.PublishIf(e, func(ev facegate.Event) error {
+			d := map[string]string{"event": ev.ID, "track": ev.Track, "score": strconv.FormatFloat(float64(ev.Match.Score), 'f', 4, 32)}
+			if ev.AlertID != "" {
+				d["alert"] = ev.AlertID
+			}
+			return s.auditAppend(s.bg, &audit.Entry{Actor: "stream/" + ev.Stream, Action: "stream.match",
+				Target: "galleries/" + ev.Match.Gallery + "/subjects/" + ev.Match.Subject, Outcome: "match", Details: d})
+		})
+		if err != nil {
+			s.log.Error("stream match not delivered: its audit entry could not be written", "stream", e.Stream, "err", err)
+			s.metrics.inc("facegate_stream_matches_unaudited_total", "Stream matches dropped because their audit entry could not be written.", "stream", e.Stream)
+			e.ID = ""
+			return e
+		}
+	} else {
+		e = s.bus.Publish(e)
+	}
 	s.metrics.inc("facegate_stream_events_total", "Stream events by stream and type.", "stream", e.Stream, "type", string(e.Type))
 	if e.Type == facegate.EventMatch || e.Type == facegate.EventUnknown {
 		s.metrics.observe("facegate_stream_decision_latency_seconds", "Time from the arrival of the deciding frame to the match or unknown event.",
 			time.Duration(e.LatencyMS*float64(time.Millisecond)), "stream", e.Stream, "type", string(e.Type))
-	}
-	if e.Type == facegate.EventMatch && e.Match != nil {
-		// A stream identified somebody: that is a search too, and it is audited like one.
-		d := map[string]string{"event": e.ID, "track": e.Track, "score": strconv.FormatFloat(float64(e.Match.Score), 'f', 4, 32)}
-		if e.AlertID != "" {
-			d["alert"] = e.AlertID
-		}
-		s.auditAppend(s.bg, &audit.Entry{Actor: "stream/" + e.Stream, Action: "stream.match",
-			Target: "galleries/" + e.Match.Gallery + "/subjects/" + e.Match.Subject, Outcome: "match", Details: d})
 	}
 	if rs := s.running(e.Stream); rs != nil {
 		if wh := rs.p.Stream().Webhook; wh != nil && wh.URL != "" {

@@ -49,7 +49,8 @@ type Config struct {
 	// Recognizer decides who a track is and raises watchlist alerts; the server passes its own, so streams and
 	// the API share one decision path (and one alert cool-down). Nil: one is made from Index and Store.
 	Recognizer *recognize.Recognizer
-	// Publish delivers an event and returns it with its ID set (events.Bus.Publish, say). Required.
+	// Publish delivers an event and returns it with its ID set (events.Bus.Publish, say), or with an empty ID
+	// when it was not delivered (the server drops a match it cannot audit). Required.
 	Publish func(facegate.Event) facegate.Event
 	// Transform is the deployment's secret template transform (nil: none); the gallery's templates were made
 	// with it, so a track's views must be too.
@@ -500,6 +501,9 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 		e.Suppressed = st.suppressed
 	}
 	e = p.publish(e)
+	if e.ID == "" {
+		return // not delivered (the server could not audit it): nothing may refer to it
+	}
 	if ao != nil && ao.Best {
 		if err := p.cfg.Store.SetAlertEvent(ctx, ao.Alert.ID, e.ID); err != nil {
 			p.log.Warn("linking the alert to its event failed", "err", err)
