@@ -38,12 +38,13 @@ fmt-check:
 # make test: static checks (gofmt, vet, staticcheck), then every test exactly once: all but the slow ones under the
 # race detector; the pure-Go JPEG path of internal/imgio; the slow ones without the race detector (the accuracy
 # runs on ../shared/datasets, the crash and process tests, the exact-search comparison, the web console's browser
-# test in headless Chromium, docs/console.md). A test that needs the model pack, the shared datasets, ffmpeg,
+# test in headless Chromium, docs/console.md; the decoders' peak-memory measurement, which the race detector's own
+# allocations would distort). A test that needs the model pack, the shared datasets, ffmpeg,
 # chromium or node skips when it is missing, saying which, and fails instead under CI=true (.ci/run).
 # internal/tools/testsummary prints the failures, then "N passed, N failed, N skipped" and each skip's reason.
 # The opt-in measurements (OPTIN) have their own targets and are not run.
-SLOW     = ^(TestAccuracy.*|TestGoldenGroupPhotos|TestCrashDurability|TestGracefulShutdown|TestSearchMatchesExact|TestConsoleE2E)$$
-SLOWPKGS = ./engine ./server ./store/sqlite ./index ./console
+SLOW     = ^(TestAccuracy.*|TestGoldenGroupPhotos|TestCrashDurability|TestGracefulShutdown|TestSearchMatchesExact|TestConsoleE2E|TestFootprintMeasured)$$
+SLOWPKGS = ./engine ./server ./store/sqlite ./index ./console ./internal/imgio
 OPTIN    = ^(TestLoad|TestRealtime1080p|TestLFWProtection|TestSuppressionLFW)$$
 test: deps fmt-check vet staticcheck
 	@set -o pipefail; { rc=0; \

@@ -32,6 +32,19 @@ func runClip(t *testing.T, ctx context.Context, c *api.Client, name, gallery str
 	return evs
 }
 
+// watchPerformer creates the watchlist gallery "wanted" with the clip's performer enrolled as "w1".
+func watchPerformer(t *testing.T, ctx context.Context, c *api.Client) {
+	t.Helper()
+	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("wanted"), Purpose: purpose(facegate.PurposeWatchlist), LegalBasis: ptr("test warrant")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateSubject(ctx, "wanted", api.SubjectRequest{ExternalID: ptr("w1"),
+		Watch: &facegate.WatchEntry{Reason: "test warrant", ReviewAt: time.Now().Add(30 * 24 * time.Hour)}}, api.EnrolOptions{},
+		readShared(t, "face_recognition_examples/identity/lin_manuel_miranda/lin-manuel-miranda.png")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitEnded waits until a stream on a file has reached its end.
 func waitEnded(t *testing.T, ctx context.Context, c *api.Client, id string) {
 	t.Helper()
@@ -61,14 +74,7 @@ func TestWatchlistReview(t *testing.T) {
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("wanted"), Purpose: purpose(facegate.PurposeWatchlist), LegalBasis: ptr("test warrant")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateSubject(ctx, "wanted", api.SubjectRequest{ExternalID: ptr("w1"),
-		Watch: &facegate.WatchEntry{Reason: "test warrant", ReviewAt: time.Now().Add(30 * 24 * time.Hour)}}, api.EnrolOptions{},
-		readShared(t, "face_recognition_examples/identity/lin_manuel_miranda/lin-manuel-miranda.png")); err != nil {
-		t.Fatal(err)
-	}
+	watchPerformer(t, ctx, c)
 	first := runClip(t, ctx, c, "run1", "wanted")
 	if len(first) == 0 {
 		t.Fatal("no watchlist match on the clip")

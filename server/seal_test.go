@@ -55,6 +55,16 @@ func sealedServer(t *testing.T, dir string, k *protect.Keyring, admin *string, l
 	return &env{t: t, url: hs.URL, admin: *admin, store: st, dir: dir, srv: srv}, stop
 }
 
+// sealedDir is a new data directory and a new template keyring for sealedServer.
+func sealedDir(t *testing.T) (string, *protect.Keyring) {
+	t.Helper()
+	k, err := protect.ParseKeyring(mustKeyLine(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return t.TempDir(), k
+}
+
 // rawDB opens the database file directly, as someone with access to the disk (and not the key) would.
 func rawDB(t *testing.T, dir string) *sql.DB {
 	t.Helper()
@@ -89,11 +99,7 @@ func rawBody(t *testing.T, e *env, method, path string, body any) (int, string) 
 // The restarted server refuses that row (it is quarantined: logged, counted, listed in /v1/me for admins) and
 // serves the rest; the attacker's photo matches the attacker, never the victim.
 func TestAttackPlaintextTemplateSwap(t *testing.T) {
-	dir := t.TempDir()
-	k, err := protect.ParseKeyring(mustKeyLine(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, k := sealedDir(t)
 	var admin string
 	var log syncBuffer
 	e, stop := sealedServer(t, dir, k, &admin, &log)
@@ -175,11 +181,7 @@ func mustKeyLine(t *testing.T) string {
 func TestAttackStreamCredentials(t *testing.T) {
 	const password, token = "Zq7-pass-w0rd", "T0ken-abcdef99"
 	src := "rtsp://admin:" + password + "@127.0.0.1:1/live?token=" + token
-	dir := t.TempDir()
-	k, err := protect.ParseKeyring(mustKeyLine(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, k := sealedDir(t)
 	var admin string
 	var log syncBuffer
 	e, _ := sealedServer(t, dir, k, &admin, &log)
@@ -256,11 +258,7 @@ func TestAttackStreamCredentials(t *testing.T) {
 // TestCorruptStreamRowQuarantined: a stream row whose configuration does not parse does not stop the server:
 // the other streams run and are listed, the bad one is reported.
 func TestCorruptStreamRowQuarantined(t *testing.T) {
-	dir := t.TempDir()
-	k, err := protect.ParseKeyring(mustKeyLine(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, k := sealedDir(t)
 	var admin string
 	var log syncBuffer
 	e, stop := sealedServer(t, dir, k, &admin, &log)
@@ -306,11 +304,7 @@ func TestCorruptStreamRowQuarantined(t *testing.T) {
 // its SHA-256, so whoever holds the database and a photo cannot confirm the photo was enrolled; the server still
 // recognises the same image sent again.
 func TestEnrolmentImageHashKeyed(t *testing.T) {
-	dir := t.TempDir()
-	k, err := protect.ParseKeyring(mustKeyLine(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, k := sealedDir(t)
 	var admin string
 	e, _ := sealedServer(t, dir, k, &admin, io.Discard)
 	c := e.client(e.admin)

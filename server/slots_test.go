@@ -102,6 +102,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // metric reads one line's value of /metrics ("" when absent).
 func (e *env) metric(prefix string) string {
 	e.t.Helper()
+	for _, line := range strings.Split(e.metricsText(), "\n") {
+		if strings.HasPrefix(line, prefix+" ") {
+			return strings.TrimPrefix(line, prefix+" ")
+		}
+	}
+	return ""
+}
+
+// metricsText is GET /metrics with the admin key.
+func (e *env) metricsText() string {
+	e.t.Helper()
 	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
 	req.Header.Set("X-API-Key", e.admin)
 	resp, err := http.DefaultClient.Do(req)
@@ -110,12 +121,7 @@ func (e *env) metric(prefix string) string {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, prefix+" ") {
-			return strings.TrimPrefix(line, prefix+" ")
-		}
-	}
-	return ""
+	return string(body)
 }
 
 // TestAttackOneKeyCannotHoldAllSlots replays issue 12's flood: one key sends many expensive detections at once

@@ -2,16 +2,12 @@ package server_test
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/facegate/facegate"
-	"github.com/facegate/facegate/api"
 	"github.com/facegate/facegate/internal/testutil"
 	"github.com/facegate/facegate/server"
 )
@@ -27,14 +23,7 @@ func TestAttackStreamMatchUnaudited(t *testing.T) {
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("wanted"), Purpose: purpose(facegate.PurposeWatchlist), LegalBasis: ptr("test warrant")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateSubject(ctx, "wanted", api.SubjectRequest{ExternalID: ptr("w1"),
-		Watch: &facegate.WatchEntry{Reason: "test warrant", ReviewAt: time.Now().Add(30 * 24 * time.Hour)}}, api.EnrolOptions{},
-		readShared(t, "face_recognition_examples/identity/lin_manuel_miranda/lin-manuel-miranda.png")); err != nil {
-		t.Fatal(err)
-	}
+	watchPerformer(t, ctx, c)
 	raw := rawDB(t, e.dir)
 	if _, err := raw.Exec(`CREATE TRIGGER stream_audit_broken BEFORE INSERT ON audit_log WHEN NEW.action = 'stream.match'
 		BEGIN SELECT RAISE(ABORT, 'audit insert refused'); END`); err != nil {
@@ -69,16 +58,8 @@ func TestAttackStreamMatchUnaudited(t *testing.T) {
 // metricSum is the sum of a metric's samples over all its labels.
 func (e *env) metricSum(name string) float64 {
 	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
-	req.Header.Set("X-API-Key", e.admin)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
 	sum := 0.0
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(e.metricsText(), "\n") {
 		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
 			f := strings.Fields(rest[strings.LastIndex(rest, "}")+1:])
 			if len(f) > 0 {
