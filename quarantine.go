@@ -1,6 +1,7 @@
 package facegate
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -20,6 +21,17 @@ type BadRowsError struct {
 	Rows []BadRow
 }
 
+// Unwrap gives the rows' causes, so errors.Is and errors.As see why they cannot be read.
+func (e *BadRowsError) Unwrap() []error {
+	var errs []error
+	for _, r := range e.Rows {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+		}
+	}
+	return errs
+}
+
 func (e *BadRowsError) Error() string {
 	ids := make([]string, 0, min(len(e.Rows), 5))
 	for i, r := range e.Rows {
@@ -30,4 +42,14 @@ func (e *BadRowsError) Error() string {
 		ids = append(ids, r.Kind+" "+r.ID+": "+r.Reason)
 	}
 	return fmt.Sprintf("%d stored rows cannot be read (%s)", len(e.Rows), strings.Join(ids, "; "))
+}
+
+// Quarantined splits what a store returned with a *BadRowsError: the bad rows, and nil in place of err, so a
+// caller can go on with the readable rows. Any other error is returned as it is, with no rows.
+func Quarantined(err error) ([]BadRow, error) {
+	var bad *BadRowsError
+	if errors.As(err, &bad) {
+		return bad.Rows, nil
+	}
+	return nil, err
 }

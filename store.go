@@ -131,6 +131,8 @@ type Store interface {
 	// ErrConsent unless the subject has a valid consent covering the gallery's purpose, checked in the same
 	// transaction as the insert.
 	AddFace(ctx context.Context, f *FaceRecord) error
+	// Faces lists a subject's faces. A face that cannot be read (tampered, corrupt) is left out and the others are
+	// returned with a *BadRowsError naming it; Face returns a *BadRowsError for such a face.
 	Faces(ctx context.Context, galleryID, subjectID string) ([]FaceRecord, error)
 	Face(ctx context.Context, galleryID, subjectID, id string) (*FaceRecord, error)
 	DeleteFace(ctx context.Context, galleryID, subjectID, id string) error

@@ -149,8 +149,12 @@ func (r *Recognizer) Verify(ctx context.Context, g *facegate.Gallery, subject st
 		return Verification{}, err
 	}
 	faces, err := r.cfg.Store.Faces(ctx, g.ID, subject)
+	bad, err := facegate.Quarantined(err) // an unreadable face cannot take part: the others decide
 	if err != nil {
 		return Verification{}, fmt.Errorf("recognize: %w", err)
+	}
+	for _, b := range bad {
+		r.log.Warn("verification without an unreadable face", "face", b.ID, "reason", b.Reason)
 	}
 	if len(faces) == 0 {
 		return Verification{}, ErrNoTemplates

@@ -92,7 +92,7 @@ func (s *Server) exportDataset(w http.ResponseWriter, r *http.Request) error {
 				man.Excluded++
 				continue
 			}
-			faces, err := s.cfg.Store.Faces(ctx, g.ID, sub.ID)
+			faces, err := s.faces(ctx, g.ID, sub.ID)
 			if err != nil {
 				return err
 			}

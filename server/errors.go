@@ -101,7 +101,11 @@ func toAPIError(err error) *apiError {
 		}
 		return fallback
 	}
+	var bad *facegate.BadRowsError
 	switch {
+	case errors.As(err, &bad):
+		r := bad.Rows[0]
+		return errf(http.StatusConflict, codeConflict, "the stored %s %s cannot be read (%s): delete it (and create it again) or restore it from a backup", r.Kind, r.ID, r.Reason)
 	case errors.Is(err, engine.ErrMinFaceTooSmall):
 		return errf(http.StatusBadRequest, codeMinFaceTooSmall, "min_face must be 0 (the default, %d pixels) or at least %d pixels: smaller faces cannot be found reliably", engine.DefaultMinFace, engine.MinFaceFloor)
 	case errors.Is(err, engine.ErrNoFace):

@@ -26,7 +26,7 @@ func (s *Server) exportSubject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	faces, err := s.cfg.Store.Faces(ctx, g.ID, sub.ID)
+	faces, err := s.faces(ctx, g.ID, sub.ID)
 	if err != nil {
 		return err
 	}

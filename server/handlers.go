@@ -563,7 +563,7 @@ func (s *Server) getSubject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	faces, err := s.cfg.Store.Faces(r.Context(), sub.GalleryID, sub.ID)
+	faces, err := s.faces(r.Context(), sub.GalleryID, sub.ID)
 	if err != nil {
 		return err
 	}
@@ -802,7 +802,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) error {
 
 // faceFromSource finds the subject's face enrolled from the image with the given hash.
 func (s *Server) faceFromSource(ctx context.Context, gid, sid, source string) (*facegate.FaceRecord, bool, error) {
-	faces, err := s.cfg.Store.Faces(ctx, gid, sid)
+	faces, err := s.faces(ctx, gid, sid)
 	if err != nil {
 		return nil, false, err
 	}
@@ -832,7 +832,7 @@ func (s *Server) listFaces(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	faces, err := s.cfg.Store.Faces(r.Context(), sub.GalleryID, sub.ID)
+	faces, err := s.faces(r.Context(), sub.GalleryID, sub.ID)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"sync"
 
 	"github.com/facegate/facegate"
@@ -14,14 +15,34 @@ type quarantine struct {
 	rows []facegate.BadRow
 }
 
-// quarantine records bad rows, logging each.
+// quarantine records bad rows, logging each the first time it is seen.
 func (s *Server) quarantine(rows ...facegate.BadRow) {
-	for _, r := range rows {
-		s.log.Error("stored row quarantined: skipped until it is repaired or deleted", "kind", r.Kind, "id", r.ID, "reason", r.Reason, "err", r.Err)
-	}
 	s.bad.mu.Lock()
-	s.bad.rows = append(s.bad.rows, rows...)
-	s.bad.mu.Unlock()
+	defer s.bad.mu.Unlock()
+next:
+	for _, r := range rows {
+		for _, known := range s.bad.rows {
+			if known.Kind == r.Kind && known.ID == r.ID {
+				continue next
+			}
+		}
+		s.log.Error("stored row quarantined: skipped until it is repaired or deleted", "kind", r.Kind, "id", r.ID, "reason", r.Reason, "err", r.Err)
+		s.bad.rows = append(s.bad.rows, r)
+	}
+}
+
+// readable passes on what a store returned, quarantining the rows of a *facegate.BadRowsError, so that the
+// caller goes on with the readable rows; any other error is returned.
+func (s *Server) readable(err error) error {
+	bad, err := facegate.Quarantined(err)
+	s.quarantine(bad...)
+	return err
+}
+
+// faces is Store.Faces with unreadable faces quarantined rather than failing the request.
+func (s *Server) faces(ctx context.Context, galleryID, subjectID string) ([]facegate.FaceRecord, error) {
+	faces, err := s.cfg.Store.Faces(ctx, galleryID, subjectID)
+	return faces, s.readable(err)
 }
 
 // quarantined returns a copy of the quarantined rows.

@@ -170,7 +170,7 @@ func (n *namer) subject(gid, sid string) *facegate.Subject {
 // referenceFace is the subject's enrolled face to show beside a capture: the best by quality with a thumbnail.
 func (n *namer) referenceFace(gid, sid string) *facegate.FaceRecord {
 	return memo(n, n.refs, gid+"/"+sid, func() (*facegate.FaceRecord, error) {
-		faces, err := n.s.cfg.Store.Faces(n.ctx, gid, sid)
+		faces, err := n.s.faces(n.ctx, gid, sid)
 		var best *facegate.FaceRecord
 		for i := range faces {
 			if len(faces[i].Thumbnail) > 0 && (best == nil || faces[i].Quality.Score > best.Quality.Score) {

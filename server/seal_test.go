@@ -341,13 +341,17 @@ func TestCorruptTemplateRowsQuarantined(t *testing.T) {
 	if _, err := c.CreateGallery(ctx, api.GalleryRequest{Name: ptr("doors")}); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var ids, subjects []string
 	for i := range 3 {
 		s, err := c.CreateSubject(ctx, "doors", api.SubjectRequest{Consent: consent("Someone")}, api.EnrolOptions{}, fakePhoto(t, fakeFace{uint8(10 + i), 0, 100}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, s.Faces[0].ID)
+		ids, subjects = append(ids, s.Faces[0].ID), append(subjects, s.Subject.ID)
+	}
+	second, err := c.Enrol(ctx, "doors", subjects[0], fakePhoto(t, fakeFace{20, 0, 100}), api.EnrolOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
 	raw := rawDB(t, e.dir)
 	for id, tmpl := range map[string][]byte{ids[0]: {1, 2, 3, 4, 5, 6, 7}, ids[1]: make([]byte, 4*16)} {
@@ -376,5 +380,29 @@ func TestCorruptTemplateRowsQuarantined(t *testing.T) {
 	}
 	if len(me.Quarantined) != 2 || !got[ids[0]] || !got[ids[1]] {
 		t.Fatalf("/v1/me quarantined: %+v", me.Quarantined)
+	}
+	// The subject with the bad face is still served: its readable face is listed and verifies, the bad one
+	// answers 409 with what to do (never a 500), and the person can still be erased.
+	c2 := e2.client(e.admin)
+	if info, err := c2.Subject(ctx, "doors", subjects[0]); err != nil || info.Faces != 1 {
+		t.Fatalf("subject with a quarantined face: %+v %v", info, err)
+	}
+	if faces, err := c2.Faces(ctx, "doors", subjects[0]); err != nil || len(faces) != 1 || faces[0].ID != second.Face.ID {
+		t.Fatalf("faces of a subject with a quarantined face: %+v %v", faces, err)
+	}
+	if v, err := c2.Verify(ctx, "doors", subjects[0], fakePhoto(t, fakeFace{20, 0, 100})); err != nil || !v.Match {
+		t.Fatalf("verification with the readable face: %+v %v", v, err)
+	}
+	var ae apiErr
+	if code := e2.json("GET", "/v1/galleries/doors/subjects/"+subjects[0]+"/faces/"+ids[0]+"/thumbnail", e.admin, nil, &ae); code != 409 ||
+		ae.Error.Code != "conflict" || !strings.Contains(ae.Error.Message, ids[0]) {
+		t.Fatalf("the quarantined face itself: %d %+v, want 409 conflict naming it", code, ae)
+	}
+	if err := c2.DeleteSubject(ctx, "doors", subjects[0]); err != nil {
+		t.Fatalf("erasing a subject with a quarantined face: %v", err)
+	}
+	e2.json("GET", "/v1/me", e.admin, nil, &me)
+	if len(me.Quarantined) > 2 {
+		t.Fatalf("a bad row is reported again on every request: %+v", me.Quarantined)
 	}
 }

@@ -230,12 +230,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		n++
 		return nil
 	})
-	var bad *facegate.BadRowsError
-	if errors.As(err, &bad) { // a tampered or corrupt row does not stop the server: it is left out and reported
-		s.quarantine(bad.Rows...)
-		err = nil
-	}
-	if err != nil {
+	// A tampered or corrupt row does not stop the server: it is left out and reported.
+	if err := s.readable(err); err != nil {
 		return nil, fmt.Errorf("server: loading templates: %w", err)
 	}
 	s.log.Info("index loaded", "templates", n, "took", time.Since(start))

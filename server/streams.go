@@ -41,12 +41,8 @@ type runningStream struct {
 // startStreams starts every stored stream.
 func (s *Server) startStreams(ctx context.Context) error {
 	all, err := s.cfg.Store.Streams(ctx)
-	var bad *facegate.BadRowsError
-	if errors.As(err, &bad) { // a stream whose stored configuration is unreadable is reported, the others start
-		s.quarantine(bad.Rows...)
-		err = nil
-	}
-	if err != nil {
+	// A stream whose stored configuration is unreadable is reported, the others start.
+	if err := s.readable(err); err != nil {
 		return fmt.Errorf("server: loading streams: %w", err)
 	}
 	for i := range all {
@@ -394,10 +390,7 @@ func validWebhook(u string) bool {
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) error {
 	all, err := s.cfg.Store.Streams(r.Context())
-	if bad := (*facegate.BadRowsError)(nil); errors.As(err, &bad) {
-		err = nil // quarantined at start (or reported in the log when it went bad since): the list shows the others
-	}
-	if err != nil {
+	if err := s.readable(err); err != nil { // a bad row is quarantined: the list shows the others
 		return err
 	}
 	out := api.StreamList{Streams: make([]api.StreamInfo, 0, len(all))}
@@ -414,10 +407,6 @@ func (s *Server) stream(r *http.Request) (*facegate.Stream, error) {
 	st, err := s.cfg.Store.Stream(r.Context(), id)
 	if errors.Is(err, facegate.ErrNotFound) {
 		return nil, errf(http.StatusNotFound, codeNotFound, "no stream %q", id)
-	}
-	if bad := (*facegate.BadRowsError)(nil); errors.As(err, &bad) {
-		return nil, wrapf(err, http.StatusConflict, codeConflict, "the stored configuration of stream %q cannot be read (%s): delete the stream and create it again",
-			id, bad.Rows[0].Reason)
 	}
 	return st, err
 }

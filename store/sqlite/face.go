@@ -180,7 +180,9 @@ func (db *DB) AddFace(ctx context.Context, f *facegate.FaceRecord) error {
 	return nil
 }
 
-// Faces lists the subject's faces, oldest first, with their thumbnails. A missing subject is ErrNotFound.
+// Faces lists the subject's faces, oldest first, with their thumbnails. A missing subject is ErrNotFound. A face
+// whose stored values do not open or decode is left out, and the readable faces are returned with a
+// *facegate.BadRowsError listing it (as EachTemplate does).
 func (db *DB) Faces(ctx context.Context, galleryID, subjectID string) ([]facegate.FaceRecord, error) {
 	rows, err := db.read.QueryContext(ctx, "SELECT "+faceCols+" FROM faces WHERE gallery_id = ? AND subject_id = ? ORDER BY created_at, id",
 		galleryID, subjectID)
@@ -189,15 +191,23 @@ func (db *DB) Faces(ctx context.Context, galleryID, subjectID string) ([]facegat
 	}
 	defer rows.Close()
 	out := []facegate.FaceRecord{}
+	var bad []facegate.BadRow
 	for rows.Next() {
 		var f facegate.FaceRecord
 		if err := db.scanFace(rows, &f, true); err != nil {
+			if b, ok := asBadRow(err); ok {
+				bad = append(bad, b)
+				continue
+			}
 			return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
 		}
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: faces of subject %s: %w", subjectID, err)
+	}
+	if len(bad) > 0 {
+		return out, &facegate.BadRowsError{Rows: bad}
 	}
 	if len(out) == 0 {
 		if err := db.exists(ctx, "SELECT 1 FROM subjects WHERE id = ? AND gallery_id = ?", subjectID, galleryID); errors.Is(err, facegate.ErrNotFound) {
@@ -226,6 +236,9 @@ func (db *DB) Face(ctx context.Context, galleryID, subjectID, id string) (*faceg
 	}
 	var f facegate.FaceRecord
 	if err := db.scanFace(rows, &f, true); err != nil {
+		if b, ok := asBadRow(err); ok {
+			err = &facegate.BadRowsError{Rows: []facegate.BadRow{b}}
+		}
 		return nil, fmt.Errorf("sqlite: face %s: %w", id, err)
 	}
 	return &f, nil
