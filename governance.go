@@ -153,8 +153,8 @@ func (g *Gallery) Check() error {
 		return Userf(ErrInvalid, "a watchlist needs a recorded legal_basis (the law, warrant or decision that allows it)")
 	case g.ConsentExempt && g.LegalBasis == "":
 		return Userf(ErrInvalid, "a gallery may be exempt from consent only with a recorded legal_basis")
-	case g.RetentionDays < 0:
-		return Userf(ErrInvalid, "retention_days must not be negative")
+	case g.RetentionDays < 0 || g.RetentionDays > MaxRetentionDays:
+		return Userf(ErrInvalid, "retention_days must be 0 (keep until erased) to %d (100 years)", MaxRetentionDays)
 	}
 	return nil
 }

@@ -32,6 +32,11 @@ const (
 	MaxSourceLen = 2048
 	// MaxJSONDepth bounds the nesting of objects and arrays in a JSON request body or field.
 	MaxJSONDepth = 32
+	// MaxRetentionDays bounds a gallery's retention_days (100 years): a larger number would overflow the
+	// retention sweep's time arithmetic, and nothing would ever be deleted.
+	MaxRetentionDays = 36500
+	// MaxCropRetentionHours bounds a stream's crop_retention_hours (10 years).
+	MaxCropRetentionHours = 87600
 )
 
 // ErrTooLong: a value is over one of the limits above (the HTTP API answers 400 too_long).

@@ -158,13 +158,24 @@ var imageKinds = []struct {
 // error chain under the request id (an error for a 5xx, information for a refused request).
 func (s *Server) fail(w http.ResponseWriter, id, route string, err error) {
 	ae := toAPIError(err)
+	// A message and an error may quote what the client sent (a 50 KB gallery name in the path, say): both are
+	// cut, so that a key cannot write more to the log, or make the server send back more, than it is allowed to
+	// make the server store.
+	ae.Message = capText(ae.Message, maxMessage)
+	logged := capText(err.Error(), maxLoggedError)
 	if ae.Status >= 500 {
-		s.log.Error("request failed", "id", id, "route", route, "status", ae.Status, "code", ae.Code, "err", err)
+		s.log.Error("request failed", "id", id, "route", route, "status", ae.Status, "code", ae.Code, "err", logged)
 	} else {
-		s.log.Info("request refused", "id", id, "route", route, "status", ae.Status, "code", ae.Code, "err", err)
+		s.log.Info("request refused", "id", id, "route", route, "status", ae.Status, "code", ae.Code, "err", logged)
 	}
 	writeError(w, ae)
 }
+
+// The longest error message a response carries, and the longest error text a log line carries, in bytes.
+const (
+	maxMessage     = 1 << 10
+	maxLoggedError = 4 << 10
+)
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -39,6 +39,7 @@ func TestGalleryGovernanceRules(t *testing.T) {
 		"watchlist, no legal basis": {Name: ptr("b"), Purpose: purpose(facegate.PurposeWatchlist)},
 		"exempt, no legal basis":    {Name: ptr("c"), ConsentExempt: ptr(true)},
 		"negative retention":        {Name: ptr("d"), RetentionDays: ptr(-1)},
+		"retention overflow":        {Name: ptr("d"), RetentionDays: ptr(1_000_000_000_000)},
 	} {
 		if _, err := c.CreateGallery(ctx, req); !api.IsCode(err, api.CodeBadRequest) {
 			t.Errorf("%s: %v, want bad_request", name, err)

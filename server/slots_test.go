@@ -166,7 +166,7 @@ func TestAttackOneKeyCannotHoldAllSlots(t *testing.T) {
 // analysed (the analysis stops with the request's context) or waiting for a slot (it stops waiting, answered
 // 503 busy in the log). With one slot, the next request is served at once.
 func TestAttackClientGoneFreesSlot(t *testing.T) {
-	var logBuf lockedBuffer
+	var logBuf syncBuffer
 	slow := &slowAnalyser{release: make(chan struct{}), stopsOnCtx: true}
 	e := newEnv(t, server.Config{Engine: slow, MaxAnalyses: 1, RequestTimeout: 20 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
@@ -234,24 +234,6 @@ func TestSlotWaitEndsAtRequestTimeout(t *testing.T) {
 	if st, code, _ := e.detectCall(t.Context(), key, img, 0); st != 200 {
 		t.Errorf("after the holder ended: %d %s", st, code)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for the server's concurrent log writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestAttackMinFaceFloor replays issue 12's cheap attack: min_face=1 (4,521 detector runs for a 640x480 image,

@@ -280,6 +280,9 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 		return nil, errf(http.StatusBadRequest, codeBadRequest, "fps must be 0 (default %g) .. 30", facegate.DefaultStreamFPS)
 	case req.MaxWidth < 0 || req.MinFace < 0 || req.CrowdIntervalSeconds < 0:
 		return nil, errf(http.StatusBadRequest, codeBadRequest, "max_width, min_face and crowd_interval_seconds must not be negative")
+	case req.MaxWidth > maxStreamWidth || req.CrowdIntervalSeconds > 86400 || req.CropRetentionHours > facegate.MaxCropRetentionHours:
+		return nil, errf(http.StatusBadRequest, codeBadRequest, "max_width may be at most %d, crowd_interval_seconds at most 86400 (a day) and crop_retention_hours at most %d (10 years)",
+			maxStreamWidth, facegate.MaxCropRetentionHours)
 	case engine.CheckMinFace(req.MinFace) != nil:
 		return nil, engine.CheckMinFace(req.MinFace)
 	case req.Webhook != nil && !validWebhook(req.Webhook.URL):
@@ -383,6 +386,9 @@ func (s *Server) replaceStream(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, s.streamInfo(st))
 	return nil
 }
+
+// maxStreamWidth is the widest frame a stream may ask ffmpeg for: a frame is at most ffmpeg.DefaultMaxPixels.
+const maxStreamWidth = 8192
 
 func validWebhook(u string) bool {
 	return len(u) > 8 && (u[:7] == "http://" || u[:8] == "https://")

@@ -90,8 +90,13 @@ func TestSchemesRefused(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := parseSource("device:/etc/passwd", &Access{}); err == nil {
-		t.Error("device:/etc/passwd accepted for an API client")
+	for _, dev := range []string{"device:/etc/passwd", "device:/dev/sda", "device:/dev/zero", "device:/dev/urandom", "device:/dev/video0/../sda", "device:/dev/video"} {
+		if _, _, err := parseSource(dev, &Access{}); err == nil {
+			t.Errorf("%s accepted for an API client", dev)
+		}
+	}
+	if _, p, err := parseSource("device:/dev/video2", &Access{}); err != nil || p != "/dev/video2" {
+		t.Errorf("device:/dev/video2 for an API client: %q %v", p, err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -192,13 +193,13 @@ func Open(opt Options) (*Source, error) {
 
 // parseSource classifies a source and returns the argument to give ffmpeg's -i (for HTTP sources, the URL
 // Go fetches). Only the schemes file, rtsp, rtsps, http and https and device: are accepted; acc (nil: no
-// limit) restricts files to its folders and devices to /dev.
+// limit) restricts files to its folders and devices to /dev/videoN.
 func parseSource(src string, acc *Access) (sourceKind, string, error) {
 	if strings.TrimSpace(src) == "" {
 		return 0, "", fmt.Errorf("ffmpeg: %w", facegate.Userf(nil, "empty source: give %s", sourceForms))
 	}
 	if p, ok := strings.CutPrefix(src, "device:"); ok {
-		if !strings.HasPrefix(p, "/") || acc != nil && !strings.HasPrefix(filepath.Clean(p), "/dev/") {
+		if !strings.HasPrefix(p, "/") || acc != nil && !videoDevice.MatchString(p) {
 			return 0, "", fmt.Errorf("ffmpeg: device source %q: %w", src,
 				facegate.Userf(nil, "the camera source %q is written wrong: write device:/dev/videoN", src))
 		}
@@ -232,6 +233,11 @@ func parseSource(src string, acc *Access) (sourceKind, string, error) {
 	}
 	return fileSource(src, src, acc)
 }
+
+// videoDevice is the only kind of device an API client may name: a V4L2 capture device. Any other file under
+// /dev (a disk, /dev/zero, /dev/urandom) is refused before ffmpeg opens it, so a stream's last_error cannot
+// tell which devices exist either.
+var videoDevice = regexp.MustCompile(`^/dev/video[0-9]{1,3}$`)
 
 // sourceForms lists the sources a stream takes, for messages.
 const sourceForms = "a video file, an rtsp://, rtsps://, http:// or https:// URL, or device:/dev/videoN"
