@@ -91,6 +91,8 @@ func TestErrorsInPlainWords(t *testing.T) {
 			"the file / cannot be used as a source: give a readable video file inside the folders this server reads video files from (serve --stream-dirs)", ""},
 		{"unknown field", jsonReq("POST", "/v1/galleries", map[string]any{"name": "x", "sauce": 1}), 400, "bad_request", "", ""},
 		{"wrong type", jsonReq("POST", "/v1/galleries", map[string]any{"name": 5}), 400, "bad_request", `field "name" must be a string, not number`, ""},
+		{"fraction for a whole number", jsonReq("POST", "/v1/galleries", map[string]any{"name": "r", "retention_days": 0.5}), 400, "bad_request",
+			`field "retention_days" must be a whole number in range, not number 0.5`, ""},
 		{"malformed JSON", req{"POST", "/v1/galleries", "application/json", []byte(`{"name": `)}, 400, "bad_request", "", ""},
 		{"bad event filter", req{"GET", "/v1/events/recent?type=nonsense", "", nil}, 400, "bad_request", "", ""},
 	}
