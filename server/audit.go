@@ -87,7 +87,7 @@ func (s *Server) checkpointAudit(ctx context.Context) {
 		known = append(known, *s.known)
 	}
 	if err == nil {
-		err = s.checkExtends(ctx, known...)
+		err = s.checkExtends(ctx, "so no checkpoint is signed over it", known...)
 	}
 	if err != nil {
 		s.log.Error("audit checkpoint not signed", "err", err)

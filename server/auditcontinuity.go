@@ -35,8 +35,9 @@ const signedHere = "the last this server signed"
 // maxCheckpointLine is the longest line lastFileCheckpoint reads (as audit.ReadCheckpoints).
 const maxCheckpointLine = 1 << 20
 
-// checkExtends returns an error, for the operator, when the log does not extend one of the checkpoints.
-func (s *Server) checkExtends(ctx context.Context, known ...knownCheckpoint) error {
+// checkExtends returns an error, for the operator, when the log does not extend one of the checkpoints;
+// consequence says what the server does about it.
+func (s *Server) checkExtends(ctx context.Context, consequence string, known ...knownCheckpoint) error {
 	for _, k := range known {
 		if k.Seq <= 0 {
 			continue // the checkpoint of an empty log holds for every log
@@ -70,8 +71,13 @@ func (s *Server) checkExtends(ctx context.Context, known ...knownCheckpoint) err
 		if s.cfg.AuditCheckpoints != "" {
 			cmd += " --checkpoints " + s.cfg.AuditCheckpoints
 		}
-		return fmt.Errorf("server: the audit log does not extend checkpoint %d (%s, signed %s): %s: it was truncated or rewritten, and no checkpoint is signed over it; run '%s' and restore the database from a backup",
-			k.Seq, k.where, k.Time.UTC().Format(time.RFC3339), why, cmd)
+		backup := ""
+		if s.cfg.AuditCheckpoints != "" {
+			backup = " (a backup older than this checkpoint then ends before it: keep " + s.cfg.AuditCheckpoints +
+				" as the record of what was lost, and give --audit-checkpoints a new file)"
+		}
+		return fmt.Errorf("server: the audit log does not extend checkpoint %d (%s, signed %s): %s: it was truncated or rewritten, %s; run '%s' and restore the database from a backup%s",
+			k.Seq, k.where, k.Time.UTC().Format(time.RFC3339), why, consequence, cmd, backup)
 	}
 	return nil
 }
@@ -94,8 +100,8 @@ func (s *Server) startCheckpoints(ctx context.Context, stored []audit.Checkpoint
 		return err
 	}
 	known = append(known, file...)
-	if err := s.checkExtends(ctx, known...); err != nil {
-		return fmt.Errorf("%w (the server does not start on it: audited requests would be recorded on a tampered log)", err)
+	if err := s.checkExtends(ctx, "so the server does not start (it would record audited requests on a tampered log)", known...); err != nil {
+		return err
 	}
 	for _, k := range known {
 		if s.known == nil || k.Seq > s.known.Seq {

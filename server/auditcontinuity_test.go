@@ -119,10 +119,13 @@ func TestAttackRestartLaundersTruncation(t *testing.T) {
 			}
 			msg := err.Error()
 			for _, want := range []string{"does not extend checkpoint 240", tc.wantWhere + cpFile, tc.wantWhy, "truncated or rewritten",
-				"facegate audit verify --data DIR --public-key " + audit.EncodePublicKey(pub), "restore the database from a backup", "does not start"} {
+				"facegate audit verify --data DIR --public-key " + audit.EncodePublicKey(pub), "restore the database from a backup", "the server does not start"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("the refusal does not say %q:\n%s", want, msg)
 				}
+			}
+			if tc.file && !strings.Contains(msg, "keep "+cpFile+" as the record of what was lost, and give --audit-checkpoints a new file") {
+				t.Errorf("the refusal does not say what to do with the checkpoints file after a restore:\n%s", msg)
 			}
 			t.Logf("refused: %s", msg)
 			if cpFile != "" {
@@ -233,5 +236,52 @@ func TestCheckpointNotSignedOverCutLog(t *testing.T) {
 	}
 	if m := metricsText(t, e); !strings.Contains(m, "facegate_audit_checkpoints_refused_total") {
 		t.Fatal("the refused checkpoint is not counted")
+	}
+}
+
+// TestRestartOnIntactLog: the start check raises no false alarm: an untouched log restarts, also with its
+// checkpoints deleted from the database (the file's last one still matches); after a restore from an older
+// backup, the server starts with a new checkpoints file, as the refusal says, while the old file keeps failing
+// 'audit verify' on the restored log.
+func TestRestartOnIntactLog(t *testing.T) {
+	pub, priv, err := audit.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpFile := filepath.Join(t.TempDir(), "checkpoints.jsonl")
+	e := signedLog(t, priv, cpFile)
+	srv, err := restart(e, server.Config{AuditKey: priv, AuditCheckpoints: cpFile})
+	if err != nil {
+		t.Fatalf("restart on the untouched log: %v", err)
+	}
+	srv.Close()
+	raw := rawDB(t, e.dir)
+	if _, err := raw.Exec("DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints"); err != nil {
+		t.Fatal(err)
+	}
+	srv, err = restart(e, server.Config{AuditKey: priv, AuditCheckpoints: cpFile})
+	if err != nil {
+		t.Fatalf("restart with the database's checkpoints deleted, the log untouched: %v", err)
+	}
+	srv.Close()
+
+	// "Restored from a backup" taken at entry 100.
+	if _, err := raw.Exec("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq > 100; DELETE FROM audit_checkpoints"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restart(e, server.Config{AuditKey: priv, AuditCheckpoints: cpFile}); err == nil {
+		t.Fatal("started on the restored log with the old checkpoints file")
+	}
+	newFile := filepath.Join(t.TempDir(), "checkpoints-2.jsonl")
+	srv, err = restart(e, server.Config{AuditKey: priv, AuditCheckpoints: newFile})
+	if err != nil {
+		t.Fatalf("restart on the restored log with a new checkpoints file: %v", err)
+	}
+	srv.Close()
+	if code, out := verifyCLI(t, e.dir, "--public-key", audit.EncodePublicKey(pub), "--checkpoints", newFile); code != cli.ExitOK {
+		t.Fatalf("the restored log against the new file: exit %d\n%s", code, out)
+	}
+	if code, out := verifyCLI(t, e.dir, "--public-key", audit.EncodePublicKey(pub), "--checkpoints", cpFile); code != cli.ExitError {
+		t.Fatalf("the restored log against the old file: exit %d\n%s", code, out)
 	}
 }
