@@ -98,7 +98,8 @@
 //   - signature: a checkpoint whose signature does not verify with the public key (altered, forged, or signed
 //     with another key); it is not used for anything else.
 //   - truncated: the highest checkpoint (whose signature verifies, when checked) names an entry beyond the end
-//     of the log.
+//     of the log. A lower checkpoint signed later (over the cut log, by a server restarted on it) does not make
+//     the log whole: the problem names it.
 //   - unsigned (Report.RequireCheckpoints, with the public key): no checkpoint signed by it covers the log to
 //     within the server's checkpoint interval of its head, so its checkpoints were deleted. ReadCheckpoints
 //     reads the copy a server appends outside the database, to verify against as well.

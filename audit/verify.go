@@ -598,8 +598,31 @@ func (v *verifier) finish() {
 		} else if c.Seq == v.lastSeq+1 {
 			msg = fmt.Sprintf("entry %d: missing from the end: the log ends at entry %d but the checkpoint signed %s covers entry %d", c.Seq, v.lastSeq, when(c.Time), c.Seq)
 		}
+		msg += v.signedOverCut(c)
 		v.add(&prob{Problem: Problem{v.lastSeq + 1, KindTruncated, msg}, end: c.Seq})
 	}
+}
+
+// signedOverCut says, for a truncation shown by checkpoint c, which checkpoint was signed later than c over a
+// shorter log (a server restarted on the cut log, by a version that did not check it): that checkpoint does
+// not make the cut log good. "" when there is none.
+func (v *verifier) signedOverCut(c *Checkpoint) string {
+	var later *Checkpoint
+	for seq, cs := range v.cps {
+		if seq >= c.Seq {
+			continue
+		}
+		for _, x := range cs {
+			if x.Time.After(c.Time) && (later == nil || x.Time.After(later.Time)) {
+				later = x
+			}
+		}
+	}
+	if later == nil {
+		return ""
+	}
+	return fmt.Sprintf("; the checkpoint at entry %d was signed later (%s), over the cut log (a server restarted on it), and does not make it whole",
+		later.Seq, when(later.Time))
 }
 
 // problems merges what was found into the list reported, by seq.

@@ -69,7 +69,8 @@ func (s *Server) checkpointIfDue(ctx context.Context, seq int64) {
 	}
 }
 
-// checkpointAudit signs the current head (when there are entries since the last checkpoint).
+// checkpointAudit signs the current head (when there are entries since the last checkpoint), only when the log
+// still extends the last checkpoint known (checkExtends); otherwise it logs why and signs nothing.
 func (s *Server) checkpointAudit(ctx context.Context) {
 	if s.cfg.AuditKey == nil {
 		return
@@ -78,6 +79,19 @@ func (s *Server) checkpointAudit(ctx context.Context) {
 	defer s.auditMu.Unlock()
 	head, err := s.cfg.Store.AuditHead(ctx)
 	if err != nil || head == nil || head.Seq <= s.lastCheckpoint {
+		return
+	}
+	// Never over a log cut or rewritten since the last checkpoint known (auditcontinuity.go).
+	known, err := s.fileCheckpoint()
+	if err == nil && s.known != nil {
+		known = append(known, *s.known)
+	}
+	if err == nil {
+		err = s.checkExtends(ctx, "so no checkpoint is signed over it", known...)
+	}
+	if err != nil {
+		s.log.Error("audit checkpoint not signed", "err", err)
+		s.metrics.inc("facegate_audit_checkpoints_refused_total", "Checkpoints not signed because the audit log does not extend the last checkpoint known (it was truncated or rewritten), or that checkpoint could not be read.")
 		return
 	}
 	cp := audit.SignCheckpoint(s.cfg.AuditKey, head, time.Now().UTC())
@@ -90,6 +104,7 @@ func (s *Server) checkpointAudit(ctx context.Context) {
 		s.metrics.inc("facegate_audit_failures_total", "Audit entries that could not be written.")
 	}
 	s.lastCheckpoint = head.Seq
+	s.known = &knownCheckpoint{cp, signedHere}
 }
 
 // auditFilter reads the filters of the audit routes.

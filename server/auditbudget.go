@@ -67,6 +67,20 @@ func openCheckpointSink(path string) (*checkpointSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: audit checkpoints file: %w", err)
 	}
+	// A torn last line (a crash while it was written) is ended, so the next checkpoint starts a line of its own.
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		last := make([]byte, 1)
+		if r, err := os.Open(path); err == nil {
+			_, err = r.ReadAt(last, fi.Size()-1)
+			r.Close()
+			if err == nil && last[0] != '\n' {
+				if _, err := f.Write([]byte{'\n'}); err != nil {
+					f.Close()
+					return nil, fmt.Errorf("server: audit checkpoints file: %w", err)
+				}
+			}
+		}
+	}
 	return &checkpointSink{f: f}, nil
 }
 

@@ -134,7 +134,8 @@ type Server struct {
 	closed  sync.Once
 
 	auditMu        sync.Mutex
-	lastCheckpoint int64 // seq of the last signed checkpoint
+	lastCheckpoint int64            // seq of the last signed checkpoint
+	known          *knownCheckpoint // the latest checkpoint known (database, checkpoints file, signed here)
 	checkpointSink *checkpointSink
 	refusals       refusals
 	auditBytes     atomic.Int64 // about how many bytes the audit log takes (AuditBudget)
@@ -249,6 +250,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	for _, c := range cps {
 		s.lastCheckpoint = max(s.lastCheckpoint, c.Seq)
+	}
+	if err := s.startCheckpoints(ctx, cps); err != nil {
+		return nil, err
 	}
 	if err := s.startAuditLog(ctx); err != nil {
 		return nil, err
