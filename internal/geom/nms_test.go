@@ -30,8 +30,8 @@ func quadraticNMS(boxes []Scored, thresh float64) []Scored {
 	return keep
 }
 
-// randomBoxes are n boxes of sizes from 0.5 to 400 px (some thin, some empty) in a w x w field, with scores
-// from a few levels so that ties occur.
+// randomBoxes are n boxes of sizes from 0.5 to 400 px (some thin, some empty) in a w x w field, half of them
+// near copies of others, with scores from a few levels so that ties occur.
 func randomBoxes(r *rand.Rand, n int, w float64) []Scored {
 	boxes := make([]Scored, n)
 	for i := range boxes {
@@ -44,6 +44,12 @@ func randomBoxes(r *rand.Rand, n int, w float64) []Scored {
 			bw = 0
 		}
 		x, y := r.Float64()*w-50, r.Float64()*w-50
+		if i > 0 && r.IntN(2) == 0 {
+			// Half are found again, as overlapping priors find a face: a jittered, rescaled copy of an earlier box.
+			p := boxes[r.IntN(i)].Rect
+			j, k := 0.2*r.Float64()*p.W(), 1+0.1*(r.Float64()-0.5)
+			x, y, bw, bh = p.X1+j*(r.Float64()-0.5), p.Y1+j*(r.Float64()-0.5), p.W()*k, p.H()*k
+		}
 		boxes[i] = Scored{Rect{x, y, x + bw, y + bh}, float64(r.IntN(50)) / 50}
 	}
 	return boxes
@@ -58,6 +64,9 @@ func TestNMSAgreesWithPairwise(t *testing.T) {
 	}{{0, 100, 0.4}, {1, 100, 0.4}, {50, 200, 0.4}, {400, 500, 0.4}, {400, 500, 0}, {400, 500, 0.9}, {3000, 2000, 0.4}, {30, 100, -0.1}} {
 		boxes := randomBoxes(r, tc.n, tc.field)
 		got, want := NMS(boxes, tc.thresh), quadraticNMS(boxes, tc.thresh)
+		if tc.n >= 50 && len(want) > tc.n*9/10 {
+			t.Fatalf("%d boxes, thresh %v: only %d suppressed, too few to test suppression", tc.n, tc.thresh, tc.n-len(want))
+		}
 		if len(got) != len(want) {
 			t.Errorf("%d boxes, thresh %v: kept %d, pairwise NMS keeps %d", tc.n, tc.thresh, len(got), len(want))
 			continue
