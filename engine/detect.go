@@ -50,6 +50,9 @@ func checkDetector(in, scores, boxes []int64) error {
 	return nil
 }
 
+// nmsIoU is the overlap above which two finds are the same face.
+const nmsIoU = 0.4
+
 type rawDet struct {
 	rect  geom.Rect
 	score float64
@@ -110,10 +113,13 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 		fine = append(fine, f...)
 	}
 	in := make([]float32, 3*detW*detH)
-	all = geom.NMS(all, 0.4)
+	all = geom.NMS(all, nmsIoU)
 	coarse := len(all)
 	var candidates []geom.Scored
-	for _, f := range geom.NMS(fine, 0.4) {
+	for i, f := range geom.NMS(fine, nmsIoU) {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, st, fmt.Errorf("engine: %w", ctx.Err())
+		}
 		// A tile's find that lies mostly inside a whole-image find is part of that face seen without its context.
 		inside := false
 		for _, c := range all[:coarse] {
@@ -146,7 +152,7 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 			all = append(all, geom.Scored{Rect: f.Rect, Score: math.Min(f.Score, vs)})
 		}
 	}
-	kept := geom.NMS(all, 0.4)
+	kept := geom.NMS(all, nmsIoU)
 	res := make([]rawDet, 0, len(kept))
 	for _, k := range kept {
 		r := k.Rect
@@ -213,7 +219,9 @@ func (e *Engine) detectTile(p *pyramid, t geom.Tile, inner bool, thresh float64,
 		}
 		finds = append(finds, geom.Scored{Rect: r, Score: s})
 	}
-	return finds, nil
+	// Overlapping priors find each face several times: suppress them here, in the tile's worker, so the global
+	// suppression sees each face about once per tile that sees it.
+	return geom.NMS(finds, nmsIoU), nil
 }
 
 // cutByTile reports whether r crosses an edge of tile that is not also an edge of the image.

@@ -3,10 +3,7 @@
 // in large images. It is pure Go with no image or model dependencies, so every function has known answers.
 package geom
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // Point is a position in pixels.
 type Point struct{ X, Y float64 }
@@ -45,30 +42,6 @@ func IoU(a, b Rect) float64 {
 type Scored struct {
 	Rect  Rect
 	Score float64
-}
-
-// NMS performs greedy non-maximum suppression: it keeps the highest-scoring box, drops every remaining box whose
-// IoU with it exceeds thresh, and repeats. The result is sorted by descending score; ties keep input order.
-func NMS(boxes []Scored, thresh float64) []Scored {
-	order := make([]int, len(boxes))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return boxes[order[a]].Score > boxes[order[b]].Score })
-	suppressed := make([]bool, len(boxes))
-	var keep []Scored
-	for i, oi := range order {
-		if suppressed[i] {
-			continue
-		}
-		keep = append(keep, boxes[oi])
-		for j := i + 1; j < len(order); j++ {
-			if !suppressed[j] && IoU(boxes[oi].Rect, boxes[order[j]].Rect) > thresh {
-				suppressed[j] = true
-			}
-		}
-	}
-	return keep
 }
 
 // Affine maps (x, y) to (A*x + B*y + C, D*x + E*y + F).
