@@ -1,7 +1,7 @@
 // Package testutil holds what the tests of several packages share: one engine per test binary, and the paths
 // of the bundled test photos and of the shared datasets. What is missing is reported by package testenv: a skip
-// with a clear message, or a failure under CI=true. Only tests import it. (The engine's own tests use testenv
-// directly, since this package imports the engine.)
+// with a clear message, or a failure under CI=true. Only tests import it. (The engine's internal tests use
+// testenv directly, since this package imports the engine; its external tests, package engine_test, may use it.)
 package testutil
 
 import (
