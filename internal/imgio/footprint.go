@@ -167,8 +167,8 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 // 126 KB progressive JPEG of 40 megapixels with 1000 such scans kept image/jpeg busy for 70 s and libjpeg for 7 s
 // (2 loaded cores), past any request timeout, and neither can be stopped. Real files need 1 to 3 times their pixels
 // (baseline) or about 7 (progressive 4:2:0, libjpeg's script of 10 scans): the bound admits 16 planes of 40
-// megapixels, and the costliest JPEG it admits takes about 1.1 s with image/jpeg and 0.4 s with libjpeg
-// (TestJPEGWorstAcceptedScans), so falling back from one to the other stays cheap.
+// megapixels, and the costliest scans it admits take about 0.7 s with image/jpeg and 0.3 s with libjpeg (2 cores,
+// TestJPEGWorstAcceptedScans), so Decode's fallback from one to the other stays cheap.
 const maxScanSamples = 640_000_000
 
 // maxScans bounds the scans of any JPEG, whatever its size, as libjpeg-turbo's TurboJPEG API does (its scan limit,
