@@ -165,9 +165,9 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 // the padded planes of the components it names (a grey scan of 40 megapixels: 4*10^7). Every scan makes a decoder
 // visit every block of its components again, and a scan of nothing but end-of-band runs takes a few dozen bytes: a
 // 126 KB progressive JPEG of 40 megapixels with 1000 such scans kept image/jpeg busy for 70 s and libjpeg for 7 s
-// (2 loaded cores), past any request timeout, and neither can be stopped. Real files need 1 to 3 times their pixels
-// (baseline) or about 7 (progressive 4:2:0, libjpeg's script of 10 scans): the bound admits 16 planes of 40
-// megapixels, and the costliest scans it admits take about 0.7 s with image/jpeg and 0.3 s with libjpeg (2 cores,
+// (2 loaded cores), past any request timeout, and neither can be stopped. Real files cover 1 to 3 times their pixels
+// (baseline), 8 (progressive 4:2:0, libjpeg's script of 10 scans) or 14 (progressive 4:4:4): the bound admits 16
+// planes of 40 megapixels, and the costliest scans it admits take about 0.7 s with image/jpeg and 0.3 s with libjpeg (2 cores,
 // TestJPEGWorstAcceptedScans), so Decode's fallback from one to the other stays cheap.
 const maxScanSamples = 640_000_000
 
