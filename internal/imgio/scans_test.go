@@ -72,7 +72,8 @@ func TestJPEGScanCap(t *testing.T) {
 // TestJPEGWorstAcceptedScans measures the costliest scans the bound admits, decoded by both decoders one after the
 // other (what Decode does when libjpeg gives up): grey end-of-band scans and 3-component interleaved DC scans
 // covering just under maxScanSamples. The figures go to docs/api.md ("JPEG scans"):
-// go test -tags libjpeg ./internal/imgio -run TestJPEGWorstAcceptedScans -v.
+// go test -tags libjpeg ./internal/imgio -run TestJPEGWorstAcceptedScans -v. It times decoders, so make test runs
+// it without the race detector (SLOW).
 func TestJPEGWorstAcceptedScans(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes 1.3 billion samples")
