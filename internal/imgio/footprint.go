@@ -188,10 +188,14 @@ func checkScans(hd jpegHeader, px int64) error {
 	if hd.progressive {
 		advice = "send a baseline (non-progressive) JPEG or a smaller image"
 	}
+	size := megapixels(px/1000*1000) + " megapixels"
+	if px < 1_000_000 {
+		size = fmt.Sprintf("%dx%d pixels", hd.w, hd.h)
+	}
 	return withPlain(fmt.Errorf("imgio: %s of %dx%d has %d scans covering %d samples, limits %d scans and %d samples: %w",
 		hd.kind(), hd.w, hd.h, hd.scans, hd.scanSamples, maxScans, maxScanSamples, ErrTooLarge),
-		"the %s of %s megapixels has %d scans, too many to decode in time (at most %d at this size): %s",
-		hd.kind(), megapixels(px/1000*1000), hd.scans, most, advice)
+		"the %s of %s has %d scans, too many to decode in time (at most %d at this size): %s",
+		hd.kind(), size, hd.scans, most, advice)
 }
 
 // vp8lCost bounds what x/image/vp8l allocates for a px-pixel lossless image: the 4-byte ARGB pixels, a second copy

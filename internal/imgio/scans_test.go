@@ -63,7 +63,7 @@ func TestJPEGScanCap(t *testing.T) {
 	}
 	_, _, err := Decode(jpegbomb.Scans(16, 16, maxScans), Limits{})
 	msg, _ := Describe(err)
-	const want = "the progressive JPEG of 0 megapixels has 501 scans, too many to decode in time (at most 500 at this size): send a baseline (non-progressive) JPEG or a smaller image"
+	const want = "the progressive JPEG of 16x16 pixels has 501 scans, too many to decode in time (at most 500 at this size): send a baseline (non-progressive) JPEG or a smaller image"
 	if !errors.Is(err, ErrTooLarge) || msg != want {
 		t.Fatalf("%d scans of 16x16: %v, Describe %q; want %q", maxScans+1, err, msg, want)
 	}
