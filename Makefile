@@ -43,7 +43,7 @@ fmt-check:
 # chromium or node skips when it is missing, saying which, and fails instead under CI=true (.ci/run).
 # internal/tools/testsummary prints the failures, then "N passed, N failed, N skipped" and each skip's reason.
 # The opt-in measurements (OPTIN) have their own targets and are not run.
-SLOW     = ^(TestAccuracy.*|TestGoldenGroupPhotos|TestCrashDurability|TestGracefulShutdown|TestSearchMatchesExact|TestConsoleE2E|TestFootprintMeasured)$$
+SLOW     = ^(TestAccuracy.*|TestGoldenGroupPhotos|TestCrashDurability|TestGracefulShutdown|TestSearchMatchesExact|TestConsoleE2E|TestFootprintMeasured|TestJPEGWorstAcceptedScans)$$
 SLOWPKGS = ./engine ./server ./store/sqlite ./index ./console ./internal/imgio
 OPTIN    = ^(TestLoad|TestRealtime1080p|TestLFWProtection|TestSuppressionLFW)$$
 test: deps fmt-check vet staticcheck

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/facegate/facegate/api"
+	"github.com/facegate/facegate/internal/testutil/jpegbomb"
 	"github.com/facegate/facegate/server"
 )
 
@@ -91,5 +92,44 @@ func TestAttackImageDecompressionBomb(t *testing.T) {
 	if st := low.do("POST", "/v1/detect", low.admin, "image/png", zeroPNG(t, 4000, 3000, 8, 2), &out); st != http.StatusRequestEntityTooLarge ||
 		out.Error.Code != api.CodeTooLarge || !strings.Contains(out.Error.Message, "the limit is 64 MiB") {
 		t.Errorf("12 megapixels under a 64 MiB limit: %d %+v", st, out.Error)
+	}
+}
+
+// TestAttackJPEGScanBomb replays the red-team review's scan bomb: a 2.2 MB progressive JPEG of 16 megapixels with
+// 6,900 scans held an analysis slot for 89 s, past the 30 s timeout, and fifty copies held every slot for 15
+// minutes. Sent four at once, plain and with its scans disguised behind 0xFF00 pairs, each is refused with 413
+// too_large from its markers, in milliseconds and allocating next to nothing; a progressive JPEG of 10 scans is
+// still analysed.
+func TestAttackJPEGScanBomb(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	plain := jpegbomb.Scans(4000, 4000, 6900)
+	bombs := [][]byte{plain, jpegbomb.Disguise(plain), plain, jpegbomb.Disguise(plain)}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, bomb := range bombs {
+		wg.Go(func() {
+			var out apiErr
+			st := e.do("POST", "/v1/detect", e.admin, "image/jpeg", bomb, &out)
+			if st != http.StatusRequestEntityTooLarge || out.Error.Code != api.CodeTooLarge ||
+				!strings.Contains(out.Error.Message, "the progressive JPEG of 16 megapixels has 6901 scans, too many to decode in time (at most 40 at this size)") {
+				t.Errorf("bomb: %d %+v", st, out.Error)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if elapsed > 2*time.Second {
+		t.Errorf("four refusals took %v", elapsed)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 48<<20 { // the four bodies, read and copied
+		t.Errorf("four refusals allocated %d MB, want < 48", d>>20)
+	}
+	var res api.DetectResponse
+	if st := e.do("POST", "/v1/detect", e.admin, "image/jpeg", jpegbomb.Scans(640, 480, 9), &res); st != http.StatusOK || res.Width != 640 {
+		t.Fatalf("progressive JPEG of 10 scans: %d %+v", st, res)
 	}
 }

@@ -173,6 +173,8 @@ func runServe(env *Env, args []string) error {
 		return err
 	}
 	defer srv.Close() // stops the streams before the store closes (Serve closes it too)
+	// The index is loaded: the live heap is known.
+	setServeMemoryLimit(log, *analyses, *maxImageMemory)
 	secret, err := srv.EnsureAdminKey(env.Ctx, envconfig.AdminKey())
 	if err != nil {
 		return err

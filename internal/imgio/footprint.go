@@ -161,26 +161,41 @@ func footprintOf(f Format, data []byte, cfg image.Config, orientation int) (foot
 	return fp, nil
 }
 
-// maxScanPixels bounds the work of decoding a JPEG: its scans times its pixels. Every scan makes a decoder visit every
-// block of the components it covers, and a scan of nothing but end-of-band runs takes a few dozen bytes: a 126 KB
-// progressive JPEG of 40 megapixels with 1000 such scans kept image/jpeg busy for 70 s and libjpeg for 7 s (2 loaded
-// cores), past any request timeout, and neither can be stopped. Real files have 1 to 4 scans (baseline) or about 10
-// (progressive); the bound admits 25 at 40 megapixels, 100 at 10.
-const maxScanPixels = 1_000_000_000
+// maxScanSamples bounds the work of decoding a JPEG: the samples its scans make a decoder visit, each scan counting
+// the padded planes of the components it names (a grey scan of 40 megapixels: 4*10^7). Every scan makes a decoder
+// visit every block of its components again, and a scan of nothing but end-of-band runs takes a few dozen bytes: a
+// 126 KB progressive JPEG of 40 megapixels with 1000 such scans kept image/jpeg busy for 70 s and libjpeg for 7 s
+// (2 loaded cores), past any request timeout, and neither can be stopped. Real files cover 1 to 3 times their pixels
+// (baseline), 8 (progressive 4:2:0, libjpeg's script of 10 scans) or 14 (progressive 4:4:4): the bound admits 16
+// planes of 40 megapixels, and the costliest scans it admits take about 0.7 s with image/jpeg and 0.3 s with libjpeg (2 cores,
+// TestJPEGWorstAcceptedScans), so Decode's fallback from one to the other stays cheap.
+const maxScanSamples = 640_000_000
 
-// checkScans refuses a JPEG with more scans than maxScanPixels admits at its size.
+// maxScans bounds the scans of any JPEG, whatever its size, as libjpeg-turbo's TurboJPEG API does (its scan limit,
+// 500): a scan costs a decoder a fixed setup besides its samples, and no encoder writes more than a few dozen.
+const maxScans = 500
+
+// checkScans refuses a JPEG with more scans than maxScans, or whose scans cover more than maxScanSamples.
 func checkScans(hd jpegHeader, px int64) error {
-	if int64(hd.scans)*px <= maxScanPixels {
+	if hd.scans <= maxScans && hd.scanSamples <= maxScanSamples {
 		return nil
 	}
-	most := maxScanPixels / px
+	most := int64(maxScans) // scans of this file's average size that fit both bounds
+	if hd.scanSamples > 0 {
+		most = min(most, maxScanSamples*int64(hd.scans)/hd.scanSamples)
+	}
 	advice := "send a smaller image"
 	if hd.progressive {
 		advice = "send a baseline (non-progressive) JPEG or a smaller image"
 	}
-	return withPlain(fmt.Errorf("imgio: %s of %dx%d has %d scans, limit %d at that size: %w", hd.kind(), hd.w, hd.h, hd.scans, most, ErrTooLarge),
-		"the %s of %s megapixels has %d scans, too many to decode in time (at most %d at this size): %s",
-		hd.kind(), megapixels(px/1000*1000), hd.scans, most, advice)
+	size := megapixels(px/1000*1000) + " megapixels"
+	if px < 1_000_000 {
+		size = fmt.Sprintf("%dx%d pixels", hd.w, hd.h)
+	}
+	return withPlain(fmt.Errorf("imgio: %s of %dx%d has %d scans covering %d samples, limits %d scans and %d samples: %w",
+		hd.kind(), hd.w, hd.h, hd.scans, hd.scanSamples, maxScans, maxScanSamples, ErrTooLarge),
+		"the %s of %s has %d scans, too many to decode in time (at most %d at this size): %s",
+		hd.kind(), size, hd.scans, most, advice)
 }
 
 // vp8lCost bounds what x/image/vp8l allocates for a px-pixel lossless image: the 4-byte ARGB pixels, a second copy

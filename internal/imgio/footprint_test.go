@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/facegate/facegate/internal/testutil/jpegbomb"
 	"github.com/facegate/facegate/internal/testutil/testenv"
 	"runtime"
 	"testing"
@@ -302,18 +303,18 @@ func TestFootprintStdTestdata(t *testing.T) {
 // 1000 scans of end-of-band runs kept image/jpeg busy for 70 s and libjpeg for 7 s, uncancellable. It is refused
 // from its markers in a fraction of a second; the same image with a normal number of scans is not.
 func TestJPEGScanBombRefused(t *testing.T) {
-	bomb := jpegScanBomb(6320, 6320, 1000)
+	bomb := jpegbomb.Scans(6320, 6320, 1000)
 	start := time.Now()
 	_, _, err := Decode(bomb, Limits{})
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("refusal took %v", elapsed)
 	}
 	msg, _ := Describe(err)
-	const want = "the progressive JPEG of 39.942 megapixels has 1001 scans, too many to decode in time (at most 25 at this size): send a baseline (non-progressive) JPEG or a smaller image"
+	const want = "the progressive JPEG of 39.942 megapixels has 1001 scans, too many to decode in time (at most 16 at this size): send a baseline (non-progressive) JPEG or a smaller image"
 	if !errors.Is(err, ErrTooLarge) || msg != want {
 		t.Fatalf("error %v, Describe %q; want ErrTooLarge, %q", err, msg, want)
 	}
-	hd, err := parseJPEGHeader(jpegScanBomb(6320, 6320, 9))
+	hd, err := parseJPEGHeader(jpegbomb.Scans(6320, 6320, 9))
 	if err != nil || hd.scans != 10 || !hd.progressive {
 		t.Fatalf("10-scan JPEG: %+v %v", hd, err)
 	}

@@ -1,6 +1,7 @@
 package imgio
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"image"
@@ -8,6 +9,8 @@ import (
 	"image/color/palette"
 	"image/draw"
 	"testing"
+
+	"github.com/facegate/facegate/internal/testutil/jpegbomb"
 )
 
 // FuzzDecode checks that Decode never panics, that every failure wraps one
@@ -95,7 +98,8 @@ func FuzzHeaders(f *testing.F) {
 	f.Add(jpegBomb(f, 8, 8, "gray", false))
 	f.Add(insertSegments(jpegBomb(f, 8, 8, "444", false), jpegSegment(0xEE, []byte("Adobe\x00\x64\x00\x00\x00\x00\x00"))))
 	f.Add([]byte("\xff\xd8\xff\xc2\x00\x0b\x08\x00\x01\x00\x01\x05"))
-	f.Add(jpegScanBomb(16, 16, 3))
+	f.Add(jpegbomb.Scans(16, 16, 3))
+	f.Add(jpegbomb.Disguise(jpegbomb.DCScans(16, 8, 3, 2)))
 	f.Add(webpFile(vp8xChunk(9, 4, 0x10), riffChunk("ALPH", []byte{0}), riffChunk("VP8L", solidVP8L(9, 4, color.NRGBA{A: 255}))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = webpHasChunk(data, "VP8L")
@@ -108,6 +112,10 @@ func FuzzHeaders(f *testing.F) {
 			out, dec := hd.goCost(hd.w, hd.h)
 			if hd.n < 1 || hd.n > 4 || hd.scans < 0 || out < 0 || dec < out || hd.libjpegCost() < 0 || hd.kind() == "" {
 				t.Fatalf("jpeg header %+v: output %d, decoder %d", hd, out, dec)
+			}
+			// Every scan counted starts at an SOS marker, and covers at most 4 components.
+			if sos := bytes.Count(data, []byte{0xFF, 0xDA}); hd.scans > sos || hd.scanSamples < 0 || hd.scanSamples > int64(hd.scans)*4*hd.planes() {
+				t.Fatalf("jpeg header %+v: %d scans covering %d samples, %d SOS markers", hd, hd.scans, hd.scanSamples, sos)
 			}
 		}
 	})

@@ -120,10 +120,14 @@ type jpegHeader struct {
 	adobe       bool    // an APP14 Adobe segment ...
 	transform   byte    // ... and its colour transform (0: none, i.e. RGB or CMYK)
 	scans       int     // start-of-scan segments in the whole file
+	scanSamples int64   // samples the scans make a decoder visit: each scan's components' planes, summed
 }
 
 // parseJPEGHeader walks the marker segments of the whole file, skipping the entropy-coded data of each scan, to
-// read the frame header and count the scans.
+// read the frame header and count the scans and the samples they cover. It finds every marker image/jpeg and
+// libjpeg act on: both skip junk between segments, fill bytes and an 0xFF00 pair there (reading that pair as a
+// marker with a length would hide the segments after it), and both stop at EOI. It reads the file once and
+// allocates nothing.
 func parseJPEGHeader(data []byte) (jpegHeader, error) {
 	var hd jpegHeader
 	sof := false
@@ -135,6 +139,9 @@ func parseJPEGHeader(data []byte) (jpegHeader, error) {
 		}
 		m := data[i+1]
 		i += 2
+		if m == 0x00 { // 0xFF00 between segments: junk to both decoders
+			continue
+		}
 		if m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7) {
 			continue // standalone markers
 		}
@@ -149,6 +156,7 @@ func parseJPEGHeader(data []byte) (jpegHeader, error) {
 		i += n
 		if m == 0xDA { // SOS: the entropy-coded data runs to the next marker other than RSTn or a stuffed 0xFF00
 			hd.scans++
+			hd.scanSamples += hd.scanCost(seg)
 			i = skipEntropyData(data, i)
 			continue
 		}
@@ -182,6 +190,27 @@ func parseJPEGHeader(data []byte) (jpegHeader, error) {
 		return jpegHeader{}, fmt.Errorf("imgio: jpeg: no frame header before the first scan: %w", ErrCorrupt)
 	}
 	return hd, nil
+}
+
+// scanCost is the samples a scan with header seg makes a decoder visit: the padded plane of each component it names
+// (the whole image for one naming no known component; 0 before the frame header: decoders refuse either).
+func (hd jpegHeader) scanCost(seg []byte) int64 {
+	if hd.n == 0 || len(seg) == 0 {
+		return 0
+	}
+	var cost int64
+	for k := 0; k < min(int(seg[0]), 4) && 1+2*k < len(seg); k++ { // decoders refuse a scan of more than 4
+		for c := 0; c < hd.n; c++ {
+			if hd.ids[c] == seg[1+2*k] {
+				cost += hd.plane(c)
+				break
+			}
+		}
+	}
+	if cost == 0 {
+		cost = hd.planes()
+	}
+	return cost
 }
 
 // skipEntropyData returns the offset of the first marker at or after i that ends entropy-coded data: 0xFF followed
@@ -226,17 +255,22 @@ func webpHasChunk(data []byte, fourcc string) bool {
 // planes is the total size in bytes of the component planes, each padded to whole MCUs as image/jpeg allocates them
 // (one byte a sample).
 func (hd jpegHeader) planes() int64 {
-	hmax, vmax := 1, 1
+	var sum int64
 	for c := 0; c < hd.n; c++ {
-		hmax, vmax = max(hmax, hd.hs[c]), max(vmax, hd.vs[c])
+		sum += hd.plane(c)
+	}
+	return sum
+}
+
+// plane is the size in bytes of component c's plane, padded to whole MCUs.
+func (hd jpegHeader) plane(c int) int64 {
+	hmax, vmax := 1, 1
+	for k := 0; k < hd.n; k++ {
+		hmax, vmax = max(hmax, hd.hs[k]), max(vmax, hd.vs[k])
 	}
 	mxx := int64((hd.w + 8*hmax - 1) / (8 * hmax))
 	myy := int64((hd.h + 8*vmax - 1) / (8 * vmax))
-	var sum int64
-	for c := 0; c < hd.n; c++ {
-		sum += 8 * int64(hd.hs[c]) * mxx * 8 * int64(hd.vs[c]) * myy
-	}
-	return sum
+	return 8 * int64(hd.hs[c]) * mxx * 8 * int64(hd.vs[c]) * myy
 }
 
 // rgb reports whether image/jpeg decodes three components as RGB rather than YCbCr (its isRGB, taken broadly:
