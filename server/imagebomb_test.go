@@ -56,30 +56,9 @@ func TestAttackImageDecompressionBomb(t *testing.T) {
 	if len(bomb) > 500<<10 {
 		t.Fatalf("bomb is %d bytes", len(bomb))
 	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			var out apiErr
-			st := e.do("POST", "/v1/detect", e.admin, "image/png", bomb, &out)
-			if st != http.StatusRequestEntityTooLarge || out.Error.Code != api.CodeTooLarge ||
-				!strings.Contains(out.Error.Message, "16-bit RGBA PNG of 39.942 megapixels would need 419 MiB of memory to decode; the limit is 320 MiB: send an 8-bit PNG or a smaller image") {
-				t.Errorf("bomb: %d %+v", st, out.Error)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&after)
-	if elapsed > 3*time.Second {
-		t.Errorf("four refusals took %v", elapsed)
-	}
-	if d := after.TotalAlloc - before.TotalAlloc; d > 32<<20 {
-		t.Errorf("four refusals allocated %d MB, want < 32", d>>20)
-	}
+	refusedAtOnce(t, e, "image/png", [][]byte{bomb, bomb, bomb, bomb},
+		"16-bit RGBA PNG of 39.942 megapixels would need 419 MiB of memory to decode; the limit is 320 MiB: send an 8-bit PNG or a smaller image",
+		3*time.Second, 32<<20)
 
 	// The same pixels in 8 bits fit the default 320 MiB: decoded and analysed (the fake analyser finds no face).
 	var res api.DetectResponse
@@ -104,6 +83,19 @@ func TestAttackJPEGScanBomb(t *testing.T) {
 	e := newEnv(t, server.Config{})
 	plain := jpegbomb.Scans(4000, 4000, 6900)
 	bombs := [][]byte{plain, jpegbomb.Disguise(plain), plain, jpegbomb.Disguise(plain)}
+	refusedAtOnce(t, e, "image/jpeg", bombs,
+		"the progressive JPEG of 16 megapixels has 6901 scans, too many to decode in time (at most 40 at this size)",
+		2*time.Second, 48<<20) // the four bodies, read and copied
+	var res api.DetectResponse
+	if st := e.do("POST", "/v1/detect", e.admin, "image/jpeg", jpegbomb.Scans(640, 480, 9), &res); st != http.StatusOK || res.Width != 640 {
+		t.Fatalf("progressive JPEG of 10 scans: %d %+v", st, res)
+	}
+}
+
+// refusedAtOnce sends the bombs to /v1/detect at once and checks that each is refused with 413 too_large and a
+// message containing want, all within maxTime and allocating at most maxAlloc bytes in all.
+func refusedAtOnce(t *testing.T, e *env, ctype string, bombs [][]byte, want string, maxTime time.Duration, maxAlloc uint64) {
+	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -112,9 +104,8 @@ func TestAttackJPEGScanBomb(t *testing.T) {
 	for _, bomb := range bombs {
 		wg.Go(func() {
 			var out apiErr
-			st := e.do("POST", "/v1/detect", e.admin, "image/jpeg", bomb, &out)
-			if st != http.StatusRequestEntityTooLarge || out.Error.Code != api.CodeTooLarge ||
-				!strings.Contains(out.Error.Message, "the progressive JPEG of 16 megapixels has 6901 scans, too many to decode in time (at most 40 at this size)") {
+			st := e.do("POST", "/v1/detect", e.admin, ctype, bomb, &out)
+			if st != http.StatusRequestEntityTooLarge || out.Error.Code != api.CodeTooLarge || !strings.Contains(out.Error.Message, want) {
 				t.Errorf("bomb: %d %+v", st, out.Error)
 			}
 		})
@@ -122,14 +113,10 @@ func TestAttackJPEGScanBomb(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
-	if elapsed > 2*time.Second {
-		t.Errorf("four refusals took %v", elapsed)
+	if elapsed > maxTime {
+		t.Errorf("%d refusals took %v, want < %v", len(bombs), elapsed, maxTime)
 	}
-	if d := after.TotalAlloc - before.TotalAlloc; d > 48<<20 { // the four bodies, read and copied
-		t.Errorf("four refusals allocated %d MB, want < 48", d>>20)
-	}
-	var res api.DetectResponse
-	if st := e.do("POST", "/v1/detect", e.admin, "image/jpeg", jpegbomb.Scans(640, 480, 9), &res); st != http.StatusOK || res.Width != 640 {
-		t.Fatalf("progressive JPEG of 10 scans: %d %+v", st, res)
+	if d := after.TotalAlloc - before.TotalAlloc; d > maxAlloc {
+		t.Errorf("%d refusals allocated %d MB, want < %d", len(bombs), d>>20, maxAlloc>>20)
 	}
 }
