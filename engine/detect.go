@@ -64,6 +64,8 @@ type detectLimits struct {
 	// maxRuns bounds the tiling plan's windows (the caller chose minFace so that it fits) and, separately, the
 	// confirmation looks; maxFaces is how many faces the caller keeps.
 	maxRuns, maxFaces int
+	// crowd confirms tiles' finds with crowdLooks instead of confirmFaces (ProfileCrowd).
+	crowd bool
 }
 
 // detectStats is what detect did: its detector runs, and the tile candidates it did not confirm because
@@ -138,11 +140,15 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 	sort.SliceStable(candidates, func(i, j int) bool { return candidates[i].Rect.Area() > candidates[j].Rect.Area() })
 	confirmRuns := 0
 	for ci, f := range candidates {
-		if largerFaces(all, coarse, f.Rect.Area()) >= lim.maxFaces || confirmRuns+len(confirmFaces) > lim.maxRuns {
+		looks, thresh := confirmFaces, math.Max(lim.thresh, confirmThreshold)
+		if lim.crowd {
+			looks, thresh = crowdLooks(f.Rect.H())
+		}
+		if largerFaces(all, coarse, f.Rect.Area()) >= lim.maxFaces || confirmRuns+len(looks) > lim.maxRuns {
 			st.unconfirmed = len(candidates) - ci
 			break
 		}
-		ok, vs, runs, err := e.confirm(ctx, p, f.Rect, math.Max(lim.thresh, confirmThreshold), in)
+		ok, vs, runs, err := e.confirm(ctx, p, f.Rect, looks, thresh, in)
 		confirmRuns += runs
 		st.runs += runs
 		if err != nil {
@@ -266,13 +272,13 @@ var confirmFaces = []float64{32, 56, 80}
 // confirmThreshold is the least score every second look must give a candidate from a tile.
 const confirmThreshold = 0.8
 
-// confirm re-runs the detector on windows centred on candidate r, scaled so the face is each of confirmFaces
-// detector pixels high, and reports whether the detector finds it again (IoU > 0.5) with at least thresh every
+// confirm re-runs the detector on windows centred on candidate r, scaled so the face is each of looks detector
+// pixels high, and reports whether the detector finds it again (IoU > 0.5) with at least thresh every
 // time, the lowest of those scores, and the detector runs it made (it stops at the first miss, and before any run
 // once ctx is done). buf is a scratch detector input.
-func (e *Engine) confirm(ctx context.Context, p *pyramid, r geom.Rect, thresh float64, buf []float32) (ok bool, score float64, runs int, err error) {
+func (e *Engine) confirm(ctx context.Context, p *pyramid, r geom.Rect, looks []float64, thresh float64, buf []float32) (ok bool, score float64, runs int, err error) {
 	low := 1.0
-	for _, face := range confirmFaces {
+	for _, face := range looks {
 		if err := ctx.Err(); err != nil {
 			return false, 0, runs, fmt.Errorf("engine: %w", err)
 		}

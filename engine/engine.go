@@ -69,6 +69,9 @@ func ParseAttributes(list []string) ([]Attribute, error) {
 
 // Options control one analysis.
 type Options struct {
+	// Profile chooses the detection profile (ProfileDefault when empty). ProfileCrowd changes the defaults of
+	// MinFaceSize, MaxFaces and MaxDetectorRuns and how tiles' finds are confirmed; see profile.go.
+	Profile Profile
 	// MinFaceSize is the smallest face height in pixels to look for (default 40, at least MinFaceFloor).
 	// Smaller values tile large images more finely and cost more detector runs; when the plan would take more
 	// than MaxDetectorRuns, the smallest face that fits is searched for instead and Report says which.
@@ -244,7 +247,7 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 	t0 := time.Now()
 	minFace := planMinFace(img.W, img.H, opt.MinFaceSize, opt.MaxDetectorRuns)
 	dets, st, err := e.detect(ctx, p, detectLimits{minFace: float64(minFace), thresh: opt.Threshold,
-		maxRuns: opt.MaxDetectorRuns, maxFaces: opt.MaxFaces})
+		maxRuns: opt.MaxDetectorRuns, maxFaces: opt.MaxFaces, crowd: opt.Profile == ProfileCrowd})
 	if err != nil {
 		return nil, err
 	}
@@ -303,6 +306,9 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 
 // withDefaults fills opt's unset limits with the engine's defaults.
 func withDefaults(opt Options) Options {
+	if opt.Profile == ProfileCrowd {
+		opt = crowdDefaults(opt)
+	}
 	if opt.MinFaceSize <= 0 {
 		opt.MinFaceSize = DefaultMinFace
 	}
