@@ -24,6 +24,10 @@ type Stream struct {
 	MaxWidth int `json:"max_width,omitempty"`
 	// MinFace is the smallest face height, in analysed pixels, to look for (default 40).
 	MinFace int `json:"min_face,omitempty"`
+	// Profile is the detection profile: "" or "default" (faces of 40 px and up, real time at 1080p and 5 fps),
+	// or "crowd" (faces down to 12 px, default min face 12; costs several times more per frame, so lower FPS;
+	// docs/video.md). engine.ParseProfile checks it.
+	Profile string `json:"profile,omitempty"`
 	// Loop starts a file source again when it ends; otherwise the stream stops at the end of the file.
 	Loop bool `json:"loop,omitempty"`
 	// NoRealtime reads a file as fast as analysis allows instead of at its own frame rate (no frame is

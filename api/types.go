@@ -338,6 +338,7 @@ type StreamRequest struct {
 	FPS                  float64           `json:"fps,omitempty"`
 	MaxWidth             int               `json:"max_width,omitempty"`
 	MinFace              int               `json:"min_face,omitempty"`
+	Profile              string            `json:"profile,omitempty"`
 	Loop                 bool              `json:"loop,omitempty"`
 	NoRealtime           bool              `json:"no_realtime,omitempty"`
 	CropRetentionHours   int               `json:"crop_retention_hours,omitempty"`

@@ -90,3 +90,9 @@ func crowdLooks(h float64) ([]float64, float64) {
 
 // crowdSmallThreshold is the score the crowd profile's confirmation looks must give a face under 24 px.
 const crowdSmallThreshold = 0.7
+
+// Defaults returns the limits an analysis under profile p uses when Options leaves them unset: MinFaceSize,
+// Threshold, MaxFaces and MaxDetectorRuns.
+func (p Profile) Defaults() Options {
+	return withDefaults(Options{Profile: p})
+}

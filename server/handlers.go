@@ -123,6 +123,7 @@ func (s *Server) analyse(ctx context.Context, img *imgio.Image, opt engine.Optio
 type detectOptions struct {
 	Attributes string `json:"attributes"`
 	MinFace    int    `json:"min_face"`
+	Profile    string `json:"profile"`
 }
 
 func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
@@ -135,6 +136,9 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := in.field("min_face", &o.MinFace); err != nil {
+		return err
+	}
+	if err := in.field("profile", &o.Profile); err != nil {
 		return err
 	}
 	if q := r.URL.Query().Get("attributes"); q != "" {
@@ -150,6 +154,10 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 	if err := engine.CheckMinFace(o.MinFace); err != nil {
 		return err
 	}
+	profile, err := engine.ParseProfile(o.Profile)
+	if err != nil {
+		return wrapf(err, http.StatusBadRequest, codeBadRequest, "profile must be default or crowd (asked for %q)", o.Profile)
+	}
 	release, err := s.acquire(r.Context())
 	if err != nil {
 		return err
@@ -160,7 +168,7 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var rep engine.Report
-	faces, err := s.analyse(r.Context(), img, engine.Options{Attributes: attrs, MinFaceSize: o.MinFace, Report: &rep})
+	faces, err := s.analyse(r.Context(), img, engine.Options{Attributes: attrs, MinFaceSize: o.MinFace, Profile: profile, Report: &rep})
 	if err != nil {
 		return err
 	}

@@ -285,10 +285,15 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 			maxStreamWidth, facegate.MaxCropRetentionHours)
 	case engine.CheckMinFace(req.MinFace) != nil:
 		return nil, engine.CheckMinFace(req.MinFace)
+	}
+	if _, err := engine.ParseProfile(req.Profile); err != nil {
+		return nil, wrapf(err, http.StatusBadRequest, codeBadRequest, "profile must be default or crowd (asked for %q)", req.Profile)
+	}
+	switch {
 	case req.Webhook != nil && !validWebhook(req.Webhook.URL):
 		return nil, errf(http.StatusBadRequest, codeBadRequest, "webhook url must be an http:// or https:// URL")
 	}
-	st := &facegate.Stream{Name: req.Name, Source: req.Source, FPS: req.FPS, MaxWidth: req.MaxWidth, MinFace: req.MinFace,
+	st := &facegate.Stream{Name: req.Name, Source: req.Source, FPS: req.FPS, MaxWidth: req.MaxWidth, MinFace: req.MinFace, Profile: req.Profile,
 		Loop: req.Loop, NoRealtime: req.NoRealtime, CropRetentionHours: req.CropRetentionHours, UnknownCrops: req.UnknownCrops,
 		CrowdIntervalSeconds: req.CrowdIntervalSeconds, Webhook: req.Webhook}
 	if err := st.CheckLimits(); err != nil {

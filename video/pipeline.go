@@ -163,7 +163,12 @@ func New(cfg Config) (*Pipeline, error) {
 	if err := engine.CheckMinFace(st.MinFace); err != nil {
 		return nil, fmt.Errorf("video: stream %q: %w", st.Name, err)
 	}
-	if st.MinFace <= 0 {
+	profile, err := engine.ParseProfile(st.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("video: stream %q: %w", st.Name, err)
+	}
+	st.Profile = string(profile)
+	if st.MinFace <= 0 && profile == engine.ProfileDefault {
 		st.MinFace = engine.DefaultMinFace
 	}
 	if st.CrowdIntervalSeconds <= 0 {
@@ -272,7 +277,7 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 	// Frames are analysed under the engine's limits; the crowd figures count every face found, also those of a
 	// crowd beyond the faces analysed (engine.DefaultMaxFaces, the largest).
 	var rep engine.Report
-	faces, err := p.cfg.Engine.Analyze(ctx, fr.Img, engine.Options{MinFaceSize: p.st.MinFace, Report: &rep})
+	faces, err := p.cfg.Engine.Analyze(ctx, fr.Img, engine.Options{MinFaceSize: p.st.MinFace, Profile: engine.Profile(p.st.Profile), Report: &rep})
 	if err != nil {
 		// One bad frame is not the end of the stream.
 		p.log.Warn("frame analysis failed", "seq", fr.Seq, "err", err)

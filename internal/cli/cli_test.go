@@ -64,6 +64,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"detect", "--min-face", "1", "x.jpg"}, ExitUsage, "--min-face must be at least 10 pixels"},
 		{[]string{"detect", "--max-faces", "0", "x.jpg"}, ExitUsage, "--max-faces must be at least 1"},
 		{[]string{"watch", "--min-face", "9", "x.mp4"}, ExitUsage, "--min-face must be at least 10 pixels"},
+		// Issue 13: the detection profiles.
+		{[]string{"detect", "--profile", "fast", "x.jpg"}, ExitUsage, "--profile must be default or crowd"},
+		{[]string{"watch", "--profile", "Crowd", "x.mp4"}, ExitUsage, "--profile must be default or crowd"},
 		{[]string{"serve", "--max-analyses", "4", "--max-analyses-per-key", "5"}, ExitUsage, "--max-analyses-per-key"},
 		{[]string{"serve", "--max-analyses-per-key", "-1"}, ExitUsage, "--max-analyses-per-key"},
 		{[]string{"serve", "--stream-dirs", "/nonexistent/videos"}, ExitUsage, "--stream-dirs: /nonexistent/videos is not a folder"},

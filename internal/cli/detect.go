@@ -49,6 +49,7 @@ image"); the exit status is 1 when any image could not be analysed or a folder h
 	minFace := fs.Int("min-face", engine.DefaultMinFace, fmt.Sprintf("smallest face height to look for, in pixels (at least %d; raised, and said so, where a large image would need more than %d detector runs)", engine.MinFaceFloor, engine.DefaultMaxDetectorRuns))
 	maxFaces := fs.Int("max-faces", engine.DefaultMaxFaces, "analyse at most this many faces per image, the largest")
 	thresh := fs.Float64("det-threshold", engine.DefaultDetThreshold, "detector confidence threshold")
+	profileName := fs.String("profile", "default", profileUsage)
 	args, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -65,6 +66,20 @@ image"); the exit status is 1 when any image could not be analysed or a folder h
 	}
 	if *maxFaces < 1 {
 		return usagef("--max-faces must be at least 1")
+	}
+	profile, err := engine.ParseProfile(*profileName)
+	if err != nil {
+		return usagef("--profile must be default or crowd")
+	}
+	// A profile's own defaults apply unless the flag is given.
+	if profile != engine.ProfileDefault {
+		d := profile.Defaults()
+		if !flagGiven(fs, "min-face") {
+			*minFace = d.MinFaceSize
+		}
+		if !flagGiven(fs, "max-faces") {
+			*maxFaces = d.MaxFaces
+		}
 	}
 	inputs, folders := detectInputs(args, func(path, why string) {
 		fmt.Fprintf(env.Stderr, "facegate detect: %s: %s (skipped)\n", path, why)
@@ -95,10 +110,10 @@ image"); the exit status is 1 when any image could not be analysed or a folder h
 				res.Format, res.Width, res.Height = string(info.Format), img.W, img.H
 				var rep engine.Report
 				res.Faces, err = e.Analyze(env.Ctx, img, engine.Options{MinFaceSize: *minFace, Threshold: *thresh, Attributes: want,
-					MaxFaces: *maxFaces, Report: &rep})
+					MaxFaces: *maxFaces, Profile: profile, Report: &rep})
 				res.FacesFound, res.FacesTruncated, res.MinFaceUsed = rep.FacesFound, rep.Truncated, rep.MinFaceUsed
 				if err == nil && !*asJSON {
-					reportLimits(env, file, rep, *minFace)
+					reportLimits(env, file, rep, *minFace, profile)
 				}
 			}
 		}
@@ -193,10 +208,10 @@ func detectInputs(args []string, skip func(path, why string)) (inputs []detectIn
 }
 
 // reportLimits tells on stderr when the engine's limits changed what was searched or returned for file.
-func reportLimits(env *Env, file string, rep engine.Report, minFace int) {
+func reportLimits(env *Env, file string, rep engine.Report, minFace int, profile engine.Profile) {
 	if rep.MinFaceUsed > minFace {
 		fmt.Fprintf(env.Stderr, "facegate detect: %s: searched faces of %d px and larger, not %d: smaller would take more than %d detector runs on an image this large\n",
-			file, rep.MinFaceUsed, minFace, engine.DefaultMaxDetectorRuns)
+			file, rep.MinFaceUsed, minFace, profile.Defaults().MaxDetectorRuns)
 	}
 	if rep.Truncated {
 		fmt.Fprintf(env.Stderr, "facegate detect: %s: only the largest faces are shown (%d found; --max-faces)\n", file, rep.FacesFound)

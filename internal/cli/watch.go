@@ -27,7 +27,8 @@ func runWatch(env *Env, args []string) error {
 	data := fs.String("data", envconfig.Data(), "data directory of the store that holds the gallery ($FACEGATE_DATA)")
 	fps := fs.Float64("fps", facegate.DefaultStreamFPS, "frames analysed per second")
 	maxWidth := fs.Int("max-width", facegate.DefaultStreamMaxWidth, "downscale wider frames to this width")
-	minFace := fs.Int("min-face", engine.DefaultMinFace, "smallest face height to look for, in pixels")
+	minFace := fs.Int("min-face", engine.DefaultMinFace, "smallest face height to look for, in pixels (--profile crowd: 12 unless given)")
+	profileName := fs.String("profile", "default", profileUsage)
 	loop := fs.Bool("loop", false, "files: start again at the end")
 	fast := fs.Bool("fast", false, "files: read as fast as analysis allows, dropping no frame (default: at the video's own speed, like a camera)")
 	crowd := fs.Int("crowd-interval", 60, "seconds between crowd figures")
@@ -48,6 +49,13 @@ func runWatch(env *Env, args []string) error {
 	if *minFace < engine.MinFaceFloor {
 		return usagef("--min-face must be at least %d pixels", engine.MinFaceFloor)
 	}
+	profile, err := engine.ParseProfile(*profileName)
+	if err != nil {
+		return usagef("--profile must be default or crowd")
+	}
+	if profile != engine.ProfileDefault && !flagGiven(fs, "min-face") {
+		*minFace = 0 // the profile's own
+	}
 	filter, err := events.ParseFilter(map[string][]string{"type": {*types}})
 	if err != nil {
 		return usagef("--types: %v", err)
@@ -56,7 +64,7 @@ func runWatch(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st := facegate.Stream{ID: "watch", Name: "watch", Source: pos[0], FPS: *fps, MaxWidth: *maxWidth, MinFace: *minFace,
+	st := facegate.Stream{ID: "watch", Name: "watch", Source: pos[0], FPS: *fps, MaxWidth: *maxWidth, MinFace: *minFace, Profile: string(profile),
 		Loop: *loop, NoRealtime: *fast, CrowdIntervalSeconds: *crowd, UnknownCrops: *unknownCrops, CropRetentionHours: -1}
 	if *crops {
 		st.CropRetentionHours = 0 // crops in match events (never stored by watch)
