@@ -19,3 +19,13 @@ func TestMinFaceBelowFloorRefused(t *testing.T) {
 		t.Fatalf("min face %d: %v, want ErrMinFaceTooSmall", engine.MinFaceFloor-1, err)
 	}
 }
+
+// TestUnknownProfileRefused: a stream's profile must be one engine.ParseProfile knows; the pipeline refuses any
+// other when it starts, before opening the source.
+func TestUnknownProfileRefused(t *testing.T) {
+	_, err := video.New(video.Config{Engine: testutil.Engine(t), Publish: func(ev facegate.Event) facegate.Event { return ev },
+		Stream: facegate.Stream{ID: "s", Name: "cam", Source: "clip.mp4", Profile: "fast"}})
+	if !errors.Is(err, engine.ErrUnknownProfile) {
+		t.Fatalf("profile fast: %v, want ErrUnknownProfile", err)
+	}
+}
