@@ -248,7 +248,7 @@ func TestCrowdProfileSmallFaces(t *testing.T) {
 	}
 }
 
-// TestParseProfile: the profile names, and a clear error for any other.
+// TestParseProfile: the profile names, and a clear error for any other, from ParseProfile and Analyze.
 func TestParseProfile(t *testing.T) {
 	for _, c := range []struct {
 		in   string
@@ -263,6 +263,10 @@ func TestParseProfile(t *testing.T) {
 		if c.err && !errors.Is(err, engine.ErrUnknownProfile) {
 			t.Errorf("ParseProfile(%q): %v is not ErrUnknownProfile", c.in, err)
 		}
+	}
+	// Analyze refuses an unknown profile too, before any work.
+	if _, err := testEngine(t).Analyze(t.Context(), imgio.NewImage(64, 48), engine.Options{Profile: "fast"}); !errors.Is(err, engine.ErrUnknownProfile) {
+		t.Errorf("Analyze with profile fast: %v, want ErrUnknownProfile", err)
 	}
 }
 

@@ -241,6 +241,9 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 	if err := CheckMinFace(opt.MinFaceSize); err != nil {
 		return nil, err
 	}
+	if _, err := ParseProfile(string(opt.Profile)); err != nil {
+		return nil, err
+	}
 	opt = withDefaults(opt)
 	p := newPyramid(img)
 	tm := opt.Timings
