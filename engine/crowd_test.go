@@ -211,7 +211,7 @@ func TestCrowdSmallFacesMeasure(t *testing.T) {
 	}
 }
 
-// analyzeDetect runs Analyze with opt, raising MaxFaces so that no face is dropped.
+// analyzeDetect runs Analyze with opt and logs what the limits did (detector runs, face size searched, faces found).
 func analyzeDetect(t testing.TB, e *engine.Engine, img *imgio.Image, opt engine.Options) []facegate.Face {
 	t.Helper()
 	var rep engine.Report
