@@ -20,8 +20,8 @@ func TestZonesOnClip(t *testing.T) {
 	f := newFixture(t)
 	st := f.stream(t, facegate.Stream{Name: "zones", Source: testutil.Shared(t, clip), FPS: 5, NoRealtime: true,
 		CrowdIntervalSeconds: 5,
-		Zones: []facegate.Zone{{Name: "all", Points: []facegate.FramePoint{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 1}, {X: 0, Y: 1}}}},
-		Lines: []facegate.Line{{Name: "middle", From: facegate.FramePoint{X: 0.5, Y: 0}, To: facegate.FramePoint{X: 0.5, Y: 1}}}})
+		Zones:                []facegate.Zone{{Name: "all", Points: []facegate.FramePoint{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 1}, {X: 0, Y: 1}}}},
+		Lines:                []facegate.Line{{Name: "middle", From: facegate.FramePoint{X: 0.5, Y: 0}, To: facegate.FramePoint{X: 0.5, Y: 1}}}})
 	var mu sync.Mutex
 	faceFrames, frames := 0, 0
 	p, err := video.New(video.Config{Stream: st, Engine: testutil.Engine(t), Index: f.index, Store: f.store,
