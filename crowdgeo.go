@@ -149,7 +149,7 @@ func (s *Stream) CheckGeometry() error {
 		if name == "" {
 			return Userf(ErrInvalid, "%s[%d] has no name: give each a name", kind, i)
 		}
-		if err := CheckLen(kind+"["+itoa(i)+"].name", name, MaxNameLen); err != nil {
+		if err := CheckLen(kind+"["+strconv.Itoa(i)+"].name", name, MaxNameLen); err != nil {
 			return err
 		}
 		if names[kind+"\x00"+name] {
@@ -189,5 +189,3 @@ func (s *Stream) CheckGeometry() error {
 }
 
 func (p FramePoint) inFrame() bool { return p.X >= 0 && p.X <= 1 && p.Y >= 0 && p.Y <= 1 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -39,6 +39,7 @@ func TestCheckGeometry(t *testing.T) {
 		{"line of one point", Stream{Lines: []Line{{Name: "door", From: FramePoint{0.5, 0.5}, To: FramePoint{0.5, 0.5}}}}, ErrInvalid, "same point"},
 		{"line end outside", Stream{Lines: []Line{{Name: "door", From: FramePoint{0.5, 0.5}, To: FramePoint{2, 0.5}}}}, ErrInvalid, "outside the frame"},
 		{"zone and line may share a name", Stream{Zones: []Zone{{Name: "door", Points: sq}}, Lines: []Line{line}}, nil, ""},
+		{"name too long", Stream{Zones: []Zone{{Name: strings.Repeat("n", MaxNameLen+1), Points: sq}}}, ErrTooLong, "zones[0].name is 201 bytes"},
 		{"too many lines", Stream{Lines: make([]Line, MaxLines+1)}, ErrTooLong, "the limit is 16"},
 	} {
 		err := c.st.CheckGeometry()
