@@ -37,6 +37,11 @@ const (
 	MaxRetentionDays = 36500
 	// MaxCropRetentionHours bounds a stream's crop_retention_hours (10 years).
 	MaxCropRetentionHours = 87600
+	// MaxZones and MaxLines bound a stream's zones and counting lines; MaxZonePoints bounds a zone's polygon.
+	// Each analysed frame tests every track against each of them.
+	MaxZones      = 16
+	MaxLines      = 16
+	MaxZonePoints = 64
 )
 
 // ErrTooLong: a value is over one of the limits above (the HTTP API answers 400 too_long).
@@ -106,7 +111,11 @@ func (c *Consent) checkLimits() error {
 // CheckLimits reports whether the key's name is over its length limit.
 func (k *APIKey) CheckLimits() error { return CheckLen("name", k.Name, MaxNameLen) }
 
-// CheckLimits reports the first of the stream's name and source over its length limit.
+// CheckLimits reports the first of the stream's name and source over its length limit, then the first problem
+// of its zones and lines (CheckGeometry).
 func (s *Stream) CheckLimits() error {
-	return checkLens(lenCheck{"name", s.Name, MaxNameLen}, lenCheck{"source", s.Source, MaxSourceLen})
+	if err := checkLens(lenCheck{"name", s.Name, MaxNameLen}, lenCheck{"source", s.Source, MaxSourceLen}); err != nil {
+		return err
+	}
+	return s.CheckGeometry()
 }

@@ -43,6 +43,10 @@ type Stream struct {
 	CrowdIntervalSeconds int `json:"crowd_interval_seconds,omitempty"`
 	// Webhook, when set, receives every event of the stream as an HMAC-signed POST.
 	Webhook *Webhook `json:"webhook,omitempty"`
+	// Zones and Lines are where the crowd figures count tracks: in named areas of the frame and across named
+	// lines (see Zone, Line; at most MaxZones and MaxLines).
+	Zones []Zone `json:"zones,omitempty"`
+	Lines []Line `json:"lines,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -182,6 +186,13 @@ type Crowd struct {
 	EndedTracks      int     `json:"ended_tracks"`
 	DwellMeanSeconds float64 `json:"dwell_mean_seconds"`
 	DwellMaxSeconds  float64 `json:"dwell_max_seconds"`
+	// DwellHistogram buckets the dwell of the tracks that ended in the interval (DwellBucketBounds).
+	DwellHistogram []DwellBucket `json:"dwell_histogram,omitempty"`
+	// Zones and Lines are the counts of the stream's zones and lines, in their configured order.
+	Zones []ZoneCount `json:"zones,omitempty"`
+	Lines []LineCount `json:"lines,omitempty"`
+	// Heatmap is where the faces of the interval's analysed frames were.
+	Heatmap *Heatmap `json:"heatmap,omitempty"`
 }
 
 // MatchCrop is a stored face crop of a match event, kept until ExpiresAt.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/facegate/facegate"
 )
@@ -168,4 +169,19 @@ func (c *Client) Events(ctx context.Context, f EventFilter, after string) (<-cha
 		}
 	}()
 	return ch, func() error { <-done; return readErr }, nil
+}
+
+// StreamHeatmap returns the stream's density heatmap summed over the crowd intervals the server still holds
+// that overlap from..to (a zero time leaves that end open).
+func (c *Client) StreamHeatmap(ctx context.Context, id string, from, to time.Time) (*StreamHeatmap, error) {
+	q := url.Values{}
+	if !from.IsZero() {
+		q.Set("from", from.Format(time.RFC3339Nano))
+	}
+	if !to.IsZero() {
+		q.Set("to", to.Format(time.RFC3339Nano))
+	}
+	var out StreamHeatmap
+	_, err := c.do(ctx, "GET", "/v1/streams/"+esc(id)+"/heatmap", q, nil, &out)
+	return &out, err
 }

@@ -345,6 +345,22 @@ type StreamRequest struct {
 	UnknownCrops         bool              `json:"unknown_crops,omitempty"`
 	CrowdIntervalSeconds int               `json:"crowd_interval_seconds,omitempty"`
 	Webhook              *facegate.Webhook `json:"webhook,omitempty"`
+	// Zones and Lines are where crowd figures count tracks (facegate.Zone, facegate.Line).
+	Zones []facegate.Zone `json:"zones,omitempty"`
+	Lines []facegate.Line `json:"lines,omitempty"`
+}
+
+// StreamHeatmap is GET /v1/streams/{id}/heatmap: the density heatmaps of the stream's crowd intervals that
+// overlap the period asked for, summed cell by cell. From and To are the span of the intervals summed (absent
+// when none is held); Total is the face-frames counted, Max the fullest cell.
+type StreamHeatmap struct {
+	Stream    string     `json:"stream"`
+	From      *time.Time `json:"from,omitempty"`
+	To        *time.Time `json:"to,omitempty"`
+	Intervals int        `json:"intervals"`
+	facegate.Heatmap
+	Total int `json:"total"`
+	Max   int `json:"max"`
 }
 
 // StreamInfo is a stream's configuration (the webhook secret is never returned) with its live status.

@@ -78,6 +78,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "PUT /v1/streams/{id}", role: admin, handler: s.replaceStream},
 		{pattern: "DELETE /v1/streams/{id}", role: admin, handler: s.deleteStream},
 		{pattern: "GET /v1/streams/{id}/preview", role: operator, handler: s.preview, long: true},
+		{pattern: "GET /v1/streams/{id}/heatmap", role: operator, handler: s.heatmap},
 		{pattern: "GET /v1/events", role: operator, handler: s.events, long: true},
 		{pattern: "GET /v1/events/recent", role: operator, handler: s.recentEvents},
 		{pattern: "GET /v1/events/{id}/crop", role: operator, handler: s.matchCrop},

@@ -76,6 +76,7 @@ var routeDocs = map[string]routeDoc{
 	"PUT /v1/streams/{id}":                                  {200, api.StreamInfo{}, api.StreamRequest{}, nil},
 	"DELETE /v1/streams/{id}":                               {204, nil, nil, nil},
 	"GET /v1/streams/{id}/preview":                          {200, nil, nil, nil},
+	"GET /v1/streams/{id}/heatmap":                          {200, api.StreamHeatmap{}, nil, map[string]string{"from": "RFC 3339: sum the crowd intervals that end after it", "to": "RFC 3339: sum the crowd intervals that start before it", "format": "json (default) or png (a colour ramp, 20 pixels a cell)"}},
 	"GET /v1/events":                                        {200, nil, nil, eventQuery},
 	"GET /v1/events/recent":                                 {200, api.EventList{}, nil, map[string]string{"stream": eventQuery["stream"], "type": eventQuery["type"], "limit": "most events returned, 1..1000 (default 100)"}},
 	"GET /v1/events/{id}/crop":                              {200, nil, nil, nil},

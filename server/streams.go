@@ -295,7 +295,7 @@ func (s *Server) streamFromRequest(r *http.Request, req *api.StreamRequest) (*fa
 	}
 	st := &facegate.Stream{Name: req.Name, Source: req.Source, FPS: req.FPS, MaxWidth: req.MaxWidth, MinFace: req.MinFace, Profile: req.Profile,
 		Loop: req.Loop, NoRealtime: req.NoRealtime, CropRetentionHours: req.CropRetentionHours, UnknownCrops: req.UnknownCrops,
-		CrowdIntervalSeconds: req.CrowdIntervalSeconds, Webhook: req.Webhook}
+		CrowdIntervalSeconds: req.CrowdIntervalSeconds, Webhook: req.Webhook, Zones: req.Zones, Lines: req.Lines}
 	if err := st.CheckLimits(); err != nil {
 		return nil, err
 	}

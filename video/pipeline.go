@@ -104,6 +104,7 @@ type Pipeline struct {
 
 	start time.Time // wall time of the first frame; media time is start + Seq/FPS
 	crowd crowdAcc
+	zones *zoneAcc // zone, line, dwell and heatmap figures of the crowd interval (zones.go)
 }
 
 // trackState is what the pipeline knows about a track beyond its geometry.
@@ -183,7 +184,7 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, fmt.Errorf("video: stream %q: %w", st.Name, err)
 	}
 	p := &Pipeline{cfg: cfg, st: st, log: cfg.Logger.With("stream", st.ID), src: src, track: track.New(),
-		states: map[string]*trackState{}, previews: map[chan []byte]struct{}{}}
+		states: map[string]*trackState{}, previews: map[chan []byte]struct{}{}, zones: newZoneAcc(&st)}
 	p.status = facegate.StreamStatus{State: facegate.StreamStarting, Since: time.Now()}
 	src.OnState(func(s facegate.StreamStatus) {
 		if s.State == facegate.StreamEnded || s.State == facegate.StreamStopped {
@@ -312,6 +313,7 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 		p.endTrack(t)
 	}
 	p.crowd.frame(at, max(len(faces), rep.FacesFound))
+	p.zones.frame(fr.Img.W, fr.Img.H, boxes, confirmedIDs(res.Assigned))
 	p.mu.Lock()
 	p.status.FramesAnalysed++
 	p.status.FacesInView = len(faces)
@@ -566,6 +568,7 @@ func (p *Pipeline) endTrack(t *track.Track) {
 		p.publish(e)
 	}
 	p.crowd.ended(t.Dwell())
+	p.zones.ended(t.ID, t.Dwell())
 	p.publish(facegate.Event{Type: facegate.EventTrackEnded, Track: t.ID, DwellSeconds: t.Dwell().Seconds()})
 	delete(p.states, t.ID)
 }
@@ -595,8 +598,10 @@ func (p *Pipeline) finish() {
 
 func (p *Pipeline) emitCrowd(to time.Time) {
 	c := p.crowd.figures(to)
+	p.zones.fill(&c)
 	p.publish(facegate.Event{Type: facegate.EventCrowd, Crowd: &c})
 	p.crowd.reset(to)
+	p.zones.reset()
 }
 
 // crowdAcc accumulates one interval's crowd figures.

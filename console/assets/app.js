@@ -741,6 +741,75 @@ function lineChart(title, xs, series, unit) {
   return h('figure', { class: 'chart' }, h('figcaption', {}, title), svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: chart; the numbers are in the table below` }, parts), legend);
 }
 
+// barChart draws one bar per label as an SVG (the numbers are in the table beside it).
+function barChart(title, labels, values, unit) {
+  const W = 640, H = 220, L = 56, R = 16, T = 14, B = 34;
+  const max = Math.max(1, ...values);
+  const bw = (W - L - R) / Math.max(1, values.length);
+  const py = (v) => H - B - (v / max) * (H - T - B);
+  const parts = [svg('title', {}, title)];
+  for (const f of [0, 0.5, 1]) {
+    const v = max * f;
+    parts.push(svg('line', { x1: L, x2: W - R, y1: py(v), y2: py(v), class: 'grid' }),
+      svg('text', { x: L - 6, y: py(v) + 4, 'text-anchor': 'end', class: 'axis' }, Number.isInteger(v) ? v : v.toFixed(1)));
+  }
+  values.forEach((v, i) => parts.push(svg('rect', { x: L + i * bw + bw * 0.15, y: py(v), width: bw * 0.7, height: Math.max(0, H - B - py(v)), class: 's1' }),
+    svg('text', { x: L + i * bw + bw / 2, y: H - 8, 'text-anchor': 'middle', class: 'axis' }, labels[i])));
+  return h('figure', { class: 'chart' }, h('figcaption', {}, title), svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: chart; the numbers are in the table below` }, parts),
+    unit ? h('p', { class: 'legend' }, unit) : '');
+}
+
+// dwellLabel names a dwell bucket: "<5 s", "5 s–30 s", "≥10 min" (short: "<5s", "5s–30s", "≥10m").
+function dwellLabel(b, short) {
+  const t = (sec) => (sec >= 60 ? `${sec / 60}${short ? 'm' : ' min'}` : `${sec}${short ? 's' : ' s'}`);
+  if (!b.min_seconds) return `<${t(b.max_seconds)}`;
+  if (!b.max_seconds) return `≥${t(b.min_seconds)}`;
+  return `${t(b.min_seconds)}–${t(b.max_seconds)}`;
+}
+
+// crowdPlaces sums the period's zone counts, line crossings and dwell histogram: the dwell chart (null when
+// the figures have no histogram) and the tables.
+function crowdPlaces(c) {
+  const zones = new Map(), lines = new Map();
+  let dwell = null;
+  for (const x of c) {
+    for (const z of x.zones || []) {
+      const a = zones.get(z.name) || { max: 0, mean: 0, n: 0, entries: 0 };
+      a.max = Math.max(a.max, z.tracks_max); a.mean += z.tracks_mean; a.n++; a.entries += z.entries;
+      zones.set(z.name, a);
+    }
+    for (const l of x.lines || []) {
+      const a = lines.get(l.name) || { lr: 0, rl: 0 };
+      a.lr += l.left_to_right; a.rl += l.right_to_left;
+      lines.set(l.name, a);
+    }
+    if (x.dwell_histogram) {
+      dwell = dwell || x.dwell_histogram.map((b) => ({ ...b, tracks: 0 }));
+      x.dwell_histogram.forEach((b, i) => { if (dwell[i]) dwell[i].tracks += b.tracks; });
+    }
+  }
+  const out = [];
+  let chart = null;
+  if (dwell) {
+    chart = barChart('Dwell distribution', dwell.map((b) => dwellLabel(b, true)), dwell.map((b) => b.tracks), 'tracks that ended, by time in view, whole period');
+    out.push(h('div', { class: 'table-wrap' }, h('table', {}, h('caption', {}, 'Dwell distribution'),
+        h('thead', {}, h('tr', {}, dwell.map((b) => h('th', { scope: 'col' }, dwellLabel(b))))),
+        h('tbody', {}, h('tr', {}, dwell.map((b) => h('td', { class: 'num' }, b.tracks)))))));
+  }
+  if (zones.size) {
+    out.push(h('div', { class: 'table-wrap' }, h('table', {}, h('caption', {}, 'Zones over the period'),
+      h('thead', {}, h('tr', {}, ['Zone', 'Tracks in it, most', 'Tracks in it, mean', 'Entries'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, [...zones].map(([n, a]) => h('tr', {}, h('th', { scope: 'row' }, n), h('td', { class: 'num' }, a.max),
+        h('td', { class: 'num' }, (a.mean / a.n).toFixed(1)), h('td', { class: 'num' }, a.entries)))))));
+  }
+  if (lines.size) {
+    out.push(h('div', { class: 'table-wrap' }, h('table', {}, h('caption', {}, 'Line crossings over the period'),
+      h('thead', {}, h('tr', {}, ['Line', 'Left to right', 'Right to left'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, [...lines].map(([n, a]) => h('tr', {}, h('th', { scope: 'row' }, n), h('td', { class: 'num' }, a.lr), h('td', { class: 'num' }, a.rl)))))));
+  }
+  return { chart, tables: out };
+}
+
 async function viewCrowd(id) {
   if (!needRole('operator', 'Crowd', 'see video streams')) return;
   const s = await api('GET', `/v1/streams/${encodeURIComponent(id)}`);
@@ -762,6 +831,7 @@ async function viewCrowd(id) {
     }
     const xs = evs.map((e) => new Date(e.crowd.to).getTime());
     const c = evs.map((e) => e.crowd);
+    const places = crowdPlaces(c);
     const rows = c.map((x) => h('tr', {}, h('td', {}, `${new Date(x.from).toLocaleTimeString()} – ${new Date(x.to).toLocaleTimeString()}`),
       h('td', { class: 'num' }, Number(x.faces_mean).toFixed(1)), h('td', { class: 'num' }, x.faces_max),
       h('td', { class: 'num' }, x.new_tracks), h('td', { class: 'num' }, x.unique_people),
@@ -771,10 +841,21 @@ async function viewCrowd(id) {
       h('div', { class: 'charts' },
         lineChart('Faces in view', xs, [{ name: 'mean', cls: 's1', values: c.map((x) => x.faces_mean) }, { name: 'max', cls: 's2', values: c.map((x) => x.faces_max) }], 'per analysed frame'),
         lineChart('New tracks and unique people', xs, [{ name: 'new tracks', cls: 's1', bars: true, values: c.map((x) => x.new_tracks) }, { name: 'unique people', cls: 's2', bars: true, values: c.map((x) => x.unique_people) }], 'per interval'),
-        lineChart('Dwell', xs, [{ name: 'mean', cls: 's1', values: c.map((x) => x.dwell_mean_seconds) }, { name: 'max', cls: 's2', values: c.map((x) => x.dwell_max_seconds) }], 'seconds, tracks that ended')),
+        lineChart('Dwell', xs, [{ name: 'mean', cls: 's1', values: c.map((x) => x.dwell_mean_seconds) }, { name: 'max', cls: 's2', values: c.map((x) => x.dwell_max_seconds) }], 'seconds, tracks that ended'),
+        places.chart),
       h('div', { class: 'table-wrap' }, h('table', {}, h('caption', {}, 'Crowd figures per interval'),
         h('thead', {}, h('tr', {}, ['Interval', 'Faces mean', 'Faces max', 'New tracks', 'Unique people', 'Dwell mean (s)', 'Dwell max (s)'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, rows))));
+        h('tbody', {}, rows))),
+      ...places.tables);
+    const heat = h('img', { class: 'heatmap', width: 640, height: 360, alt: 'Loading the heatmap…' });
+    out.append(h('div', { class: 'charts' }, h('figure', { class: 'chart' }, h('figcaption', {}, 'Where faces were (heatmap of the period)'), heat,
+      h('p', { class: 'legend' }, 'Dark blue: no face; then cyan, green, yellow; red: the most face-frames.'))));
+    try {
+      const q = `from=${encodeURIComponent(new Date(since).toISOString())}`;
+      const hm = await api('GET', `/v1/streams/${encodeURIComponent(s.id)}/heatmap?${q}`);
+      heat.src = await imageURL(`/v1/streams/${encodeURIComponent(s.id)}/heatmap?${q}&format=png`);
+      heat.alt = `Heatmap of where faces were in the frame: ${hm.total} face-frames over ${hm.intervals} intervals; the fullest cell holds ${hm.max}.`;
+    } catch (err) { heat.replaceWith(...explain(err)); }
   };
   sel.input.addEventListener('change', load);
   const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');

@@ -481,22 +481,31 @@ try {
     const sid = await streamID();
     const cur = await (await fetch(`${base}/v1/streams/${sid}`, { headers: auth })).json();
     r = await fetch(`${base}/v1/streams/${sid}`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: cur.name, source: cur.source, gallery: cur.gallery, fps: cur.fps, loop: cur.loop, no_realtime: cur.no_realtime, crowd_interval_seconds: 1 }) });
+      body: JSON.stringify({ name: cur.name, source: cur.source, gallery: cur.gallery, fps: cur.fps, loop: cur.loop, no_realtime: cur.no_realtime, crowd_interval_seconds: 1,
+        zones: [{ name: 'whole frame', points: [{ x: 0, y: 0 }, { x: 1, y: 0 }, { x: 1, y: 1 }, { x: 0, y: 1 }] }],
+        lines: [{ name: 'middle', from: { x: 0.5, y: 0 }, to: { x: 0.5, y: 1 } }] }) });
     assert.equal(r.status, 200, `setting a 1 s crowd interval: ${r.status} ${await r.clone().text()}`);
     await page.goto(`${base}/streams/${sid}`);
     await heading('Live: stage').waitFor();
     await page.getByRole('link', { name: 'Crowd charts of stage' }).click();
     await heading('Crowd: stage').waitFor();
-    const crowdRows = () => page.locator('table tbody tr').count();
+    const crowdRows = () => page.getByRole('table', { name: 'Crowd figures per interval' }).locator('tbody tr').count();
     for (let i = 0; i < 20 && (await crowdRows()) < 3; i++) { // three 1 s intervals after the restart
       await page.waitForTimeout(500);
       await page.getByRole('button', { name: 'Refresh' }).click();
     }
     await page.getByRole('table', { name: 'Crowd figures per interval' }).waitFor();
     assert.ok((await crowdRows()) >= 3, `at least three crowd intervals (${await crowdRows()})`);
-    assert.equal(await page.locator('figure.chart svg').count(), 3, 'three charts');
+    assert.equal(await page.locator('figure.chart svg').count(), 4, 'four charts (faces, tracks, dwell, dwell distribution)');
+    await page.getByRole('table', { name: 'Dwell distribution' }).waitFor();
+    await page.getByRole('table', { name: 'Zones over the period' }).getByRole('row', { name: /whole frame/ }).waitFor();
+    await page.getByRole('table', { name: 'Line crossings over the period' }).getByRole('row', { name: /middle/ }).waitFor();
+    const heat = page.getByRole('img', { name: /Heatmap of where faces were in the frame: [1-9]\d* face-frames/ });
+    await heat.waitFor();
+    assert.equal(await heat.evaluate((el) => el.complete && el.naturalWidth), 640, 'the heatmap PNG loads, 640 pixels wide');
     await page.getByLabel('Period').selectOption({ label: 'Last hour' });
     await page.getByRole('table', { name: 'Crowd figures per interval' }).waitFor();
+    await heat.waitFor(); // the reloaded heatmap, for the screenshot
     step(`crowd: ${await page.locator('.charts').locator('xpath=preceding-sibling::p[1]').innerText()}`);
     await page.screenshot({ path: join(shots, 'crowd.png'), fullPage: true });
 

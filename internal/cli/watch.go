@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +38,7 @@ func runWatch(env *Env, args []string) error {
 	unknownCrops := fs.Bool("unknown-crops", false, "put a crop in unknown-face events too (off: unknown faces carry no biometric data)")
 	templateSecret := fs.String("template-secret", envconfig.TemplateSecretFile(), "the template transform secret the store's templates were made with (as for 'serve')")
 	types := fs.String("types", "", "comma-separated event types to print (default: all): "+eventTypeList())
+	zones := fs.String("zones", "", "a JSON file {\"zones\": [...], \"lines\": [...]} of zones and counting lines for the crowd figures (docs/video.md, Crowd figures)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -68,6 +71,11 @@ func runWatch(env *Env, args []string) error {
 		Loop: *loop, NoRealtime: *fast, CrowdIntervalSeconds: *crowd, UnknownCrops: *unknownCrops, CropRetentionHours: -1}
 	if *crops {
 		st.CropRetentionHours = 0 // crops in match events (never stored by watch)
+	}
+	if *zones != "" {
+		if st.Zones, st.Lines, err = readZones(*zones); err != nil {
+			return err
+		}
 	}
 	e, _, err := c.open(env, engine.Config{})
 	if err != nil {
@@ -163,4 +171,27 @@ func eventTypeList() string {
 		s = append(s, string(t))
 	}
 	return strings.Join(s, ", ")
+}
+
+// readZones reads a --zones file: a JSON object with zones and lines, checked as the server checks a stream's.
+func readZones(path string) ([]facegate.Zone, []facegate.Line, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, usagef("--zones: %v", err)
+	}
+	var f struct {
+		Zones []facegate.Zone `json:"zones"`
+		Lines []facegate.Line `json:"lines"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, nil, usagef("--zones %s: not a JSON object of zones and lines: %v", path, err)
+	}
+	st := facegate.Stream{Zones: f.Zones, Lines: f.Lines}
+	if err := st.CheckGeometry(); err != nil {
+		msg, _ := facegate.UserMessage(err)
+		return nil, nil, usagef("--zones %s: %s", path, msg)
+	}
+	return f.Zones, f.Lines, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,6 +100,10 @@ func TestWatchErrors(t *testing.T) {
 		{"no store", []string{"watch", "x.mp4", "--gallery", "g", "--data", t.TempDir()}, ExitError, "no store"},
 		{"missing file", []string{"watch", "/nonexistent/clip.mp4"}, ExitError, "clip.mp4"},
 		{"unknown scheme", []string{"watch", "gopher://cam"}, ExitError, "gopher"},
+		{"no zones file", []string{"watch", "x.mp4", "--zones", "/nonexistent/zones.json"}, ExitUsage, "--zones"},
+		{"zones not JSON", []string{"watch", "x.mp4", "--zones", zonesFile(t, `zones:`)}, ExitUsage, "not a JSON object"},
+		{"two-point zone", []string{"watch", "x.mp4", "--zones", zonesFile(t, `{"zones": [{"name": "z", "points": [{"x": 0, "y": 0}, {"x": 1, "y": 1}]}]}`)}, ExitUsage, "at least 3 points"},
+		{"line end outside", []string{"watch", "x.mp4", "--zones", zonesFile(t, `{"lines": [{"name": "l", "from": {"x": 0, "y": 0}, "to": {"x": 2, "y": 1}}]}`)}, ExitUsage, "outside the frame"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errs := run(t, tc.args...)
@@ -105,5 +111,44 @@ func TestWatchErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errs, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// zonesFile writes a --zones file and returns its path.
+func zonesFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "zones.json")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestWatchZones runs the clip with a --zones file: every crowd line carries the zone and the line, by name,
+// and a heatmap.
+func TestWatchZones(t *testing.T) {
+	testenv.FFmpeg(t)
+	clip := testutil.Shared(t, "face_recognition_examples/video/short_hamilton_clip.mp4")
+	zones := zonesFile(t, `{"zones": [{"name": "all", "points": [{"x": 0, "y": 0}, {"x": 1, "y": 0}, {"x": 1, "y": 1}, {"x": 0, "y": 1}]}],
+		"lines": [{"name": "middle", "from": {"x": 0.5, "y": 0}, "to": {"x": 0.5, "y": 1}}]}`)
+	code, out, errs := runCtx(context.Background(), "watch", clip, "--fast", "--types", "crowd", "--crowd-interval", "5", "--zones", zones)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	n, faces := 0, 0
+	for line := range strings.Lines(out) {
+		var ev facegate.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Crowd == nil {
+			t.Fatalf("not a crowd event: %q %v", line, err)
+		}
+		c := ev.Crowd
+		if len(c.Zones) != 1 || c.Zones[0].Name != "all" || len(c.Lines) != 1 || c.Lines[0].Name != "middle" || c.Heatmap == nil {
+			t.Fatalf("crowd event without the zone, line or heatmap: %s", line)
+		}
+		n++
+		faces += c.Heatmap.Total()
+	}
+	if n < 2 || faces == 0 {
+		t.Errorf("%d crowd events with %d face-frames; want >= 2 over the 10 s clip, and faces", n, faces)
 	}
 }
