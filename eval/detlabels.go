@@ -13,7 +13,10 @@ import (
 
 // BoxXYWH is an axis-aligned box in pixels: top-left corner and size.
 type BoxXYWH struct {
-	X, Y, W, H float64
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+	W float64 `json:"w"`
+	H float64 `json:"h"`
 }
 
 // IoU is the intersection over union of two boxes (0 when either is empty).

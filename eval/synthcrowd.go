@@ -72,7 +72,7 @@ const (
 const synthContext = 1.6
 
 // SynthCrowd composes cfg.Images labelled crowd images into dir: faces from faces, scaled to cfg.MinFaceH ..
-// cfg.MaxFaceH pixels high, pasted with a feathered edge at free places of a crop of a background scene that
+// cfg.MaxFaceH pixels high (log-uniformly: each octave of sizes gets as many faces), pasted with a feathered edge at free places of a crop of a background scene that
 // keeps away from the scene's own faces, each face with its own lighting and blur, each image with its own
 // overall lighting and JPEG quality (35 to 95). It writes crowd_NNNN.jpg, labels.csv (path,x,y,w,h) and
 // labels.txt (WIDER FACE "# path" layout) and returns the labels. Image i depends only on the seed, i and the
@@ -159,7 +159,8 @@ func synthOne(rng *rand.Rand, cfg SynthConfig, faces []SynthFace, bgs []SynthBac
 	var boxes []BoxXYWH
 	for k := 0; k < n; k++ {
 		f := faces[rng.IntN(len(faces))]
-		h := cfg.MinFaceH + (cfg.MaxFaceH-cfg.MinFaceH)*rng.Float64()
+		// Log-uniform heights: as many faces from 8 to 16 px as from 16 to 32 and from 32 to 64.
+		h := cfg.MinFaceH * math.Pow(cfg.MaxFaceH/cfg.MinFaceH, rng.Float64())
 		s := h / f.Box.H
 		cx, cy := f.Box.X+f.Box.W/2, f.Box.Y+f.Box.H/2
 		half := synthContext * math.Max(f.Box.W, f.Box.H) / 2
