@@ -8,6 +8,32 @@ import (
 	"time"
 )
 
+// TestMatchImageNearFace: a false positive on a labelled face (IoU 0.3 to 0.5: misplaced, mis-sized or a
+// duplicate) is told apart from one where there is no face.
+func TestMatchImageNearFace(t *testing.T) {
+	a := BoxXYWH{0, 0, 10, 10}
+	for _, tc := range []struct {
+		name string
+		det  BoxXYWH
+		near bool
+	}{
+		{"too large, IoU 0.44", BoxXYWH{-2, -2, 15, 15}, true},
+		{"shifted, IoU 0.33", BoxXYWH{5, 0, 10, 10}, true},
+		{"shifted further, IoU 0.18", BoxXYWH{7, 0, 10, 10}, false},
+		{"no face there", BoxXYWH{50, 50, 10, 10}, false},
+	} {
+		m := MatchImage([]TruthBox{{Box: a}}, []Detection{{tc.det, 0.9}}, MatchIoU)
+		if o := m.Outcomes[0]; o.TP || o.NearFace != tc.near {
+			t.Errorf("%s (IoU %.2f): %+v, want a false positive with NearFace %v", tc.name, tc.det.IoU(a), o, tc.near)
+		}
+	}
+	// A duplicate on a face already taken is near it too.
+	m := MatchImage([]TruthBox{{Box: a}}, []Detection{{a, 0.9}, {a, 0.8}}, MatchIoU)
+	if !m.Outcomes[1].NearFace || m.Outcomes[0].NearFace {
+		t.Errorf("duplicate: %+v", m.Outcomes)
+	}
+}
+
 func TestBoxIoU(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -115,6 +141,9 @@ func TestSummarizeDetection(t *testing.T) {
 	if faces != s.Faces {
 		t.Errorf("buckets hold %d faces, the summary %d", faces, s.Faces)
 	}
+	if s.FalsePositivesNearFace != 0 {
+		t.Errorf("%d false positives near a face, want 0 (both are far from every face)", s.FalsePositivesNearFace)
+	}
 	if len(s.Curve) != 5 || s.Curve[4].Recall != 0.75 || s.Curve[4].Precision != 0.6 {
 		t.Errorf("curve %+v", s.Curve)
 	}
@@ -127,15 +156,15 @@ func TestAveragePrecision(t *testing.T) {
 		faces int
 		want  float64
 	}{
-		{"perfect", []Outcome{{0.9, true, false}, {0.8, true, false}}, 2, 1},
-		{"half found", []Outcome{{0.9, true, false}}, 2, 0.5},
-		{"false first", []Outcome{{0.9, false, false}, {0.8, true, false}}, 1, 0.5},
+		{"perfect", []Outcome{{Score: 0.9, TP: true, Ignored: false}, {Score: 0.8, TP: true, Ignored: false}}, 2, 1},
+		{"half found", []Outcome{{Score: 0.9, TP: true, Ignored: false}}, 2, 0.5},
+		{"false first", []Outcome{{Score: 0.9, TP: false, Ignored: false}, {Score: 0.8, TP: true, Ignored: false}}, 1, 0.5},
 		// The tie at 0.9 forms one point (recall 1/2, precision 1/2), then (1, 2/3); interpolation lifts the first
 		// point to 2/3. Were the tie split, the true positive first would give 0.5*1 + 0.5*2/3.
-		{"tie", []Outcome{{0.9, false, false}, {0.9, true, false}, {0.5, true, false}}, 2, 2.0 / 3},
-		{"interpolated", []Outcome{{0.9, true, false}, {0.8, false, false}, {0.7, true, false}, {0.6, true, false}}, 4, 0.25 + 0.5*0.75},
+		{"tie", []Outcome{{Score: 0.9, TP: false, Ignored: false}, {Score: 0.9, TP: true, Ignored: false}, {Score: 0.5, TP: true, Ignored: false}}, 2, 2.0 / 3},
+		{"interpolated", []Outcome{{Score: 0.9, TP: true, Ignored: false}, {Score: 0.8, TP: false, Ignored: false}, {Score: 0.7, TP: true, Ignored: false}, {Score: 0.6, TP: true, Ignored: false}}, 4, 0.25 + 0.5*0.75},
 		{"nothing", nil, 3, 0},
-		{"no faces", []Outcome{{0.9, false, false}}, 0, 0},
+		{"no faces", []Outcome{{Score: 0.9, TP: false, Ignored: false}}, 0, 0},
 	} {
 		if got := averagePrecision(prCurve(tc.out, tc.faces)); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("%s: AP %v, want %v", tc.name, got, tc.want)

@@ -6,6 +6,7 @@ import (
 	"image"
 	_ "image/jpeg" // background and face photos for synth-crowd
 	_ "image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -196,7 +197,8 @@ func printDetectReport(env *Env, r DetectEvalReport) {
 	fmt.Fprintf(w, "faces\t%d (+%d ignored)\n", r.Faces, r.IgnoredFaces)
 	fmt.Fprintf(w, "min face / threshold\t%d px / %.2f (raised on %d images)\n", r.MinFace, r.Threshold, r.MinFaceRaised)
 	fmt.Fprintf(w, "recall\t%.3f (%d/%d)\n", r.Recall, r.TruePositives, r.Faces)
-	fmt.Fprintf(w, "precision\t%.3f (%d false of %d detections)\n", r.Precision, r.FalsePositives, r.Detections)
+	fmt.Fprintf(w, "precision\t%.3f (%d false of %d detections; %d of them on a labelled face at IoU >= %.1f)\n",
+		r.Precision, r.FalsePositives, r.Detections, r.FalsePositivesNearFace, math.Min(eval.NearIoU, r.IoU))
 	fmt.Fprintf(w, "AP@%.2g\t%.3f\n", r.IoU, r.AP)
 	fmt.Fprintf(w, "time per image\tmean %.0f ms, p95 %.0f ms (%d workers)\n", 1000*r.MeanSeconds, 1000*r.P95Seconds, r.Workers)
 	fmt.Fprintln(w, "\nface height (px)\tfaces\tfound\trecall")
