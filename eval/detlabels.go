@@ -259,7 +259,7 @@ func parseCoord(s string) (float64, error) {
 // row (other columns, like dlib_examples' split, are ignored). Rows of the same path are one image, in order of
 // first appearance.
 func ParseBoxCSV(r io.Reader) ([]LabelledImage, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(&lineLimitReader{r: r})
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	head, err := cr.Read()
@@ -326,4 +326,26 @@ func ParseBoxCSV(r io.Reader) ([]LabelledImage, error) {
 		return nil, errors.New("eval: box CSV lists no face")
 	}
 	return out, nil
+}
+
+// errLongLine is lineLimitReader's error.
+var errLongLine = fmt.Errorf("eval: a label line is longer than %d bytes", MaxLabelLine)
+
+// lineLimitReader fails once a line runs past MaxLabelLine bytes, so that no single CSV record can take more
+// memory than that.
+type lineLimitReader struct {
+	r    io.Reader
+	line int
+}
+
+func (l *lineLimitReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, c := range p[:n] {
+		if c == '\n' {
+			l.line = 0
+		} else if l.line++; l.line > MaxLabelLine {
+			return 0, errLongLine
+		}
+	}
+	return n, err
 }

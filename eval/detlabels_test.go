@@ -87,6 +87,7 @@ func TestParseDetLabelsErrors(t *testing.T) {
 		{"huge coord", "# a.jpg\n1 2 3 1e300\n", "not a number within"},
 		{"empty #", "#\n", "empty image path"},
 		{"long line", "# a.jpg\n" + strings.Repeat("1 ", MaxLabelLine), "longer than"},
+		{"csv long line", "path,x,y,w,h\n" + strings.Repeat("a", MaxLabelLine+1) + ",1,2,3,4\n", "longer than"},
 		{"csv no x", "path,y,w,h\na,1,2,3\n", "no x column"},
 		{"csv no path", "x,y,w,h\n1,2,3,4\n", "path (or file) column"},
 		{"csv short row", "path,x,y,w,h\na,1,2\n", "row 2 has 3 columns"},
