@@ -13,7 +13,7 @@ LDFLAGS := -X github.com/facegate/facegate.Version=$(VERSION)
 TAGS     = $(shell test -f /usr/include/jpeglib.h && echo libjpeg)
 GOFLAGS_TAGS = -tags '$(TAGS)'
 
-.PHONY: all deps build run test staticcheck console-screenshots vet fmt-check bench fuzz loadtest videobench eval-lfw eval-deepface eval-identify eval-identify-server eval-suppression calibrate clean
+.PHONY: all deps build run test staticcheck console-screenshots vet fmt-check bench fuzz loadtest videobench eval-lfw eval-deepface eval-detect eval-identify eval-identify-server eval-suppression calibrate clean
 
 all: build
 
@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./internal/imgio
 	$(GO) test -run '^$$' -fuzz FuzzParseLFWPairs -fuzztime 30s ./eval
 	$(GO) test -run '^$$' -fuzz FuzzParsePairsCSV -fuzztime 30s ./eval
+	$(GO) test -run '^$$' -fuzz FuzzWIDERLabels -fuzztime 30s ./eval
 	$(GO) test -run '^$$' -fuzz FuzzReadInput -fuzztime 60s ./server
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 30s ./video/ffmpeg
 	$(GO) test -run '^$$' -fuzz FuzzParseFilter -fuzztime 20s ./events
@@ -91,6 +92,13 @@ eval-lfw: build
 eval-deepface: build
 	mkdir -p out
 	$(BIN) eval verify --pairs $(DATA)/deepface_testset/pairs.csv --images $(DATA)/deepface_testset --roc out/deepface-roc.png --out out/deepface.json
+
+# The detection benchmark of docs/accuracy.md: the dlib photos, then 50 synthetic crowd images (seed 1).
+eval-detect: build
+	mkdir -p out
+	$(BIN) eval detect --labels $(DATA)/dlib_examples/detection/boxes.csv --workers 1 --plot out/dlib-pr.png --out out/dlib-detect.json
+	$(BIN) eval synth-crowd --out out/crowd50 --images 50 --seed 1 --lfw $(DATA)/lfw/images_deepfunneled --backgrounds $(DATA)/dlib_examples/detection
+	$(BIN) eval detect --labels out/crowd50/labels.csv --workers 1 --plot out/crowd50-pr.png --out out/crowd50-detect.json
 
 eval-identify: build
 	mkdir -p out

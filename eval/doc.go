@@ -5,8 +5,11 @@
 // open-set 1:N identification metrics (rank-k, FNIR at FPIR as defined by
 // NIST FRVT), per-group error rates with Wilson intervals and their spread
 // for fairness reporting (group-label parser, GroupFairness, GroupIdentify,
-// see docs/fairness.md), ROC and bar charts rendered to PNG and a small
-// progress bar for long evaluation runs.
+// see docs/fairness.md), face-detection benchmarking (WIDER FACE and CSV
+// box-label parsers, greedy IoU matching, recall by face height, precision,
+// AP@0.5 and a precision-recall plot; SynthCrowd composes labelled synthetic
+// crowd images), ROC and bar charts rendered to PNG and a small progress bar
+// for long evaluation runs.
 //
 // # Conventions
 //

@@ -25,11 +25,13 @@ import (
 
 func runEval(env *Env, args []string) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
-		fmt.Fprint(env.Stderr, `Usage: facegate eval <verify|identify|calibrate> [flags]
+		fmt.Fprint(env.Stderr, `Usage: facegate eval <verify|identify|calibrate|detect|synth-crowd> [flags]
 
-  verify     1:1 accuracy on a pair list (LFW pairs.txt layout or CSV a,b,same): 10-fold accuracy, TAR@FAR, ROC
-  identify   1:N on a folder-per-person tree: rank-1, rank-5, FNIR@FPIR
-  calibrate  decision thresholds for target false-match rates from a folder-per-person tree
+  verify       1:1 accuracy on a pair list (LFW pairs.txt layout or CSV a,b,same): 10-fold accuracy, TAR@FAR, ROC
+  identify     1:N on a folder-per-person tree: rank-1, rank-5, FNIR@FPIR
+  calibrate    decision thresholds for target false-match rates from a folder-per-person tree
+  detect       detection on labelled boxes (WIDER FACE or CSV): recall by face height, precision, AP@0.5, PR plot
+  synth-crowd  write a labelled synthetic crowd benchmark (LFW faces in real scenes) for detect
 
 verify and identify take --groups FILE (CSV identity,group) to report error rates per group at the
 operating threshold, with 95% intervals and the spread between groups (docs/fairness.md).
@@ -46,8 +48,12 @@ operating threshold, with 95% intervals and the spread between groups (docs/fair
 		return runEvalIdentify(env, args[1:])
 	case "calibrate":
 		return runEvalCalibrate(env, args[1:])
+	case "detect":
+		return runEvalDetect(env, args[1:])
+	case "synth-crowd":
+		return runEvalSynthCrowd(env, args[1:])
 	}
-	return usagef("unknown eval mode %q (want verify, identify or calibrate)", args[0])
+	return usagef("unknown eval mode %q (want verify, identify, calibrate, detect or synth-crowd)", args[0])
 }
 
 // templateResult is one image's primary-face template, or why there is none.
