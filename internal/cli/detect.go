@@ -67,19 +67,9 @@ image"); the exit status is 1 when any image could not be analysed or a folder h
 	if *maxFaces < 1 {
 		return usagef("--max-faces must be at least 1")
 	}
-	profile, err := engine.ParseProfile(*profileName)
+	profile, err := parseProfile(fs, *profileName, map[string]*int{"min-face": minFace, "max-faces": maxFaces})
 	if err != nil {
-		return usagef("--profile must be default or crowd")
-	}
-	// A profile's own defaults apply unless the flag is given.
-	if profile != engine.ProfileDefault {
-		d := profile.Defaults()
-		if !flagGiven(fs, "min-face") {
-			*minFace = d.MinFaceSize
-		}
-		if !flagGiven(fs, "max-faces") {
-			*maxFaces = d.MaxFaces
-		}
+		return err
 	}
 	inputs, folders := detectInputs(args, func(path, why string) {
 		fmt.Fprintf(env.Stderr, "facegate detect: %s: %s (skipped)\n", path, why)

@@ -24,6 +24,7 @@ import (
 // DetectEvalReport is the JSON report of 'eval detect'.
 type DetectEvalReport struct {
 	Labels    string  `json:"labels"`
+	Profile   string  `json:"profile"`
 	ImagesDir string  `json:"images_dir"`
 	MinFace   int     `json:"min_face"`
 	Threshold float64 `json:"det_threshold"`
@@ -55,7 +56,12 @@ func runEvalDetect(env *Env, args []string) error {
 	iou := fs.Float64("iou", eval.MatchIoU, "overlap at which a detection finds a labelled face")
 	plot := fs.String("plot", "", "write the precision-recall curve as a PNG to this file")
 	limit := fs.Int("limit", 0, "use only the first N labelled images (quick checks)")
+	profileName := fs.String("profile", "default", profileUsage)
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	profile, err := parseProfile(fs, *profileName, map[string]*int{"min-face": minFace, "max-faces": maxFaces, "max-detector-runs": maxRuns})
+	if err != nil {
 		return err
 	}
 	switch {
@@ -90,12 +96,12 @@ func runEvalDetect(env *Env, args []string) error {
 		return err
 	}
 	defer e.Close()
-	opt := engine.Options{MinFaceSize: *minFace, Threshold: *thresh, MaxFaces: *maxFaces, MaxDetectorRuns: *maxRuns}
+	opt := engine.Options{Profile: profile, MinFaceSize: *minFace, Threshold: *thresh, MaxFaces: *maxFaces, MaxDetectorRuns: *maxRuns}
 	res, raised, failed := detectAll(env, e, *images, imgs, opt, f.workers)
 	if env.Ctx != nil && env.Ctx.Err() != nil {
 		return env.Ctx.Err()
 	}
-	rep := DetectEvalReport{Labels: *labels, ImagesDir: *images, MinFace: *minFace, Threshold: *thresh, IoU: *iou,
+	rep := DetectEvalReport{Profile: *profileName, Labels: *labels, ImagesDir: *images, MinFace: *minFace, Threshold: *thresh, IoU: *iou,
 		Workers: f.workers, DetectSummary: eval.SummarizeDetection(res, *iou), MinFaceRaised: raised}
 	if len(failed) > 0 {
 		rep.FailedImages = failed
@@ -195,6 +201,7 @@ func printDetectReport(env *Env, r DetectEvalReport) {
 	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "images\t%d (%d failed)\n", r.Images, len(r.FailedImages))
 	fmt.Fprintf(w, "faces\t%d (+%d ignored)\n", r.Faces, r.IgnoredFaces)
+	fmt.Fprintf(w, "profile\t%s\n", r.Profile)
 	fmt.Fprintf(w, "min face / threshold\t%d px / %.2f (raised on %d images)\n", r.MinFace, r.Threshold, r.MinFaceRaised)
 	fmt.Fprintf(w, "recall\t%.3f (%d/%d)\n", r.Recall, r.TruePositives, r.Faces)
 	fmt.Fprintf(w, "precision\t%.3f (%d false of %d detections; %d of them on a labelled face at IoU >= %.1f)\n",

@@ -118,6 +118,7 @@ func TestEvalDetectBadInput(t *testing.T) {
 		{[]string{"eval", "detect", "--labels", bad, "--min-face", "5"}, ExitUsage, "--min-face must be at least 10"},
 		{[]string{"eval", "detect", "--labels", bad, "--det-threshold", "1.5"}, ExitUsage, "--det-threshold must be in (0, 1)"},
 		{[]string{"eval", "detect", "--labels", bad, "--iou", "0"}, ExitUsage, "--iou must be in (0, 1]"},
+		{[]string{"eval", "detect", "--labels", bad, "--profile", "fast"}, ExitUsage, "--profile must be default or crowd"},
 		{[]string{"eval", "detect", "--labels", filepath.Join(dir, "none.txt")}, ExitError, "no such file"},
 		{[]string{"eval", "detect", "--labels", bad}, ExitError, "line 2: want the face count of a.jpg"},
 		{[]string{"eval", "synth-crowd"}, ExitUsage, "--out is required"},

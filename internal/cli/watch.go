@@ -52,12 +52,9 @@ func runWatch(env *Env, args []string) error {
 	if *minFace < engine.MinFaceFloor {
 		return usagef("--min-face must be at least %d pixels", engine.MinFaceFloor)
 	}
-	profile, err := engine.ParseProfile(*profileName)
+	profile, err := parseProfile(fs, *profileName, map[string]*int{"min-face": minFace})
 	if err != nil {
-		return usagef("--profile must be default or crowd")
-	}
-	if profile != engine.ProfileDefault && !flagGiven(fs, "min-face") {
-		*minFace = 0 // the profile's own
+		return err
 	}
 	filter, err := events.ParseFilter(map[string][]string{"type": {*types}})
 	if err != nil {
