@@ -31,6 +31,7 @@ import (
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
 	"github.com/facegate/facegate/internal/draw"
+	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/recognize"
 	"github.com/facegate/facegate/video/ffmpeg"
@@ -83,15 +84,29 @@ type FrameStats struct {
 	Latency time.Duration // from Arrived to the end of its analysis, events included
 	Faces   int
 	Embeds  int // faces embedded (new or better views)
+	// Tracks are the confirmed tracks seen in the frame (for measuring the tracker against labels).
+	Tracks []FrameTrack
+}
+
+// FrameTrack is a confirmed track in one frame.
+type FrameTrack struct {
+	ID string
+	// Person is the first track of the same face: ID itself unless the track was re-linked.
+	Person string
+	Box    facegate.Box
 }
 
 // Pipeline runs one stream. Create it with New, run it with Run.
 type Pipeline struct {
-	cfg   Config
-	st    facegate.Stream
-	log   *slog.Logger
-	src   *ffmpeg.Source
-	track *track.Tracker
+	cfg    Config
+	st     facegate.Stream
+	log    *slog.Logger
+	src    *ffmpeg.Source
+	track  *track.Tracker
+	relink *track.Relinker
+	// sameFace is the cosine similarity at which two tracks' templates are one person (re-linking and the crowd
+	// count): the model's calibrated threshold.
+	sameFace float32
 
 	mu          sync.Mutex
 	status      facegate.StreamStatus
@@ -117,6 +132,14 @@ type trackState struct {
 	// suppressed is the rejection that stopped the track's best match, told in its unknown event.
 	suppressed *facegate.Suppression
 	changed    bool // views changed since the last decision
+	// tmpl is the fused template of the views (nil until one is embedded); person the first track of the same
+	// face (the track itself unless re-linked); relinked whether it was.
+	tmpl     []float32
+	person   string
+	relinked bool
+	// look is a view below MinViewQuality embedded only to tell the face apart (re-linking, counting) while
+	// the track has no view good enough to identify it.
+	look view
 }
 
 type view struct {
@@ -177,8 +200,11 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("video: stream %q: %w", st.Name, err)
 	}
+	sameFace := float32(modelpack.Manifest().Threshold.Value)
 	p := &Pipeline{cfg: cfg, st: st, log: cfg.Logger.With("stream", st.ID), src: src, track: track.New(),
+		relink: track.NewRelinker(sameFace), sameFace: sameFace,
 		states: map[string]*trackState{}, previews: map[chan []byte]struct{}{}}
+	p.crowd.sameFace = sameFace
 	p.status = facegate.StreamStatus{State: facegate.StreamStarting, Since: time.Now()}
 	src.OnState(func(s facegate.StreamStatus) {
 		if s.State == facegate.StreamEnded || s.State == facegate.StreamStopped {
@@ -288,19 +314,21 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 		b := t.Box // events own their data: the track moves on
 		p.publish(facegate.Event{Type: facegate.EventTrackStarted, Track: t.ID, Box: &b})
 	}
-	embeds := 0
+	// Every stream embeds the good views of its tracks: the templates re-link broken tracks and count people,
+	// and identify them when the stream has a gallery.
+	embeds, err := p.collectViews(ctx, fr, faces, res.Assigned)
+	if err != nil {
+		return err
+	}
 	if p.st.Gallery != "" {
-		var err error
-		if embeds, err = p.collectViews(ctx, fr, faces, res.Assigned); err != nil {
-			return err
-		}
 		p.decide(ctx, fr, res.Assigned)
 	}
 	for _, t := range res.Assigned {
 		if t.Confirmed {
 			st := p.state(t.ID)
 			st.frames++
-			p.crowd.seen(t.ID, st.match)
+			p.relinkTrack(t, st, at)
+			p.crowd.seen(t.ID, st, at)
 		}
 	}
 	for _, t := range res.Ended {
@@ -329,7 +357,13 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 		p.emitCrowd(at)
 	}
 	if p.cfg.OnFrame != nil {
-		p.cfg.OnFrame(FrameStats{Seq: fr.Seq, Arrived: fr.At, Latency: time.Since(fr.At), Faces: len(faces), Embeds: embeds})
+		fs := FrameStats{Seq: fr.Seq, Arrived: fr.At, Latency: time.Since(fr.At), Faces: len(faces), Embeds: embeds}
+		for i, t := range res.Assigned {
+			if t.Confirmed {
+				fs.Tracks = append(fs.Tracks, FrameTrack{ID: t.ID, Person: p.state(t.ID).person, Box: boxes[i]})
+			}
+		}
+		p.cfg.OnFrame(fs)
 	}
 	return nil
 }
@@ -337,7 +371,7 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 func (p *Pipeline) state(id string) *trackState {
 	st := p.states[id]
 	if st == nil {
-		st = &trackState{}
+		st = &trackState{person: id}
 		p.states[id] = st
 	}
 	return st
@@ -352,7 +386,8 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []fa
 	var jobs []job
 	for i, f := range faces {
 		q := f.Quality.Score
-		if q < p.cfg.MinViewQuality || math.IsNaN(float64(q)) {
+		// An unconfirmed track may be a false detection, dropped without an end: its state would never be freed.
+		if !tracks[i].Confirmed || q < p.cfg.MinViewQuality || math.IsNaN(float64(q)) {
 			continue
 		}
 		st := p.state(tracks[i].ID)
@@ -360,6 +395,17 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []fa
 			continue
 		}
 		jobs = append(jobs, job{st, f})
+	}
+	// A track with no view good enough to identify it still needs a template to be told apart: its best look,
+	// re-embedded only when a clearly better one comes.
+	for i, f := range faces {
+		q := f.Quality.Score
+		if !tracks[i].Confirmed || q >= p.cfg.MinViewQuality || math.IsNaN(float64(q)) || f.Box.W() < minLookSize {
+			continue
+		}
+		if st := p.state(tracks[i].ID); len(st.views) == 0 && (st.look.tmpl == nil || q > st.look.q+lookBetter) {
+			jobs = append(jobs, job{st, f})
+		}
 	}
 	if len(jobs) == 0 {
 		return 0, nil
@@ -398,6 +444,10 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []fa
 			continue
 		}
 		st := j.st
+		if out[i].q < p.cfg.MinViewQuality {
+			st.look, st.tmpl = out[i], out[i].tmpl
+			continue
+		}
 		st.views = append(st.views, out[i])
 		sort.SliceStable(st.views, func(a, b int) bool { return st.views[a].q > st.views[b].q })
 		if len(st.views) > p.cfg.Views {
@@ -405,6 +455,7 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []fa
 		}
 		st.best = st.views[0]
 		st.changed = true
+		st.tmpl = fuse(st.views)
 	}
 	return len(jobs), ctx.Err()
 }
@@ -441,7 +492,7 @@ func (p *Pipeline) decide(ctx context.Context, fr ffmpeg.Frame, tracks []*track.
 			continue
 		}
 		st.changed = false
-		fused := fuse(st.views)
+		fused := st.tmpl
 		id, err := p.cfg.Recognizer.Identify(ctx, g, fused, 3, recognize.FromStream)
 		if err != nil {
 			p.log.Warn("identifying a track failed", "track", t.ID, "err", err)
@@ -518,6 +569,13 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 	}
 }
 
+// minLookSize is the smallest face width, in pixels, embedded for a look; lookBetter the quality gain for which
+// a track's look is embedded again.
+const (
+	minLookSize = 20
+	lookBetter  = 0.1
+)
+
 // unknownAfterDwell declares a track unknown once it has been in view this long with at least one view that
 // matched nothing, even with fewer than UnknownAfter views.
 const unknownAfterDwell = 2 * time.Second
@@ -561,7 +619,15 @@ func (p *Pipeline) endTrack(t *track.Track) {
 		p.publish(e)
 	}
 	p.crowd.ended(t.Dwell())
-	p.publish(facegate.Event{Type: facegate.EventTrackEnded, Track: t.ID, DwellSeconds: t.Dwell().Seconds()})
+	e := facegate.Event{Type: facegate.EventTrackEnded, Track: t.ID, DwellSeconds: t.Dwell().Seconds()}
+	if st := p.states[t.ID]; st != nil {
+		if st.relinked {
+			e.SameAs = st.person
+		}
+		// The template waits a few seconds for the face to come back, then is dropped.
+		p.relink.Lost(st.person, st.tmpl, t.LastSeen)
+	}
+	p.publish(e)
 	delete(p.states, t.ID)
 }
 
@@ -571,6 +637,7 @@ func (p *Pipeline) finish() {
 		p.endTrack(t)
 	}
 	clear(p.states)
+	p.relink.Clear()
 	if !p.start.IsZero() && p.crowd.frames > 0 {
 		p.emitCrowd(p.crowd.last)
 	}
@@ -601,12 +668,14 @@ type crowdAcc struct {
 	faces      int
 	facesMax   int
 	newTracks  int
-	tracks     map[string]string // track id -> subject id ("" when not matched)
+	relinked   int
+	tracks     map[string]*crowdTrack // by track id
 	dwells     []time.Duration
+	sameFace   float32
 }
 
 func (c *crowdAcc) reset(at time.Time) {
-	*c = crowdAcc{from: at, last: at, tracks: map[string]string{}}
+	*c = crowdAcc{from: at, last: at, tracks: map[string]*crowdTrack{}, sameFace: c.sameFace}
 }
 
 func (c *crowdAcc) frame(at time.Time, faces int) {
@@ -616,28 +685,31 @@ func (c *crowdAcc) frame(at time.Time, faces int) {
 	c.facesMax = max(c.facesMax, faces)
 }
 
-func (c *crowdAcc) seen(id string, m *facegate.Match) {
-	if m != nil {
-		c.tracks[id] = m.Subject
-	} else if _, ok := c.tracks[id]; !ok {
-		c.tracks[id] = ""
+// seen records that track id, in state st, was in view at time at.
+func (c *crowdAcc) seen(id string, st *trackState, at time.Time) {
+	ct := c.tracks[id]
+	if ct == nil {
+		ct = &crowdTrack{first: at}
+		c.tracks[id] = ct
+	}
+	ct.last, ct.person, ct.tmpl = at, st.person, st.tmpl
+	if st.match != nil {
+		ct.subject = st.match.Subject
 	}
 }
 
 func (c *crowdAcc) ended(d time.Duration) { c.dwells = append(c.dwells, d) }
 
 func (c *crowdAcc) figures(to time.Time) facegate.Crowd {
-	out := facegate.Crowd{From: c.from, To: to, FacesMax: c.facesMax, NewTracks: c.newTracks, EndedTracks: len(c.dwells)}
+	out := facegate.Crowd{From: c.from, To: to, FacesMax: c.facesMax, NewTracks: c.newTracks, EndedTracks: len(c.dwells),
+		RelinkedTracks: c.relinked}
 	if c.frames > 0 {
 		out.FacesMean = float64(c.faces) / float64(c.frames)
 	}
-	subjects := map[string]bool{}
-	for _, s := range c.tracks {
-		if s == "" {
-			out.UniquePeople++
-		} else if !subjects[s] {
-			subjects[s] = true
-			out.UniquePeople++
+	out.UniquePeople = countPeople(c.tracks, c.sameFace)
+	for _, ct := range c.tracks {
+		if ct.tmpl == nil {
+			out.UnembeddedTracks++
 		}
 	}
 	var sum time.Duration
@@ -649,4 +721,19 @@ func (c *crowdAcc) figures(to time.Time) facegate.Crowd {
 		out.DwellMeanSeconds = sum.Seconds() / float64(len(c.dwells))
 	}
 	return out
+}
+
+// relinkTrack tries, while a new track is young and not yet re-linked, whether its face is that of a track
+// that ended moments before; if so it continues that person.
+func (p *Pipeline) relinkTrack(t *track.Track, st *trackState, at time.Time) {
+	if st.relinked || st.tmpl == nil || p.relink.Pending() == 0 || at.Sub(t.FirstSeen) > p.relink.Window {
+		return
+	}
+	person, sim, ok := p.relink.Relink(st.tmpl, t.FirstSeen, at)
+	if !ok {
+		return
+	}
+	st.person, st.relinked = person, true
+	p.crowd.relinked++
+	p.log.Debug("track re-linked", "track", t.ID, "same_as", person, "similarity", sim)
 }
