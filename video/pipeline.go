@@ -22,15 +22,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"runtime"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
-	"github.com/facegate/facegate/internal/draw"
 	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/recognize"
@@ -75,6 +72,10 @@ type Config struct {
 	Views          int
 	MinViewQuality float32
 	UnknownAfter   int
+	// NoAppearance tracks by position and motion only, as before appearance was used: no face is embedded on a
+	// stream without a gallery, no track is split or re-linked, and unique_people merges only tracks of one
+	// matched subject (for comparison and measurement).
+	NoAppearance bool
 }
 
 // FrameStats describes the analysis of one frame.
@@ -107,6 +108,9 @@ type Pipeline struct {
 	// sameFace is the cosine similarity at which two tracks' templates are one person (re-linking and the crowd
 	// count): the model's calibrated threshold.
 	sameFace float32
+	// otherFace is the similarity below which a track's new view is someone else's face: the threshold of a 2%
+	// false-match rate at the model's calibration (98% of pairs of different people's faces fall below it).
+	otherFace float32
 
 	mu          sync.Mutex
 	status      facegate.StreamStatus
@@ -140,6 +144,8 @@ type trackState struct {
 	// look is a view below MinViewQuality embedded only to tell the face apart (re-linking, counting) while
 	// the track has no view good enough to identify it.
 	look view
+	// verified is when the track's face was last embedded (to check it is still the same person).
+	verified time.Time
 }
 
 type view struct {
@@ -201,10 +207,14 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, fmt.Errorf("video: stream %q: %w", st.Name, err)
 	}
 	sameFace := float32(modelpack.Manifest().Threshold.Value)
+	otherFace, ok := modelpack.Manifest().ThresholdFor(splitFMR)
+	if !ok {
+		return nil, fmt.Errorf("video: the model pack has no threshold for a false-match rate of %g", splitFMR)
+	}
 	p := &Pipeline{cfg: cfg, st: st, log: cfg.Logger.With("stream", st.ID), src: src, track: track.New(),
-		relink: track.NewRelinker(sameFace), sameFace: sameFace,
+		relink: track.NewRelinker(sameFace), sameFace: sameFace, otherFace: float32(otherFace),
 		states: map[string]*trackState{}, previews: map[chan []byte]struct{}{}}
-	p.crowd.sameFace = sameFace
+	p.crowd.sameFace, p.crowd.noAppearance = sameFace, cfg.NoAppearance
 	p.status = facegate.StreamStatus{State: facegate.StreamStarting, Since: time.Now()}
 	src.OnState(func(s facegate.StreamStatus) {
 		if s.State == facegate.StreamEnded || s.State == facegate.StreamStopped {
@@ -316,9 +326,13 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 	}
 	// Every stream embeds the good views of its tracks: the templates re-link broken tracks and count people,
 	// and identify them when the stream has a gallery.
-	embeds, err := p.collectViews(ctx, fr, faces, res.Assigned)
-	if err != nil {
-		return err
+	var embeds int
+	if !p.cfg.NoAppearance || p.st.Gallery != "" {
+		var splits []split
+		if embeds, splits, err = p.collectViews(ctx, fr, at, faces, res.Assigned); err != nil {
+			return err
+		}
+		p.splitTracks(splits, res.Assigned)
 	}
 	if p.st.Gallery != "" {
 		p.decide(ctx, fr, res.Assigned)
@@ -375,89 +389,6 @@ func (p *Pipeline) state(id string) *trackState {
 		p.states[id] = st
 	}
 	return st
-}
-
-// collectViews embeds the faces that improve their track's best views, several at a time.
-func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []facegate.Face, tracks []*track.Track) (int, error) {
-	type job struct {
-		st *trackState
-		f  facegate.Face
-	}
-	var jobs []job
-	for i, f := range faces {
-		q := f.Quality.Score
-		// An unconfirmed track may be a false detection, dropped without an end: its state would never be freed.
-		if !tracks[i].Confirmed || q < p.cfg.MinViewQuality || math.IsNaN(float64(q)) {
-			continue
-		}
-		st := p.state(tracks[i].ID)
-		if len(st.views) >= p.cfg.Views && q <= st.views[len(st.views)-1].q+0.02 {
-			continue
-		}
-		jobs = append(jobs, job{st, f})
-	}
-	// A track with no view good enough to identify it still needs a template to be told apart: its best look,
-	// re-embedded only when a clearly better one comes.
-	for i, f := range faces {
-		q := f.Quality.Score
-		if !tracks[i].Confirmed || q >= p.cfg.MinViewQuality || math.IsNaN(float64(q)) || f.Box.W() < minLookSize {
-			continue
-		}
-		if st := p.state(tracks[i].ID); len(st.views) == 0 && (st.look.tmpl == nil || q > st.look.q+lookBetter) {
-			jobs = append(jobs, job{st, f})
-		}
-	}
-	if len(jobs) == 0 {
-		return 0, nil
-	}
-	out := make([]view, len(jobs))
-	errs := make([]error, len(jobs))
-	// A crop is only encoded when an event may carry it: matches (unless the stream keeps none) or, when the
-	// stream asks for them, unknown faces.
-	wantCrops := p.st.CropRetention() > 0 || p.st.UnknownCrops
-	sem := make(chan struct{}, max(1, runtime.NumCPU()/2))
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f, err := p.cfg.Engine.Embed(ctx, fr.Img, j.f)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			tmpl := f.Template
-			if p.cfg.Transform != nil {
-				tmpl = p.cfg.Transform.Apply(tmpl)
-			}
-			out[i] = view{q: j.f.Quality.Score, tmpl: tmpl, box: j.f.Box}
-			if wantCrops {
-				out[i].crop = draw.FaceCrop(fr.Img, j.f.Box, 160)
-			}
-		}()
-	}
-	wg.Wait()
-	for i, j := range jobs {
-		if errs[i] != nil {
-			p.log.Warn("embedding failed", "err", errs[i])
-			continue
-		}
-		st := j.st
-		if out[i].q < p.cfg.MinViewQuality {
-			st.look, st.tmpl = out[i], out[i].tmpl
-			continue
-		}
-		st.views = append(st.views, out[i])
-		sort.SliceStable(st.views, func(a, b int) bool { return st.views[a].q > st.views[b].q })
-		if len(st.views) > p.cfg.Views {
-			st.views = st.views[:p.cfg.Views]
-		}
-		st.best = st.views[0]
-		st.changed = true
-		st.tmpl = fuse(st.views)
-	}
-	return len(jobs), ctx.Err()
 }
 
 // galleryNow returns the stream's gallery, re-read at most every 5 s (its threshold may change).
@@ -569,13 +500,6 @@ func (p *Pipeline) emitDecision(ctx context.Context, fr ffmpeg.Frame, t *track.T
 	}
 }
 
-// minLookSize is the smallest face width, in pixels, embedded for a look; lookBetter the quality gain for which
-// a track's look is embedded again.
-const (
-	minLookSize = 20
-	lookBetter  = 0.1
-)
-
 // unknownAfterDwell declares a track unknown once it has been in view this long with at least one view that
 // matched nothing, even with fewer than UnknownAfter views.
 const unknownAfterDwell = 2 * time.Second
@@ -672,10 +596,13 @@ type crowdAcc struct {
 	tracks     map[string]*crowdTrack // by track id
 	dwells     []time.Duration
 	sameFace   float32
+	// noAppearance counts tracks, not faces (Config.NoAppearance).
+	noAppearance bool
 }
 
 func (c *crowdAcc) reset(at time.Time) {
-	*c = crowdAcc{from: at, last: at, tracks: map[string]*crowdTrack{}, sameFace: c.sameFace}
+	*c = crowdAcc{from: at, last: at, tracks: map[string]*crowdTrack{}, sameFace: c.sameFace,
+		noAppearance: c.noAppearance}
 }
 
 func (c *crowdAcc) frame(at time.Time, faces int) {
@@ -692,7 +619,10 @@ func (c *crowdAcc) seen(id string, st *trackState, at time.Time) {
 		ct = &crowdTrack{first: at}
 		c.tracks[id] = ct
 	}
-	ct.last, ct.person, ct.tmpl = at, st.person, st.tmpl
+	ct.last, ct.person = at, st.person
+	if !c.noAppearance {
+		ct.tmpl = st.tmpl
+	}
 	if st.match != nil {
 		ct.subject = st.match.Subject
 	}
@@ -721,19 +651,4 @@ func (c *crowdAcc) figures(to time.Time) facegate.Crowd {
 		out.DwellMeanSeconds = sum.Seconds() / float64(len(c.dwells))
 	}
 	return out
-}
-
-// relinkTrack tries, while a new track is young and not yet re-linked, whether its face is that of a track
-// that ended moments before; if so it continues that person.
-func (p *Pipeline) relinkTrack(t *track.Track, st *trackState, at time.Time) {
-	if st.relinked || st.tmpl == nil || p.relink.Pending() == 0 || at.Sub(t.FirstSeen) > p.relink.Window {
-		return
-	}
-	person, sim, ok := p.relink.Relink(st.tmpl, t.FirstSeen, at)
-	if !ok {
-		return
-	}
-	st.person, st.relinked = person, true
-	p.crowd.relinked++
-	p.log.Debug("track re-linked", "track", t.ID, "same_as", person, "similarity", sim)
 }
