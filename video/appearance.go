@@ -151,7 +151,8 @@ func (p *Pipeline) addView(st *trackState, v view) {
 	st.tmpl = fuse(st.views)
 }
 
-// splitTracks gives each face that is someone else than its track's person a track of its own.
+// splitTracks gives each face that is someone else than its track's person a track of its own, and ends the
+// track it was taken from (its template waits for that person's return in the re-link window).
 func (p *Pipeline) splitTracks(splits []split, assigned []*track.Track) {
 	for _, s := range splits {
 		old := assigned[s.idx]
@@ -160,6 +161,7 @@ func (p *Pipeline) splitTracks(splits []split, assigned []*track.Track) {
 			continue
 		}
 		assigned[s.idx] = nt
+		p.endTrack(old)
 		st := p.state(nt.ID)
 		p.addView(st, s.v)
 		st.verified = nt.FirstSeen

@@ -185,12 +185,17 @@ func (tr *Tracker) Step(now time.Time, boxes []facegate.Box) Result {
 }
 
 // Split undoes the association, in the latest Step, of confirmed track t with its detection, which turned out
-// to be another person's face (the pipeline compares their templates): t goes back to where it was, to end if
-// it is not seen again within MaxAge, and the detection starts a new track, confirmed at once (it is a face
-// seen in several frames, not a one-frame false detection) and returned. Split returns nil, and changes
-// nothing, when t is not a track of tr or had no earlier detection.
+// to be another person's face (the pipeline compares their templates): t goes back to where it was and ends
+// now (the caller ends it as it would a track in Result.Ended: left in place, it would take the face back), and
+// the detection starts a new track, confirmed at once (it is a face seen in several frames, not a one-frame
+// false detection) and returned. Split returns nil, and changes nothing, when t is not a confirmed track of tr
+// or had no earlier detection.
 func (tr *Tracker) Split(t *Track) *Track {
-	if t == nil || !t.Confirmed || t.prev.hits == 0 || !slices.Contains(tr.tracks, t) {
+	if t == nil || !t.Confirmed || t.prev.hits == 0 {
+		return nil
+	}
+	i := slices.Index(tr.tracks, t)
+	if i < 0 {
 		return nil
 	}
 	tr.next++
@@ -198,7 +203,7 @@ func (tr *Tracker) Split(t *Track) *Track {
 		Confirmed: true}
 	t.Box, t.LastSeen, t.vx, t.vy, t.Hits = t.prev.box, t.prev.lastSeen, t.prev.vx, t.prev.vy, t.prev.hits
 	t.prev = state{}
-	tr.tracks = append(tr.tracks, nt)
+	tr.tracks[i] = nt
 	return nt
 }
 
