@@ -27,11 +27,14 @@ const (
 	lookBetter  = 0.1
 	// verifyEvery is how often a track's face is embedded to check that it is still the same person when no
 	// better view was embedded meanwhile: at most one extra embedding per track and second, plus one for each
-	// frame where the track jumped (was followed by distance rather than overlap).
+	// frame where the track jumped (was followed by distance rather than overlap) or its face's quality changed
+	// by more than qualityJump from the frame before.
 	verifyEvery = time.Second
 	// splitFMR is the false-match rate whose threshold tells a track's new view is someone else's face (see
 	// Pipeline.otherFace).
 	splitFMR = 0.02
+	// qualityJump is a change of quality score between frames that makes a track's face be checked at once.
+	qualityJump = 0.3
 )
 
 // embedJob is a face to embed for its track.
@@ -115,6 +118,9 @@ func (p *Pipeline) embedJobs(at time.Time, faces []facegate.Face, tracks []*trac
 			continue
 		}
 		st := p.state(tracks[i].ID)
+		// A sharp change of quality from the track's last face is a hint that it is another face.
+		changed := math.Abs(float64(q-st.lastQ)) > qualityJump
+		st.lastQ = q
 		switch {
 		case q >= p.cfg.MinViewQuality:
 			if len(st.views) < p.cfg.Views || q > st.views[len(st.views)-1].q+0.02 {
@@ -128,7 +134,7 @@ func (p *Pipeline) embedJobs(at time.Time, faces []facegate.Face, tracks []*trac
 			jobs = append(jobs, embedJob{idx: i, st: st, f: f})
 			continue
 		}
-		if !p.cfg.NoAppearance && st.tmpl != nil && f.Box.W() >= minLookSize && (tracks[i].Jumped || at.Sub(st.verified) >= verifyEvery) {
+		if !p.cfg.NoAppearance && st.tmpl != nil && f.Box.W() >= minLookSize && (tracks[i].Jumped || changed || at.Sub(st.verified) >= verifyEvery) {
 			jobs = append(jobs, embedJob{idx: i, st: st, f: f, verify: true})
 		}
 	}

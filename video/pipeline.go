@@ -146,6 +146,7 @@ type trackState struct {
 	look view
 	// verified is when the track's face was last embedded (to check it is still the same person).
 	verified time.Time
+	lastQ    float32 // the quality of its face in the latest frame
 }
 
 type view struct {
