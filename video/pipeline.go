@@ -3,6 +3,10 @@
 // against a gallery's index, and publishes events: tracks started and ended, matches, unknown faces, stream
 // status and crowd figures.
 //
+// Appearance (appearance.go): every stream embeds its tracks' good views, so that a track that jumped to
+// another face is split, a track broken for a moment is re-linked to the one before (track.Relinker), and the
+// crowd figures count people rather than tracks (people.go).
+//
 // Identification is per track, not per frame. A track keeps its best few views (by the quality score, which
 // folds in pose, sharpness, size and open eyes); a view is embedded only when it beats the worst one kept, so a
 // face that stays in view costs one embedding now and then rather than one per frame. The kept templates are

@@ -6,6 +6,9 @@
 // frames, so detections left over after the IoU pass are matched on centre distance relative to the face size,
 // with a size-ratio gate. A track is confirmed after MinHits detections (a single-frame false detection never
 // becomes a track) and ends when it has not been seen for MaxAge.
+//
+// Geometry is all the Tracker sees. Appearance comes from its user: Split cuts a track whose face turned out to
+// be someone else's, and a Relinker says which recently ended track a new one continues, by face template.
 package track
 
 import (
