@@ -1,8 +1,15 @@
 package video
 
 import (
+	"context"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/facegate/facegate"
+	"github.com/facegate/facegate/internal/testutil"
+	"github.com/facegate/facegate/internal/testutil/testenv"
 )
 
 func TestCountPeople(t *testing.T) {
@@ -34,5 +41,44 @@ func TestCountPeople(t *testing.T) {
 		if got := countPeople(tc.tracks, 0.5); got != tc.want {
 			t.Errorf("%s: %d people, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestTemplatesGoWithTheStream runs the real clip without a gallery: faces were embedded (the re-linker and the
+// crowd count had templates), and when the stream ends no template is left in the tracks, the re-link window
+// or the crowd interval.
+func TestTemplatesGoWithTheStream(t *testing.T) {
+	testenv.FFmpeg(t)
+	var mu sync.Mutex
+	embeds := 0
+	var last facegate.Crowd
+	p, err := New(Config{Stream: facegate.Stream{ID: "s", Name: "clip",
+		Source: testutil.Shared(t, "face_recognition_examples/video/short_hamilton_clip.mp4"), FPS: 5, NoRealtime: true},
+		Engine: testutil.Engine(t), Logger: slog.New(slog.DiscardHandler),
+		Publish: func(e facegate.Event) facegate.Event {
+			if e.Crowd != nil {
+				mu.Lock()
+				last = *e.Crowd
+				mu.Unlock()
+			}
+			return e
+		},
+		OnFrame: func(fs FrameStats) { mu.Lock(); embeds += fs.Embeds; mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if embeds == 0 || last.UniquePeople == 0 || last.UnembeddedTracks == last.NewTracks {
+		t.Fatalf("no faces embedded on a stream without a gallery: %d embeddings, crowd %+v", embeds, last)
+	}
+	if len(p.states) != 0 || p.relink.Pending() != 0 || len(p.crowd.tracks) != 0 {
+		t.Fatalf("templates outlived the stream: %d track states, %d in the re-link window, %d in the crowd interval",
+			len(p.states), p.relink.Pending(), len(p.crowd.tracks))
 	}
 }
