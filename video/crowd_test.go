@@ -181,7 +181,8 @@ func TestLoopedClipCountsPeople(t *testing.T) {
 	var merged [2]int
 	for i, noAppearance := range []bool{true, false} {
 		name := map[bool]string{true: "before (NoAppearance)", false: "after"}[noAppearance]
-		stats, crowd := runLabelled(t, labels, noAppearance)
+		stats, crowd, embeds, faces := runLabelled(t, labels, noAppearance)
+		t.Logf("%s: %d faces, %d embeddings in 60 s of video (%.1f per second)", name, faces, embeds, float64(embeds)/60)
 		var ids []string
 		for id := range stats.TrackIDs {
 			ids = append(ids, id)
@@ -218,9 +219,9 @@ func TestLoopedClipCountsPeople(t *testing.T) {
 	}
 }
 
-// runLabelled runs the looped clip for 300 frames and returns the ids measured against the labels and the
-// crowd figures (two 30 s intervals).
-func runLabelled(t *testing.T, labels clipLabels, noAppearance bool) (idStats, []facegate.Crowd) {
+// runLabelled runs the looped clip for 300 frames and returns the ids measured against the labels, the crowd
+// figures (two 30 s intervals), and the embeddings made and faces found.
+func runLabelled(t *testing.T, labels clipLabels, noAppearance bool) (stats idStats, crowd []facegate.Crowd, embeds, faces int) {
 	t.Helper()
 	f := newFixture(t)
 	st := f.stream(t, facegate.Stream{Name: "crowd", Source: testutil.Shared(t, clip), NoRealtime: true, Loop: true,
@@ -234,6 +235,8 @@ func runLabelled(t *testing.T, labels clipLabels, noAppearance bool) (idStats, [
 		Logger: slog.New(slog.DiscardHandler), OnFrame: func(fs video.FrameStats) {
 			mu.Lock()
 			defer mu.Unlock()
+			embeds += fs.Embeds
+			faces += fs.Faces
 			mt := float64(fs.Seq) / 5
 			for _, tr := range fs.Tracks {
 				if id, ok := labels.at(clipTime(mt), tr.Box); ok && id != "" {
@@ -250,7 +253,6 @@ func runLabelled(t *testing.T, labels clipLabels, noAppearance bool) (idStats, [
 	if err := p.Run(runCtx); err != nil && runCtx.Err() == nil {
 		t.Fatal(err)
 	}
-	var crowd []facegate.Crowd
 	for _, e := range f.byType(facegate.EventCrowd) {
 		crowd = append(crowd, *e.Crowd)
 	}
@@ -259,5 +261,5 @@ func runLabelled(t *testing.T, labels clipLabels, noAppearance bool) (idStats, [
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return measure(byPerson), crowd
+	return measure(byPerson), crowd, embeds, faces
 }
