@@ -137,6 +137,9 @@ type Event struct {
 	Stream string    `json:"stream,omitempty"`
 	// Track is the stream-scoped track id of track, match and unknown events.
 	Track string `json:"track,omitempty"`
+	// SameAs, on a track_ended event, is the earlier track this one was re-linked to: the same face came back
+	// within moments (the id of the first track of that person on the stream).
+	SameAs string `json:"same_as,omitempty"`
 	// DwellSeconds is how long a track was in view (track_ended), or has been so far (match, unknown).
 	DwellSeconds float64 `json:"dwell_seconds,omitempty"`
 	// Box and Quality describe the best view of the face (match and unknown events).
@@ -178,10 +181,16 @@ type Crowd struct {
 	// FacesMean and FacesMax are the faces in view per analysed frame.
 	FacesMean float64 `json:"faces_mean"`
 	FacesMax  int     `json:"faces_max"`
-	// NewTracks started in the interval; UniquePeople is the distinct people seen (tracks identified as the
-	// same subject count once).
+	// NewTracks started in the interval; UniquePeople is the distinct people seen: tracks re-linked to an
+	// earlier track, identified as the same subject, or whose face templates match (compared in memory, never
+	// kept past the interval) count once. See docs/video.md for its error bound.
 	NewTracks    int `json:"new_tracks"`
 	UniquePeople int `json:"unique_people"`
+	// RelinkedTracks are the new tracks found to continue a track that ended moments before (the same face after
+	// an occlusion, a missed detection or a step out of the frame); UnembeddedTracks the tracks seen without a
+	// face good enough to embed, each counted as a person of its own.
+	RelinkedTracks   int `json:"relinked_tracks"`
+	UnembeddedTracks int `json:"unembedded_tracks"`
 	// Dwell of the tracks that ended in the interval, in seconds.
 	EndedTracks      int     `json:"ended_tracks"`
 	DwellMeanSeconds float64 `json:"dwell_mean_seconds"`

@@ -3,6 +3,10 @@
 // against a gallery's index, and publishes events: tracks started and ended, matches, unknown faces, stream
 // status and crowd figures.
 //
+// Appearance (appearance.go): every stream embeds its tracks' good views, so that a track that jumped to
+// another face is split, a track broken for a moment is re-linked to the one before (track.Relinker), and the
+// crowd figures count people rather than tracks (people.go).
+//
 // Identification is per track, not per frame. A track keeps its best few views (by the quality score, which
 // folds in pose, sharpness, size and open eyes); a view is embedded only when it beats the worst one kept, so a
 // face that stays in view costs one embedding now and then rather than one per frame. The kept templates are
@@ -22,15 +26,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"runtime"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/facegate/facegate"
 	"github.com/facegate/facegate/engine"
 	"github.com/facegate/facegate/index"
-	"github.com/facegate/facegate/internal/draw"
+	"github.com/facegate/facegate/internal/modelpack"
 	"github.com/facegate/facegate/protect"
 	"github.com/facegate/facegate/recognize"
 	"github.com/facegate/facegate/video/ffmpeg"
@@ -74,6 +76,10 @@ type Config struct {
 	Views          int
 	MinViewQuality float32
 	UnknownAfter   int
+	// NoAppearance tracks by position and motion only, as before appearance was used: no face is embedded on a
+	// stream without a gallery, no track is split or re-linked, and unique_people merges only tracks of one
+	// matched subject (for comparison and measurement).
+	NoAppearance bool
 }
 
 // FrameStats describes the analysis of one frame.
@@ -83,15 +89,32 @@ type FrameStats struct {
 	Latency time.Duration // from Arrived to the end of its analysis, events included
 	Faces   int
 	Embeds  int // faces embedded (new or better views)
+	// Tracks are the confirmed tracks seen in the frame (for measuring the tracker against labels).
+	Tracks []FrameTrack
+}
+
+// FrameTrack is a confirmed track in one frame.
+type FrameTrack struct {
+	ID string
+	// Person is the first track of the same face: ID itself unless the track was re-linked.
+	Person string
+	Box    facegate.Box
 }
 
 // Pipeline runs one stream. Create it with New, run it with Run.
 type Pipeline struct {
-	cfg   Config
-	st    facegate.Stream
-	log   *slog.Logger
-	src   *ffmpeg.Source
-	track *track.Tracker
+	cfg    Config
+	st     facegate.Stream
+	log    *slog.Logger
+	src    *ffmpeg.Source
+	track  *track.Tracker
+	relink *track.Relinker
+	// sameFace is the cosine similarity at which two tracks' templates are one person (re-linking and the crowd
+	// count): the model's calibrated threshold.
+	sameFace float32
+	// otherFace is the similarity below which a track's new view is someone else's face: the threshold of a 2%
+	// false-match rate at the model's calibration (98% of pairs of different people's faces fall below it).
+	otherFace float32
 
 	mu          sync.Mutex
 	status      facegate.StreamStatus
@@ -118,6 +141,17 @@ type trackState struct {
 	// suppressed is the rejection that stopped the track's best match, told in its unknown event.
 	suppressed *facegate.Suppression
 	changed    bool // views changed since the last decision
+	// tmpl is the fused template of the views (nil until one is embedded); person the first track of the same
+	// face (the track itself unless re-linked); relinked whether it was.
+	tmpl     []float32
+	person   string
+	relinked bool
+	// look is a view below MinViewQuality embedded only to tell the face apart (re-linking, counting) while
+	// the track has no view good enough to identify it.
+	look view
+	// verified is when the track's face was last embedded (to check it is still the same person).
+	verified time.Time
+	lastQ    float32 // the quality of its face in the latest frame
 }
 
 type view struct {
@@ -183,8 +217,15 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("video: stream %q: %w", st.Name, err)
 	}
+	sameFace := float32(modelpack.Manifest().Threshold.Value)
+	otherFace, ok := modelpack.Manifest().ThresholdFor(splitFMR)
+	if !ok {
+		return nil, fmt.Errorf("video: the model pack has no threshold for a false-match rate of %g", splitFMR)
+	}
 	p := &Pipeline{cfg: cfg, st: st, log: cfg.Logger.With("stream", st.ID), src: src, track: track.New(),
+		relink: track.NewRelinker(sameFace), sameFace: sameFace, otherFace: float32(otherFace),
 		states: map[string]*trackState{}, previews: map[chan []byte]struct{}{}, zones: newZoneAcc(&st)}
+	p.crowd.sameFace, p.crowd.noAppearance = sameFace, cfg.NoAppearance
 	p.status = facegate.StreamStatus{State: facegate.StreamStarting, Since: time.Now()}
 	src.OnState(func(s facegate.StreamStatus) {
 		if s.State == facegate.StreamEnded || s.State == facegate.StreamStopped {
@@ -294,19 +335,25 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 		b := t.Box // events own their data: the track moves on
 		p.publish(facegate.Event{Type: facegate.EventTrackStarted, Track: t.ID, Box: &b})
 	}
-	embeds := 0
-	if p.st.Gallery != "" {
-		var err error
-		if embeds, err = p.collectViews(ctx, fr, faces, res.Assigned); err != nil {
+	// Every stream embeds the good views of its tracks: the templates re-link broken tracks and count people,
+	// and identify them when the stream has a gallery.
+	var embeds int
+	if !p.cfg.NoAppearance || p.st.Gallery != "" {
+		var splits []split
+		if embeds, splits, err = p.collectViews(ctx, fr, at, faces, res.Assigned); err != nil {
 			return err
 		}
+		p.splitTracks(splits, res.Assigned)
+	}
+	if p.st.Gallery != "" {
 		p.decide(ctx, fr, res.Assigned)
 	}
 	for _, t := range res.Assigned {
 		if t.Confirmed {
 			st := p.state(t.ID)
 			st.frames++
-			p.crowd.seen(t.ID, st.match)
+			p.relinkTrack(t, st, at)
+			p.crowd.seen(t.ID, st, at)
 		}
 	}
 	for _, t := range res.Ended {
@@ -336,7 +383,13 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 		p.emitCrowd(at)
 	}
 	if p.cfg.OnFrame != nil {
-		p.cfg.OnFrame(FrameStats{Seq: fr.Seq, Arrived: fr.At, Latency: time.Since(fr.At), Faces: len(faces), Embeds: embeds})
+		fs := FrameStats{Seq: fr.Seq, Arrived: fr.At, Latency: time.Since(fr.At), Faces: len(faces), Embeds: embeds}
+		for i, t := range res.Assigned {
+			if t.Confirmed {
+				fs.Tracks = append(fs.Tracks, FrameTrack{ID: t.ID, Person: p.state(t.ID).person, Box: boxes[i]})
+			}
+		}
+		p.cfg.OnFrame(fs)
 	}
 	return nil
 }
@@ -344,76 +397,10 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 func (p *Pipeline) state(id string) *trackState {
 	st := p.states[id]
 	if st == nil {
-		st = &trackState{}
+		st = &trackState{person: id}
 		p.states[id] = st
 	}
 	return st
-}
-
-// collectViews embeds the faces that improve their track's best views, several at a time.
-func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, faces []facegate.Face, tracks []*track.Track) (int, error) {
-	type job struct {
-		st *trackState
-		f  facegate.Face
-	}
-	var jobs []job
-	for i, f := range faces {
-		q := f.Quality.Score
-		if q < p.cfg.MinViewQuality || math.IsNaN(float64(q)) {
-			continue
-		}
-		st := p.state(tracks[i].ID)
-		if len(st.views) >= p.cfg.Views && q <= st.views[len(st.views)-1].q+0.02 {
-			continue
-		}
-		jobs = append(jobs, job{st, f})
-	}
-	if len(jobs) == 0 {
-		return 0, nil
-	}
-	out := make([]view, len(jobs))
-	errs := make([]error, len(jobs))
-	// A crop is only encoded when an event may carry it: matches (unless the stream keeps none) or, when the
-	// stream asks for them, unknown faces.
-	wantCrops := p.st.CropRetention() > 0 || p.st.UnknownCrops
-	sem := make(chan struct{}, max(1, runtime.NumCPU()/2))
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f, err := p.cfg.Engine.Embed(ctx, fr.Img, j.f)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			tmpl := f.Template
-			if p.cfg.Transform != nil {
-				tmpl = p.cfg.Transform.Apply(tmpl)
-			}
-			out[i] = view{q: j.f.Quality.Score, tmpl: tmpl, box: j.f.Box}
-			if wantCrops {
-				out[i].crop = draw.FaceCrop(fr.Img, j.f.Box, 160)
-			}
-		}()
-	}
-	wg.Wait()
-	for i, j := range jobs {
-		if errs[i] != nil {
-			p.log.Warn("embedding failed", "err", errs[i])
-			continue
-		}
-		st := j.st
-		st.views = append(st.views, out[i])
-		sort.SliceStable(st.views, func(a, b int) bool { return st.views[a].q > st.views[b].q })
-		if len(st.views) > p.cfg.Views {
-			st.views = st.views[:p.cfg.Views]
-		}
-		st.best = st.views[0]
-		st.changed = true
-	}
-	return len(jobs), ctx.Err()
 }
 
 // galleryNow returns the stream's gallery, re-read at most every 5 s (its threshold may change).
@@ -448,7 +435,7 @@ func (p *Pipeline) decide(ctx context.Context, fr ffmpeg.Frame, tracks []*track.
 			continue
 		}
 		st.changed = false
-		fused := fuse(st.views)
+		fused := st.tmpl
 		id, err := p.cfg.Recognizer.Identify(ctx, g, fused, 3, recognize.FromStream)
 		if err != nil {
 			p.log.Warn("identifying a track failed", "track", t.ID, "err", err)
@@ -569,7 +556,15 @@ func (p *Pipeline) endTrack(t *track.Track) {
 	}
 	p.crowd.ended(t.Dwell())
 	p.zones.ended(t.ID, t.Dwell())
-	p.publish(facegate.Event{Type: facegate.EventTrackEnded, Track: t.ID, DwellSeconds: t.Dwell().Seconds()})
+	e := facegate.Event{Type: facegate.EventTrackEnded, Track: t.ID, DwellSeconds: t.Dwell().Seconds()}
+	if st := p.states[t.ID]; st != nil {
+		if st.relinked {
+			e.SameAs = st.person
+		}
+		// The template waits a few seconds for the face to come back, then is dropped.
+		p.relink.Lost(st.person, st.tmpl, t.LastSeen)
+	}
+	p.publish(e)
 	delete(p.states, t.ID)
 }
 
@@ -579,6 +574,7 @@ func (p *Pipeline) finish() {
 		p.endTrack(t)
 	}
 	clear(p.states)
+	p.relink.Clear()
 	if !p.start.IsZero() && p.crowd.frames > 0 {
 		p.emitCrowd(p.crowd.last)
 	}
@@ -611,12 +607,17 @@ type crowdAcc struct {
 	faces      int
 	facesMax   int
 	newTracks  int
-	tracks     map[string]string // track id -> subject id ("" when not matched)
+	relinked   int
+	tracks     map[string]*crowdTrack // by track id
 	dwells     []time.Duration
+	sameFace   float32
+	// noAppearance counts tracks, not faces (Config.NoAppearance).
+	noAppearance bool
 }
 
 func (c *crowdAcc) reset(at time.Time) {
-	*c = crowdAcc{from: at, last: at, tracks: map[string]string{}}
+	*c = crowdAcc{from: at, last: at, tracks: map[string]*crowdTrack{}, sameFace: c.sameFace,
+		noAppearance: c.noAppearance}
 }
 
 func (c *crowdAcc) frame(at time.Time, faces int) {
@@ -626,28 +627,34 @@ func (c *crowdAcc) frame(at time.Time, faces int) {
 	c.facesMax = max(c.facesMax, faces)
 }
 
-func (c *crowdAcc) seen(id string, m *facegate.Match) {
-	if m != nil {
-		c.tracks[id] = m.Subject
-	} else if _, ok := c.tracks[id]; !ok {
-		c.tracks[id] = ""
+// seen records that track id, in state st, was in view at time at.
+func (c *crowdAcc) seen(id string, st *trackState, at time.Time) {
+	ct := c.tracks[id]
+	if ct == nil {
+		ct = &crowdTrack{first: at}
+		c.tracks[id] = ct
+	}
+	ct.last, ct.person = at, st.person
+	if !c.noAppearance {
+		ct.tmpl = st.tmpl
+	}
+	if st.match != nil {
+		ct.subject = st.match.Subject
 	}
 }
 
 func (c *crowdAcc) ended(d time.Duration) { c.dwells = append(c.dwells, d) }
 
 func (c *crowdAcc) figures(to time.Time) facegate.Crowd {
-	out := facegate.Crowd{From: c.from, To: to, FacesMax: c.facesMax, NewTracks: c.newTracks, EndedTracks: len(c.dwells)}
+	out := facegate.Crowd{From: c.from, To: to, FacesMax: c.facesMax, NewTracks: c.newTracks, EndedTracks: len(c.dwells),
+		RelinkedTracks: c.relinked}
 	if c.frames > 0 {
 		out.FacesMean = float64(c.faces) / float64(c.frames)
 	}
-	subjects := map[string]bool{}
-	for _, s := range c.tracks {
-		if s == "" {
-			out.UniquePeople++
-		} else if !subjects[s] {
-			subjects[s] = true
-			out.UniquePeople++
+	out.UniquePeople = countPeople(c.tracks, c.sameFace)
+	for _, ct := range c.tracks {
+		if ct.tmpl == nil {
+			out.UnembeddedTracks++
 		}
 	}
 	var sum time.Duration

@@ -1904,7 +1904,7 @@ async function viewLive(id) {
         crowd.replaceChildren(
           h('dt', {}, 'Interval'), h('dd', {}, `${new Date(c.from).toLocaleTimeString()} – ${new Date(c.to).toLocaleTimeString()}`),
           h('dt', {}, 'Faces in view'), h('dd', {}, `mean ${Number(c.faces_mean).toFixed(1)}, max ${c.faces_max}`),
-          h('dt', {}, 'People'), h('dd', {}, `${c.unique_people} different (${c.new_tracks} new tracks)`),
+          h('dt', {}, 'People'), h('dd', {}, `${c.unique_people} different (${c.new_tracks} new tracks, ${c.relinked_tracks || 0} of them the same face back)`),
           h('dt', {}, 'Dwell'), h('dd', {}, `mean ${Number(c.dwell_mean_seconds).toFixed(1)} s, max ${Number(c.dwell_max_seconds).toFixed(1)} s (${c.ended_tracks} ended)`));
         break;
       }

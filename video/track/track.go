@@ -6,11 +6,15 @@
 // frames, so detections left over after the IoU pass are matched on centre distance relative to the face size,
 // with a size-ratio gate. A track is confirmed after MinHits detections (a single-frame false detection never
 // becomes a track) and ends when it has not been seen for MaxAge.
+//
+// Geometry is all the Tracker sees. Appearance comes from its user: Split cuts a track whose face turned out to
+// be someone else's, and a Relinker says which recently ended track a new one continues, by face template.
 package track
 
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -26,8 +30,20 @@ type Track struct {
 	FirstSeen, LastSeen time.Time
 	Hits                int  // detections associated with the track
 	Confirmed           bool // Hits reached MinHits
+	// Jumped is set when the latest detection was associated by centre distance, not by overlap: the face
+	// moved further than predicted, so it may be someone else's (the pipeline checks its template).
+	Jumped bool
 
 	vx, vy float64 // centre velocity, pixels per second (smoothed)
+	prev   state   // before the latest detection, for Split
+}
+
+// state is where a track was.
+type state struct {
+	box      facegate.Box
+	lastSeen time.Time
+	vx, vy   float64
+	hits     int
 }
 
 // Dwell is how long the track has been in view.
@@ -100,7 +116,7 @@ func (tr *Tracker) Step(now time.Time, boxes []facegate.Box) Result {
 	}
 	usedT := make([]bool, len(tr.tracks))
 	usedD := make([]bool, len(boxes))
-	assign := func(ps []pair) {
+	assign := func(ps []pair, jumped bool) {
 		sort.SliceStable(ps, func(i, j int) bool { return ps[i].score > ps[j].score })
 		for _, p := range ps {
 			if usedT[p.t] || usedD[p.d] {
@@ -108,10 +124,11 @@ func (tr *Tracker) Step(now time.Time, boxes []facegate.Box) Result {
 			}
 			usedT[p.t], usedD[p.d] = true, true
 			tr.tracks[p.t].observe(now, boxes[p.d])
+			tr.tracks[p.t].Jumped = jumped
 			res.Assigned[p.d] = tr.tracks[p.t]
 		}
 	}
-	assign(pairs)
+	assign(pairs, false)
 	// Second pass: what the IoU pass left, by centre distance relative to the face size.
 	pairs = pairs[:0]
 	for ti := range tr.tracks {
@@ -138,7 +155,7 @@ func (tr *Tracker) Step(now time.Time, boxes []facegate.Box) Result {
 			}
 		}
 	}
-	assign(pairs)
+	assign(pairs, true)
 	for di, b := range boxes {
 		if usedD[di] {
 			continue
@@ -170,6 +187,29 @@ func (tr *Tracker) Step(now time.Time, boxes []facegate.Box) Result {
 	return res
 }
 
+// Split undoes the association, in the latest Step, of confirmed track t with its detection, which turned out
+// to be another person's face (the pipeline compares their templates): t goes back to where it was and ends
+// now (the caller ends it as it would a track in Result.Ended: left in place, it would take the face back), and
+// the detection starts a new track, confirmed at once (it is a face seen in several frames, not a one-frame
+// false detection) and returned. Split returns nil, and changes nothing, when t is not a confirmed track of tr
+// or had no earlier detection.
+func (tr *Tracker) Split(t *Track) *Track {
+	if t == nil || !t.Confirmed || t.prev.hits == 0 {
+		return nil
+	}
+	i := slices.Index(tr.tracks, t)
+	if i < 0 {
+		return nil
+	}
+	tr.next++
+	nt := &Track{ID: fmt.Sprintf("t%d", tr.next), Box: t.Box, FirstSeen: t.LastSeen, LastSeen: t.LastSeen, Hits: 1,
+		Confirmed: true}
+	t.Box, t.LastSeen, t.vx, t.vy, t.Hits = t.prev.box, t.prev.lastSeen, t.prev.vx, t.prev.vy, t.prev.hits
+	t.prev = state{}
+	tr.tracks[i] = nt
+	return nt
+}
+
 // EndAll ends every confirmed track (the stream stopped) and returns them.
 func (tr *Tracker) EndAll() []*Track {
 	out := tr.Live()
@@ -179,6 +219,7 @@ func (tr *Tracker) EndAll() []*Track {
 
 // observe moves the track to box b seen at time now, updating its smoothed velocity.
 func (t *Track) observe(now time.Time, b facegate.Box) {
+	t.prev = state{box: t.Box, lastSeen: t.LastSeen, vx: t.vx, vy: t.vy, hits: t.Hits}
 	if dt := now.Sub(t.LastSeen).Seconds(); dt > 0 {
 		vx := float64((b.X1+b.X2)/2-(t.Box.X1+t.Box.X2)/2) / dt
 		vy := float64((b.Y1+b.Y2)/2-(t.Box.Y1+t.Box.Y2)/2) / dt
