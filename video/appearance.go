@@ -26,10 +26,12 @@ const (
 	minLookSize = 20
 	lookBetter  = 0.1
 	// verifyEvery is how often a track's face is embedded to check that it is still the same person when no
-	// better view was embedded meanwhile: at most one extra embedding per track and second, plus one for each
-	// frame where the track jumped (was followed by distance rather than overlap) or its face's quality changed
-	// by more than qualityJump from the frame before.
-	verifyEvery = time.Second
+	// better view was embedded meanwhile; a frame where the track jumped (was followed by distance rather than
+	// overlap) or its face's quality changed by more than qualityJump from the frame before is checked at once.
+	// At most verifyPerFrame such checks run per frame (jumps and changes first, then the longest unchecked), so
+	// their cost stays bounded however many faces are in view.
+	verifyEvery    = 2 * time.Second
+	verifyPerFrame = 1
 	// splitFMR is the false-match rate whose threshold tells a track's new view is someone else's face (see
 	// Pipeline.otherFace).
 	splitFMR = 0.02
@@ -110,7 +112,8 @@ func (p *Pipeline) collectViews(ctx context.Context, fr ffmpeg.Frame, at time.Ti
 
 // embedJobs chooses the faces to embed.
 func (p *Pipeline) embedJobs(at time.Time, faces []facegate.Face, tracks []*track.Track) []embedJob {
-	var jobs []embedJob
+	var jobs, verify []embedJob
+	urgent := map[*trackState]bool{}
 	for i, f := range faces {
 		q := f.Quality.Score
 		// An unconfirmed track may be a false detection, dropped without an end: its state would never be freed.
@@ -135,10 +138,17 @@ func (p *Pipeline) embedJobs(at time.Time, faces []facegate.Face, tracks []*trac
 			continue
 		}
 		if !p.cfg.NoAppearance && st.tmpl != nil && f.Box.W() >= minLookSize && (tracks[i].Jumped || changed || at.Sub(st.verified) >= verifyEvery) {
-			jobs = append(jobs, embedJob{idx: i, st: st, f: f, verify: true})
+			verify = append(verify, embedJob{idx: i, st: st, f: f, verify: true})
+			urgent[st] = tracks[i].Jumped || changed
 		}
 	}
-	return jobs
+	sort.SliceStable(verify, func(a, b int) bool {
+		if ua, ub := urgent[verify[a].st], urgent[verify[b].st]; ua != ub {
+			return ua
+		}
+		return verify[a].st.verified.Before(verify[b].st.verified)
+	})
+	return append(jobs, verify[:min(len(verify), verifyPerFrame)]...)
 }
 
 // addView keeps v among the track's best views, or as its look when it is not good enough to identify.
