@@ -67,8 +67,15 @@ type templateResult struct {
 // template of each. Images with no face have Faces == 0 and no error.
 func embedAll(env *Env, e *engine.Engine, paths []string, workers int, label string) ([]templateResult, time.Duration) {
 	res := make([]templateResult, len(paths))
-	prog := eval.NewProgress(env.Stderr, label, len(paths))
 	start := time.Now()
+	forEach(env, len(paths), workers, label, func(i int) { res[i] = embedOne(e, paths[i]) })
+	return res, time.Since(start)
+}
+
+// forEach calls fn for 0..n-1 on workers goroutines, showing progress under label, and stops handing out work
+// once env's context is done.
+func forEach(env *Env, n, workers int, label string, fn func(i int)) {
+	prog := eval.NewProgress(env.Stderr, label, n)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -76,12 +83,12 @@ func embedAll(env *Env, e *engine.Engine, paths []string, workers int, label str
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				res[i] = embedOne(e, paths[i])
+				fn(i)
 				prog.Add(1)
 			}
 		}()
 	}
-	for i := range paths {
+	for i := range n {
 		if env.Ctx != nil && env.Ctx.Err() != nil {
 			break
 		}
@@ -90,7 +97,6 @@ func embedAll(env *Env, e *engine.Engine, paths []string, workers int, label str
 	close(jobs)
 	wg.Wait()
 	prog.Done()
-	return res, time.Since(start)
 }
 
 func embedOne(e *engine.Engine, path string) templateResult {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -121,36 +120,17 @@ func detectAll(env *Env, e *engine.Engine, dir string, imgs []eval.LabelledImage
 	res = make([]eval.DetImageResult, len(imgs))
 	errs := make([]error, len(imgs))
 	raisedAt := make([]bool, len(imgs))
-	prog := eval.NewProgress(env.Stderr, "detecting", len(imgs))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				li := imgs[i]
-				res[i] = eval.DetImageResult{Path: li.Path, Truth: li.Faces}
-				t0 := time.Now()
-				var rep engine.Report
-				o := opt
-				o.Report = &rep
-				res[i].Dets, errs[i] = detectFile(e, filepath.Join(dir, filepath.FromSlash(li.Path)), o)
-				res[i].Elapsed = time.Since(t0)
-				raisedAt[i] = errs[i] == nil && rep.MinFaceUsed > opt.MinFaceSize
-				prog.Add(1)
-			}
-		}()
-	}
-	for i := range imgs {
-		if env.Ctx != nil && env.Ctx.Err() != nil {
-			break
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	prog.Done()
+	forEach(env, len(imgs), workers, "detecting", func(i int) {
+		li := imgs[i]
+		res[i] = eval.DetImageResult{Path: li.Path, Truth: li.Faces}
+		t0 := time.Now()
+		var rep engine.Report
+		o := opt
+		o.Report = &rep
+		res[i].Dets, errs[i] = detectFile(e, filepath.Join(dir, filepath.FromSlash(li.Path)), o)
+		res[i].Elapsed = time.Since(t0)
+		raisedAt[i] = errs[i] == nil && rep.MinFaceUsed > opt.MinFaceSize
+	})
 	failed = map[string]string{}
 	for i, err := range errs {
 		if err != nil {
