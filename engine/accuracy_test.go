@@ -2,12 +2,10 @@ package engine_test
 
 import (
 	"bufio"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,28 +19,11 @@ import (
 // TestAccuracyDlibBoxes: all 43 ground-truth faces on the dlib photos are found at IoU >= 0.4, with no false positive.
 func TestAccuracyDlibBoxes(t *testing.T) {
 	e := testEngine(t)
-	dir := shared(t, "dlib_examples/detection")
-	f, err := os.Open(filepath.Join(dir, "boxes.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gt := map[string][]facegate.Box{}
-	for _, r := range rows[1:] {
-		v := make([]float32, 4)
-		for i := range v {
-			x, _ := strconv.ParseFloat(r[2+i], 64)
-			v[i] = float32(x)
-		}
-		gt[r[0]] = append(gt[r[0]], facegate.Box{X1: v[0], Y1: v[1], X2: v[0] + v[2], Y2: v[1] + v[3]})
-	}
+	photos := dlibPhotos(t)
 	found, total, fp := 0, 0, 0
-	for file, boxes := range gt {
-		faces := analyze(t, e, decode(t, filepath.Join(dir, file)), engine.Options{})
+	for _, p := range photos {
+		file, boxes := p.file, p.boxes
+		faces := analyze(t, e, p.img, engine.Options{})
 		used := make([]bool, len(faces))
 		for _, b := range boxes {
 			total++

@@ -18,6 +18,7 @@ import (
 
 // labelled is an image with its ground-truth face boxes.
 type labelled struct {
+	file  string // the photo's name, for messages ("" for a composed frame)
 	img   *imgio.Image
 	boxes []facegate.Box
 }
@@ -54,7 +55,7 @@ func dlibPhotos(t testing.TB) []labelled {
 	sort.Strings(files)
 	out := make([]labelled, len(files))
 	for i, file := range files {
-		out[i] = labelled{img: decode(t, filepath.Join(dir, file)), boxes: byFile[file]}
+		out[i] = labelled{file: file, img: decode(t, filepath.Join(dir, file)), boxes: byFile[file]}
 	}
 	return out
 }
