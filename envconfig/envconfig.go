@@ -57,6 +57,7 @@ var Vars = []Var{
 	{"FACEGATE_LOAD_SUBJECTS", "10000", Test, "Gallery size of the load test."},
 	{"FACEGATE_LOAD_CLIENTS", "16", Test, "Concurrent clients of the load test."},
 	{"FACEGATE_LOAD_SECONDS", "30", Test, "Duration of the load test's measured run."},
+	{"FACEGATE_CROWD_MEASURE", "", Test, "Set to 1 to print the crowd profile's recall by face height on the downscaled dlib photos (engine TestCrowdSmallFacesMeasure)."},
 	{"FACEGATE_VIDEOBENCH", "", Test, "Set to 1 to run the 1080p real-time video benchmark (make videobench)."},
 	{"FACEGATE_VIDEOBENCH_OUT", "", Test, "File the video benchmark writes its JSON report to."},
 	{"FACEGATE_VIDEOBENCH_SECONDS", "60", Test, "Duration of the video benchmark."},
