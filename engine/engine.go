@@ -307,22 +307,29 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 	return faces, nil
 }
 
-// withDefaults fills opt's unset limits with the engine's defaults.
+// profileLimits are each profile's defaults for the limits Options leaves unset.
+var profileLimits = map[Profile]struct{ minFace, maxFaces, maxRuns int }{
+	ProfileDefault: {DefaultMinFace, DefaultMaxFaces, DefaultMaxDetectorRuns},
+	ProfileCrowd:   {CrowdMinFace, CrowdMaxFaces, CrowdMaxDetectorRuns},
+}
+
+// withDefaults fills opt's unset limits with its profile's defaults (the default profile's for an unknown one).
 func withDefaults(opt Options) Options {
-	if opt.Profile == ProfileCrowd {
-		opt = crowdDefaults(opt)
+	l, ok := profileLimits[opt.Profile]
+	if !ok {
+		l = profileLimits[ProfileDefault]
 	}
 	if opt.MinFaceSize <= 0 {
-		opt.MinFaceSize = DefaultMinFace
+		opt.MinFaceSize = l.minFace
 	}
 	if opt.Threshold <= 0 {
 		opt.Threshold = DefaultDetThreshold
 	}
 	if opt.MaxFaces <= 0 {
-		opt.MaxFaces = DefaultMaxFaces
+		opt.MaxFaces = l.maxFaces
 	}
 	if opt.MaxDetectorRuns <= 0 {
-		opt.MaxDetectorRuns = DefaultMaxDetectorRuns
+		opt.MaxDetectorRuns = l.maxRuns
 	}
 	return opt
 }

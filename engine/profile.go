@@ -49,20 +49,6 @@ const (
 	CrowdMaxFaces = 500
 )
 
-// crowdDefaults fills opt's unset limits with the crowd profile's.
-func crowdDefaults(opt Options) Options {
-	if opt.MinFaceSize <= 0 {
-		opt.MinFaceSize = CrowdMinFace
-	}
-	if opt.MaxFaces <= 0 {
-		opt.MaxFaces = CrowdMaxFaces
-	}
-	if opt.MaxDetectorRuns <= 0 {
-		opt.MaxDetectorRuns = CrowdMaxDetectorRuns
-	}
-	return opt
-}
-
 // Why the default profile misses small faces, measured on 1920x1080 mosaics of the dlib photos downscaled to 9-55
 // px faces (engine/crowd_test.go, docs/accuracy.md): with MinFaceSize 10 the tiles find 55 of the 65 faces under
 // 16 px, but the confirmation looks at each candidate again with the face 32, 56 and 80 detector pixels high, and a
