@@ -27,7 +27,7 @@ func MaskSource(src string) string {
 		return maskUnparsed(src)
 	}
 	changed := false
-	if _, has := u.User.Password(); has {
+	if p, has := u.User.Password(); has && p != SecretMask { // masked already: shown as it is
 		u.User = url.UserPassword(u.User.Username(), SecretMask)
 		changed = true
 	}
@@ -69,23 +69,25 @@ func RestoreSource(sent, stored string) string {
 }
 
 // maskUnparsed masks what looks like a password in a source that does not parse as a URL (a password with an
-// unescaped '/' or '#', say): everything between "scheme://user:" and the last '@'. It masks too much rather
-// than too little.
+// unescaped '/' or '#', say): everything between "scheme://user:" and the last '@', and the values of credential
+// parameters after the first '?' that follows. It masks too much rather than too little.
 func maskUnparsed(src string) string {
 	i := strings.Index(src, "://")
 	if i < 0 {
 		return src
 	}
-	rest := src[i+3:]
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return src
+	head, rest := src[:i+3], src[i+3:]
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if colon := strings.Index(rest[:at], ":"); colon >= 0 {
+			rest = rest[:colon] + ":" + SecretMask + "@" + rest[at+1:]
+		}
 	}
-	colon := strings.Index(rest[:at], ":")
-	if colon < 0 {
-		return src
+	if q := strings.Index(rest, "?"); q >= 0 {
+		if masked, ok := maskQuery(rest[q+1:], nil); ok {
+			rest = rest[:q+1] + masked
+		}
 	}
-	return src[:i+3] + rest[:colon] + ":" + SecretMask + "@" + rest[at+1:]
+	return head + rest
 }
 
 // sourceURL parses src when it is a URL with a host.
