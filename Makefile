@@ -74,6 +74,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadInput -fuzztime 60s ./server
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 30s ./video/ffmpeg
 	$(GO) test -run '^$$' -fuzz FuzzParseFilter -fuzztime 20s ./events
+	$(GO) test $(GOFLAGS_TAGS) -run '^$$' -fuzz FuzzHeaders -fuzztime 30s ./internal/imgio
+	$(GO) test -run '^$$' -fuzz FuzzReadCheckpoints -fuzztime 20s ./audit
+	$(GO) test -run '^$$' -fuzz FuzzMaskSource -fuzztime 20s .
+	$(GO) test -run '^$$' -fuzz FuzzJSONDepth -fuzztime 20s ./server
 
 # The bounded load test of docs/performance.md: 16 clients searching a 10,000-subject gallery over loopback.
 loadtest: deps
