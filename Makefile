@@ -37,14 +37,15 @@ fmt-check:
 
 # make test: static checks (gofmt, vet, staticcheck), then every test exactly once: all but the slow ones under the
 # race detector; the pure-Go JPEG path of internal/imgio; the slow ones without the race detector (the accuracy
-# runs on ../shared/datasets, the crash and process tests, the exact-search comparison, the web console's browser
-# test in headless Chromium, docs/console.md; the decoders' peak-memory measurement, which the race detector's own
-# allocations would distort). A test that needs the model pack, the shared datasets, ffmpeg,
+# runs on ../shared/datasets, the crowd profile's targets on a synthetic crowd, the crash and process tests, the
+# exact-search comparison, the web console's browser test in headless Chromium, docs/console.md; the decoders'
+# peak-memory measurement, which the race detector's own allocations would distort). Every test matching SLOW must
+# be in a SLOWPKGS package (internal/tools/testsummary's TestSlowTestsRun checks). A test that needs the model pack, the shared datasets, ffmpeg,
 # chromium or node skips when it is missing, saying which, and fails instead under CI=true (.ci/run).
 # internal/tools/testsummary prints the failures, then "N passed, N failed, N skipped" and each skip's reason.
 # The opt-in measurements (OPTIN) have their own targets and are not run.
-SLOW     = ^(TestAccuracy.*|TestGoldenGroupPhotos|TestCrashDurability|TestGracefulShutdown|TestSearchMatchesExact|TestConsoleE2E|TestFootprintMeasured|TestJPEGWorstAcceptedScans)$$
-SLOWPKGS = ./engine ./server ./store/sqlite ./index ./console ./internal/imgio
+SLOW     = ^(TestAccuracy.*|TestGoldenGroupPhotos|TestCrashDurability|TestGracefulShutdown|TestSearchMatchesExact|TestConsoleE2E|TestFootprintMeasured|TestJPEGWorstAcceptedScans|TestCrowdProfileTargets)$$
+SLOWPKGS = ./engine ./server ./store/sqlite ./index ./console ./internal/imgio ./internal/cli
 OPTIN    = ^(TestLoad|TestRealtime1080p|TestLFWProtection|TestSuppressionLFW|TestCrowdSmallFacesMeasure)$$
 test: deps fmt-check vet staticcheck
 	@set -o pipefail; { rc=0; \
@@ -103,6 +104,8 @@ eval-detect: build
 	$(BIN) eval detect --labels $(DATA)/dlib_examples/detection/boxes.csv --workers 1 --plot out/dlib-pr.png --out out/dlib-detect.json
 	$(BIN) eval synth-crowd --out out/crowd50 --images 50 --seed 1 --lfw $(DATA)/lfw/images_deepfunneled --backgrounds $(DATA)/dlib_examples/detection
 	$(BIN) eval detect --labels out/crowd50/labels.csv --workers 1 --plot out/crowd50-pr.png --out out/crowd50-detect.json
+	$(BIN) eval detect --labels $(DATA)/dlib_examples/detection/boxes.csv --workers 1 --profile crowd --out out/dlib-detect-crowd.json
+	$(BIN) eval detect --labels out/crowd50/labels.csv --workers 1 --profile crowd --plot out/crowd50-crowd-pr.png --out out/crowd50-detect-crowd.json
 
 eval-identify: build
 	mkdir -p out

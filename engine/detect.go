@@ -64,7 +64,7 @@ type detectLimits struct {
 	// maxRuns bounds the tiling plan's windows (the caller chose minFace so that it fits) and, separately, the
 	// confirmation looks; maxFaces is how many faces the caller keeps.
 	maxRuns, maxFaces int
-	// crowd confirms tiles' finds with crowdLooks instead of confirmFaces (ProfileCrowd).
+	// crowd confirms tiles' finds with crowdConfirm instead of confirm (ProfileCrowd).
 	crowd bool
 }
 
@@ -97,7 +97,11 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 				if ctx.Err() != nil {
 					return
 				}
-				finds[ti], errs[ti] = e.detectTile(p, tiles[ti], ti > 0, lim.thresh, in)
+				thresh := lim.thresh
+				if ti > 0 && lim.crowd {
+					thresh = math.Min(thresh, crowdCandidateThreshold)
+				}
+				finds[ti], errs[ti] = e.detectTile(p, tiles[ti], ti > 0, thresh, in)
 			}
 		}()
 	}
@@ -140,22 +144,33 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 	sort.SliceStable(candidates, func(i, j int) bool { return candidates[i].Rect.Area() > candidates[j].Rect.Area() })
 	confirmRuns := 0
 	for ci, f := range candidates {
-		looks, thresh := confirmFaces, math.Max(lim.thresh, confirmThreshold)
+		looks := confirmFaces
 		if lim.crowd {
-			looks, thresh = crowdLooks(f.Rect.H())
+			looks = crowdLooks(f.Rect.H())
 		}
 		if largerFaces(all, coarse, f.Rect.Area()) >= lim.maxFaces || confirmRuns+len(looks) > lim.maxRuns {
 			st.unconfirmed = len(candidates) - ci
 			break
 		}
-		ok, vs, runs, err := e.confirm(ctx, p, f.Rect, looks, thresh, in)
+		var (
+			ok   bool
+			vs   float64
+			runs int
+			err  error
+		)
+		if lim.crowd {
+			ok, vs, runs, err = e.crowdConfirm(ctx, p, f, looks, crowdBar(lim.thresh), in)
+		} else {
+			ok, vs, runs, err = e.confirm(ctx, p, f.Rect, looks, math.Max(lim.thresh, confirmThreshold), in)
+			vs = math.Min(f.Score, vs)
+		}
 		confirmRuns += runs
 		st.runs += runs
 		if err != nil {
 			return nil, st, err
 		}
 		if ok {
-			all = append(all, geom.Scored{Rect: f.Rect, Score: math.Min(f.Score, vs)})
+			all = append(all, geom.Scored{Rect: f.Rect, Score: vs})
 		}
 	}
 	kept := geom.NMS(all, nmsIoU)
@@ -279,37 +294,10 @@ const confirmThreshold = 0.8
 func (e *Engine) confirm(ctx context.Context, p *pyramid, r geom.Rect, looks []float64, thresh float64, buf []float32) (ok bool, score float64, runs int, err error) {
 	low := 1.0
 	for _, face := range looks {
-		if err := ctx.Err(); err != nil {
-			return false, 0, runs, fmt.Errorf("engine: %w", err)
-		}
 		runs++
-		scale := face / r.H()
-		c := r.Center()
-		src := geom.Rect{X1: c.X - detW/2/scale, Y1: c.Y - detH/2/scale, X2: c.X + detW/2/scale, Y2: c.Y + detH/2/scale}
-		inv := geom.Affine{A: 1 / scale, C: src.X1 + 0.5/scale - 0.5, E: 1 / scale, F: src.Y1 + 0.5/scale - 0.5}
-		e.fillDetector(p, buf, inv, detW, detH)
-		out, err := e.det.Run(buf)
+		best, err := e.look(ctx, p, r, face, thresh, buf)
 		if err != nil {
-			return false, 0, runs, fmt.Errorf("engine: detector: %w", err)
-		}
-		scores, boxes := out[0], out[1]
-		if e.det.Outputs[0].Name != "scores" {
-			scores, boxes = out[1], out[0]
-		}
-		best := 0.0
-		for i := 0; i < len(scores)/2; i++ {
-			s := float64(scores[2*i+1])
-			if s < thresh || s <= best {
-				continue
-			}
-			b := boxes[4*i : 4*i+4]
-			cand := geom.Rect{
-				X1: float64(b[0])*detW/scale + src.X1, Y1: float64(b[1])*detH/scale + src.Y1,
-				X2: float64(b[2])*detW/scale + src.X1, Y2: float64(b[3])*detH/scale + src.Y1,
-			}
-			if geom.IoU(cand, r) > 0.5 {
-				best = s
-			}
+			return false, 0, runs, err
 		}
 		if best == 0 {
 			return false, 0, runs, nil
@@ -317,4 +305,62 @@ func (e *Engine) confirm(ctx context.Context, p *pyramid, r geom.Rect, looks []f
 		low = math.Min(low, best)
 	}
 	return true, low, runs, nil
+}
+
+// crowdConfirm is the crowd profile's confirmation of tile find f: it looks at f again at each of looks and keeps
+// it when the mean of f's score and the looks' scores reaches bar. It reports the mean and the detector runs it
+// made, and stops as soon as the remaining looks could not lift the mean to bar.
+func (e *Engine) crowdConfirm(ctx context.Context, p *pyramid, f geom.Scored, looks []float64, bar float64, buf []float32) (ok bool, mean float64, runs int, err error) {
+	n := float64(len(looks) + 1)
+	sum := f.Score
+	for i, face := range looks {
+		if sum+float64(len(looks)-i) < bar*n {
+			return false, 0, runs, nil
+		}
+		runs++
+		s, err := e.look(ctx, p, f.Rect, face, 0, buf)
+		if err != nil {
+			return false, 0, runs, err
+		}
+		sum += s
+	}
+	mean = sum / n
+	return mean >= bar, mean, runs, nil
+}
+
+// look runs the detector once on a window centred on candidate r, scaled so the face is face detector pixels
+// high, and returns the best score above thresh of a find that overlaps r at IoU > 0.5 (0 when there is none).
+func (e *Engine) look(ctx context.Context, p *pyramid, r geom.Rect, face, thresh float64, buf []float32) (float64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("engine: %w", err)
+	}
+	scale := face / r.H()
+	c := r.Center()
+	src := geom.Rect{X1: c.X - detW/2/scale, Y1: c.Y - detH/2/scale, X2: c.X + detW/2/scale, Y2: c.Y + detH/2/scale}
+	inv := geom.Affine{A: 1 / scale, C: src.X1 + 0.5/scale - 0.5, E: 1 / scale, F: src.Y1 + 0.5/scale - 0.5}
+	e.fillDetector(p, buf, inv, detW, detH)
+	out, err := e.det.Run(buf)
+	if err != nil {
+		return 0, fmt.Errorf("engine: detector: %w", err)
+	}
+	scores, boxes := out[0], out[1]
+	if e.det.Outputs[0].Name != "scores" {
+		scores, boxes = out[1], out[0]
+	}
+	best := 0.0
+	for i := 0; i < len(scores)/2; i++ {
+		s := float64(scores[2*i+1])
+		if s < thresh || s <= best {
+			continue
+		}
+		b := boxes[4*i : 4*i+4]
+		cand := geom.Rect{
+			X1: float64(b[0])*detW/scale + src.X1, Y1: float64(b[1])*detH/scale + src.Y1,
+			X2: float64(b[2])*detW/scale + src.X1, Y2: float64(b[3])*detH/scale + src.Y1,
+		}
+		if geom.IoU(cand, r) > 0.5 {
+			best = s
+		}
+	}
+	return best, nil
 }

@@ -54,28 +54,38 @@ const (
 // 16 px, but the confirmation looks at each candidate again with the face 32, 56 and 80 detector pixels high, and a
 // 10-15 px face enlarged 3-8 times is a blur the detector does not take for a face: 24 of those 55 survive. A lower
 // Threshold does not help (confirmation asks for at least confirmThreshold, 0.8, whatever Threshold is). The crowd
-// profile confirms at the candidate's own resolution instead.
+// profile confirms at the candidate's own resolution instead, and by the mean of its scores rather than the least:
+// a real face 12-24 px high often scores 0.9 at one look and 0.4 at the next (measured on the synthetic crowd
+// benchmark, docs/accuracy.md), while texture that passes for a face at one scale rarely keeps a high mean.
 
 // crowdLooks are the crowd profile's confirmation looks at a candidate face h image pixels high, in detector
-// pixels, and the score each must reach. The looks enlarge the face 1.6 and 2.2 times (at least 24 and at most
-// 80 detector pixels), never so far that it blurs away; the threshold is calibrated per scale: 0.7 for faces
-// under 24 px, which the detector scores lower however real they are, 0.8 (confirmThreshold) above.
-func crowdLooks(h float64) ([]float64, float64) {
+// pixels: the face enlarged 1.3 and 1.6 times, at least 20 (the detector's smallest reliable face) and at most 80
+// detector pixels, never so far that it blurs away.
+func crowdLooks(h float64) []float64 {
 	var out []float64
-	for _, up := range []float64{1.6, 2.2} {
-		f := math.Min(math.Max(up*h, 24), 80)
+	for _, up := range []float64{1.3, 1.6} {
+		f := math.Min(math.Max(up*h, detMinFace), 80)
 		if len(out) == 0 || out[len(out)-1] != f {
 			out = append(out, f)
 		}
 	}
-	if h < 24 {
-		return out, crowdSmallThreshold
-	}
-	return out, confirmThreshold
+	return out
 }
 
-// crowdSmallThreshold is the score the crowd profile's confirmation looks must give a face under 24 px.
-const crowdSmallThreshold = 0.7
+// The crowd profile's confirmation, calibrated on the synthetic crowd benchmark (seeds 1 and 2) and the dlib
+// mosaics (docs/accuracy.md has the measurements): a tile's find is a candidate from crowdCandidateThreshold; it
+// is kept when the mean of its score and its looks' scores (0 for a look that does not find it again) reaches
+// crowdMeanThreshold, raised by as much as Threshold is above DefaultDetThreshold so that a stricter caller gets
+// a stricter confirmation.
+const (
+	crowdCandidateThreshold = 0.5
+	crowdMeanThreshold      = 0.6
+)
+
+// crowdBar is the mean score a crowd candidate needs under detector threshold thresh.
+func crowdBar(thresh float64) float64 {
+	return crowdMeanThreshold + math.Max(0, thresh-DefaultDetThreshold)
+}
 
 // Defaults returns the limits an analysis under profile p uses when Options leaves them unset: MinFaceSize,
 // Threshold, MaxFaces and MaxDetectorRuns.

@@ -163,7 +163,7 @@ func TestThresholdForFMR(t *testing.T) {
 	}
 }
 
-func TestAccuracyAt(t *testing.T) {
+func TestVerifyAccuracyAt(t *testing.T) {
 	tests := []struct {
 		in   []Scored
 		t    float64
