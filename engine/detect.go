@@ -66,6 +66,8 @@ type detectLimits struct {
 	maxRuns, maxFaces int
 	// crowd confirms tiles' finds with crowdConfirm instead of confirm (ProfileCrowd).
 	crowd bool
+	// sweep, when not nil, picks the fine windows this frame searches.
+	sweep *Sweep
 }
 
 // detectStats is what detect did: its detector runs, and the tile candidates it did not confirm because
@@ -80,6 +82,9 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 	var st detectStats
 	img := p.base()
 	tiles := geom.Tiles(img.W, img.H, detW, detH, lim.minFace, detMinFace)
+	if lim.sweep != nil {
+		tiles = lim.sweep.tiles(tiles)
+	}
 	finds := make([][]geom.Scored, len(tiles))
 	errs := make([]error, len(tiles))
 	next := make(chan int, len(tiles))
@@ -158,7 +163,10 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 			runs int
 			err  error
 		)
-		if lim.crowd {
+		if lim.sweep.known(f.Rect) {
+			// The previous frame had this face: that frame's confirmation stands.
+			ok, vs = f.Score >= lim.thresh, f.Score
+		} else if lim.crowd {
 			ok, vs, runs, err = e.crowdConfirm(ctx, p, f, looks, crowdBar(lim.thresh), in)
 		} else {
 			ok, vs, runs, err = e.confirm(ctx, p, f.Rect, looks, math.Max(lim.thresh, confirmThreshold), in)

@@ -93,6 +93,9 @@ type Options struct {
 	Timings *Timings
 	// PrimaryOnly analyses only the most prominent face (see Primary), skipping the work for the others.
 	PrimaryOnly bool
+	// Sweep, when not nil, searches only a part of the fine windows of this image (a video frame) and those
+	// where the previous frames had faces; see Sweep.
+	Sweep *Sweep
 }
 
 // DefaultMinFace is the default smallest face height searched for, in pixels.
@@ -244,13 +247,18 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 	if _, err := ParseProfile(string(opt.Profile)); err != nil {
 		return nil, err
 	}
+	if opt.Sweep != nil {
+		if err := opt.Sweep.check(); err != nil {
+			return nil, err
+		}
+	}
 	opt = withDefaults(opt)
 	p := newPyramid(img)
 	tm := opt.Timings
 	t0 := time.Now()
 	minFace := planMinFace(img.W, img.H, opt.MinFaceSize, opt.MaxDetectorRuns)
 	dets, st, err := e.detect(ctx, p, detectLimits{minFace: float64(minFace), thresh: opt.Threshold,
-		maxRuns: opt.MaxDetectorRuns, maxFaces: opt.MaxFaces, crowd: opt.Profile == ProfileCrowd})
+		maxRuns: opt.MaxDetectorRuns, maxFaces: opt.MaxFaces, crowd: opt.Profile == ProfileCrowd, sweep: opt.Sweep})
 	if err != nil {
 		return nil, err
 	}
