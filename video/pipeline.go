@@ -89,6 +89,8 @@ type FrameStats struct {
 	Latency time.Duration // from Arrived to the end of its analysis, events included
 	Faces   int
 	Embeds  int // faces embedded (new or better views)
+	// DetectorRuns are the detector windows and second looks the frame's analysis took (engine.Report).
+	DetectorRuns int
 	// Tracks are the confirmed tracks seen in the frame (for measuring the tracker against labels).
 	Tracks []FrameTrack
 }
@@ -100,6 +102,12 @@ type FrameTrack struct {
 	Person string
 	Box    facegate.Box
 }
+
+// CrowdSweepParts is how many frames a crowd profile stream takes to search every fine detector window once
+// (engine.Sweep): each frame searches the whole frame coarsely, a quarter of the fine windows in turn and the
+// windows around the faces it tracks. A face that walks in is found within 4 frames (0.8 s at 5 fps); a face
+// tracked is searched every frame. docs/performance.md has the cost per frame with and without the sweep.
+const CrowdSweepParts = 4
 
 // Pipeline runs one stream. Create it with New, run it with Run.
 type Pipeline struct {
@@ -126,8 +134,12 @@ type Pipeline struct {
 	final       *facegate.StreamStatus // the source's last state, published by finish
 
 	start time.Time // wall time of the first frame; media time is start + Seq/FPS
-	crowd crowdAcc
-	zones *zoneAcc // zone, line, dwell and heatmap figures of the crowd interval (zones.go)
+	// sweep spreads a crowd profile stream's fine detector windows over CrowdSweepParts frames (nil for the
+	// default profile, which searches every window of every frame).
+	sweep     *engine.Sweep
+	prevBoxes []facegate.Box // the faces of the last frame analysed
+	crowd     crowdAcc
+	zones     *zoneAcc // zone, line, dwell and heatmap figures of the crowd interval (zones.go)
 }
 
 // trackState is what the pipeline knows about a track beyond its geometry.
@@ -226,6 +238,9 @@ func New(cfg Config) (*Pipeline, error) {
 		relink: track.NewRelinker(sameFace), sameFace: sameFace, otherFace: float32(otherFace),
 		states: map[string]*trackState{}, previews: map[chan []byte]struct{}{}, zones: newZoneAcc(&st)}
 	p.crowd.sameFace, p.crowd.noAppearance = sameFace, cfg.NoAppearance
+	if profile == engine.ProfileCrowd {
+		p.sweep = &engine.Sweep{Parts: CrowdSweepParts, Phase: -1}
+	}
 	p.status = facegate.StreamStatus{State: facegate.StreamStarting, Since: time.Now()}
 	src.OnState(func(s facegate.StreamStatus) {
 		if s.State == facegate.StreamEnded || s.State == facegate.StreamStopped {
@@ -319,7 +334,16 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 	// Frames are analysed under the engine's limits; the crowd figures count every face found, also those of a
 	// crowd beyond the faces analysed (engine.DefaultMaxFaces, the largest).
 	var rep engine.Report
-	faces, err := p.cfg.Engine.Analyze(ctx, fr.Img, engine.Options{MinFaceSize: p.st.MinFace, Profile: engine.Profile(p.st.Profile), Report: &rep})
+	if p.sweep != nil {
+		p.sweep.Phase++
+		// The previous frame's faces, and the tracks a missed detection has not ended.
+		p.sweep.Focus = append(p.sweep.Focus[:0], p.prevBoxes...)
+		for _, t := range p.track.Live() {
+			p.sweep.Focus = append(p.sweep.Focus, t.Box)
+		}
+	}
+	faces, err := p.cfg.Engine.Analyze(ctx, fr.Img, engine.Options{MinFaceSize: p.st.MinFace, Profile: engine.Profile(p.st.Profile),
+		Report: &rep, Sweep: p.sweep})
 	if err != nil {
 		// One bad frame is not the end of the stream.
 		p.log.Warn("frame analysis failed", "seq", fr.Seq, "err", err)
@@ -329,6 +353,7 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 	for i, f := range faces {
 		boxes[i] = f.Box
 	}
+	p.prevBoxes = boxes
 	res := p.track.Step(at, boxes)
 	for _, t := range res.Started {
 		p.crowd.newTracks++
@@ -383,7 +408,8 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 		p.emitCrowd(at)
 	}
 	if p.cfg.OnFrame != nil {
-		fs := FrameStats{Seq: fr.Seq, Arrived: fr.At, Latency: time.Since(fr.At), Faces: len(faces), Embeds: embeds}
+		fs := FrameStats{Seq: fr.Seq, Arrived: fr.At, Latency: time.Since(fr.At), Faces: len(faces), Embeds: embeds,
+			DetectorRuns: rep.DetectorRuns}
 		for i, t := range res.Assigned {
 			if t.Confirmed {
 				fs.Tracks = append(fs.Tracks, FrameTrack{ID: t.ID, Person: p.state(t.ID).person, Box: boxes[i]})
