@@ -370,15 +370,17 @@ func TestStreamBadURLStatusAndRestart(t *testing.T) {
 	}
 }
 
-// TestStreamPreview reads the annotated MJPEG preview of a looping stream: real JPEG frames of the stream's size.
-// It needs ffmpeg, not the models: the stream is a clip of fake photos (fakeClip, 200x160) with one face.
+// TestStreamPreview reads the annotated MJPEG preview of a looping stream: real JPEG frames of the stream's size,
+// with the stream's counting line drawn where its frame coordinates say. It needs ffmpeg, not the models: the
+// stream is a clip of fake photos (fakeClip, 200x160) with one face.
 func TestStreamPreview(t *testing.T) {
 	clip := fakeClip(t, 2, fakeFace{3, 0, 100})
 	e := newEnv(t, server.Config{StreamDirs: []string{filepath.Dir(clip)}})
 	c := e.client(e.admin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	info, err := c.CreateStream(ctx, api.StreamRequest{Name: "loop", Source: clip, Loop: true, FPS: 5})
+	info, err := c.CreateStream(ctx, api.StreamRequest{Name: "loop", Source: clip, Loop: true, FPS: 5,
+		Lines: []facegate.Line{{Name: "door", From: facegate.FramePoint{X: 0.9, Y: 0.05}, To: facegate.FramePoint{X: 0.9, Y: 0.6}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,6 +407,13 @@ func TestStreamPreview(t *testing.T) {
 		}
 		if b := img.Bounds(); b.Dx() != 200 || b.Dy() != 160 {
 			t.Fatalf("preview frame %v, want 200x160", b)
+		}
+		// The line runs down x = 0.9 x 199 = 179 from y 8 to 95, magenta (255, 60, 200) through JPEG.
+		for _, y := range []int{30, 60} {
+			r, g, b, _ := img.At(179, y).RGBA()
+			if r>>8 < 180 || g>>8 > 140 || b>>8 < 130 {
+				t.Errorf("part %d: (179, %d) is (%d, %d, %d), want the counting line's magenta", i, y, r>>8, g>>8, b>>8)
+			}
 		}
 	}
 	// Deleting the stream ends the preview.

@@ -12,7 +12,7 @@ import (
 )
 
 // Preview subscribes to the annotated preview: a JPEG of each analysed frame with boxes, track ids and names,
-// made only while somebody watches. The channel keeps only the newest frame (a slow viewer skips frames) and is
+// and the stream's zones and counting lines, made only while somebody watches. The channel keeps only the newest frame (a slow viewer skips frames) and is
 // closed when the pipeline stops. Call cancel when done.
 func (p *Pipeline) Preview() (frames <-chan []byte, cancel func()) {
 	ch := make(chan []byte, 1)
@@ -51,8 +51,10 @@ func (p *Pipeline) sendPreview(fr ffmpeg.Frame, faces []facegate.Face, tracks []
 		}
 		marks[i] = m
 	}
+	img := draw.Marks(fr.Img, marks)
+	draw.Geometry(img, p.st.Zones, p.st.Lines)
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, draw.Marks(fr.Img, marks), &jpeg.Options{Quality: 70}); err != nil {
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 70}); err != nil {
 		return
 	}
 	b := buf.Bytes()
