@@ -46,7 +46,7 @@ fmt-check:
 # The opt-in measurements (OPTIN) have their own targets and are not run.
 SLOW     = ^(TestAccuracy.*|TestGoldenGroupPhotos|TestCrashDurability|TestGracefulShutdown|TestSearchMatchesExact|TestConsoleE2E|TestFootprintMeasured|TestJPEGWorstAcceptedScans|TestCrowdProfileTargets)$$
 SLOWPKGS = ./engine ./server ./store/sqlite ./index ./console ./internal/imgio ./internal/cli
-OPTIN    = ^(TestLoad|TestRealtime1080p|TestLFWProtection|TestSuppressionLFW|TestCrowdSmallFacesMeasure)$$
+OPTIN    = ^(TestLoad|TestRealtime1080p|TestLFWProtection|TestSuppressionLFW|TestCrowdSmallFacesMeasure|TestLoopedClipCrowdProfileMeasure)$$
 test: deps fmt-check vet staticcheck
 	@set -o pipefail; { rc=0; \
 	$(GO) test -json $(GOFLAGS_TAGS) -race -count=1 -skip '$(SLOW)|$(OPTIN)' ./... || rc=1; \

@@ -181,7 +181,7 @@ func TestLoopedClipCountsPeople(t *testing.T) {
 	var merged [2]int
 	for i, noAppearance := range []bool{true, false} {
 		name := map[bool]string{true: "before (NoAppearance)", false: "after"}[noAppearance]
-		stats, crowd, embeds, faces := runLabelled(t, labels, noAppearance)
+		stats, crowd, embeds, faces := runLabelled(t, labels, noAppearance, "")
 		t.Logf("%s: %d faces, %d embeddings in 60 s of video (%.1f per second)", name, faces, embeds, float64(embeds)/60)
 		var ids []string
 		for id := range stats.TrackIDs {
@@ -219,15 +219,42 @@ func TestLoopedClipCountsPeople(t *testing.T) {
 	}
 }
 
+// TestLoopedClipCrowdProfileMeasure runs the looped clip of TestLoopedClipCountsPeople under the crowd profile
+// (faces down to 12 px, the sweep) and logs the same figures against the labels. It measures (docs/video.md);
+// FACEGATE_CROWD_MEASURE=1 runs it.
+func TestLoopedClipCrowdProfileMeasure(t *testing.T) {
+	if os.Getenv("FACEGATE_CROWD_MEASURE") == "" {
+		t.Skip("set FACEGATE_CROWD_MEASURE=1 to measure")
+	}
+	needFFmpeg(t)
+	labels := readLabels(t)
+	stats, crowd, embeds, faces := runLabelled(t, labels, false, "crowd")
+	t.Logf("crowd profile: %d faces, %d embeddings in 60 s of video", faces, embeds)
+	t.Logf("crowd profile: tracks: %d id switches, %d ids on two people; persons (re-linked): %d id switches, %d ids on two people",
+		stats.TrackSwitches, stats.TrackMerged, stats.PersonSwitches, stats.PersonMerged)
+	origin := crowd[0].From
+	for _, c := range crowd {
+		from, to := c.From.Sub(origin).Seconds(), c.To.Sub(origin).Seconds()
+		if to-from >= 20 {
+			t.Logf("crowd profile: crowd %.1f-%.1f s: unique_people %d (labelled %d), new_tracks %d, relinked_tracks %d",
+				from, to, c.UniquePeople, labels.inView(from, to), c.NewTracks, c.RelinkedTracks)
+		}
+	}
+}
+
 // runLabelled runs the looped clip for 300 frames and returns the ids measured against the labels, the crowd
 // figures (two 30 s intervals), and the embeddings made and faces found.
-func runLabelled(t *testing.T, labels clipLabels, noAppearance bool) (stats idStats, crowd []facegate.Crowd, embeds, faces int) {
+func runLabelled(t *testing.T, labels clipLabels, noAppearance bool, profile string) (stats idStats, crowd []facegate.Crowd, embeds, faces int) {
 	t.Helper()
 	f := newFixture(t)
 	st := f.stream(t, facegate.Stream{Name: "crowd", Source: testutil.Shared(t, clip), NoRealtime: true, Loop: true,
-		FPS: 5, CrowdIntervalSeconds: 30})
+		FPS: 5, CrowdIntervalSeconds: 30, Profile: profile})
 	const frames = 300 // 60 s at 5 fps
-	runCtx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	limit := 4 * time.Minute
+	if profile == "crowd" {
+		limit = 15 * time.Minute // measured opt-in, on a shared machine
+	}
+	runCtx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var mu sync.Mutex
 	byPerson := map[string][]sighting{}
