@@ -207,8 +207,9 @@ type SweepResult struct {
 }
 
 // Sweep applies every retention rule at time now: expired match crops, enrolled faces and crowd intervals are
-// deleted from the store (and faces from the index), old events from the replay ring; the WAL is checkpointed when anything was
-// deleted, so the bytes are overwritten on disk (secure_delete). The server runs it every CropSweepInterval.
+// deleted from the store (and faces from the index), old events from the replay ring; the WAL is checkpointed
+// when crops or faces were deleted, so the bytes are overwritten on disk (secure_delete). The server runs it
+// every CropSweepInterval.
 func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var res SweepResult
 	var err error
@@ -226,8 +227,11 @@ func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) 
 	}
 	res.Faces = len(faces)
 	res.Events = s.bus.Prune(now.Add(-s.cfg.EventRetention))
-	if res.Crowds, err = s.cfg.Store.DeleteCrowdsBefore(ctx, now.Add(-s.cfg.CrowdRetention)); err != nil {
-		return res, err
+	// A failure here must not skip the audit entry of the faces deleted above: it is returned at the end.
+	res.Crowds, err = s.cfg.Store.DeleteCrowdsBefore(ctx, now.Add(-s.cfg.CrowdRetention))
+	crowdErr := err
+	if crowdErr != nil {
+		crowdErr = fmt.Errorf("server: crowd retention: %w", err)
 	}
 	if res.Crops+res.Faces > 0 {
 		s.checkpoint(ctx)
@@ -244,7 +248,7 @@ func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) 
 		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Events), "kind", "event")
 		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Crowds), "kind", "crowd")
 	}
-	return res, nil
+	return res, crowdErr
 }
 
 // redacted stands for a webhook secret in responses.
