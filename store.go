@@ -150,6 +150,7 @@ type Store interface {
 	RevokeKey(ctx context.Context, id string) error
 
 	StreamStore
+	CrowdStore
 	ReviewStore
 	AuditStore
 

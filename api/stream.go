@@ -171,9 +171,28 @@ func (c *Client) Events(ctx context.Context, f EventFilter, after string) (<-cha
 	return ch, func() error { <-done; return readErr }, nil
 }
 
-// StreamHeatmap returns the stream's density heatmap summed over the crowd intervals the server still holds
-// that overlap from..to (a zero time leaves that end open).
+// StreamHeatmap returns the stream's density heatmap summed over its stored crowd intervals that overlap
+// from..to (a zero time leaves that end open).
 func (c *Client) StreamHeatmap(ctx context.Context, id string, from, to time.Time) (*StreamHeatmap, error) {
+	var out StreamHeatmap
+	_, err := c.do(ctx, "GET", "/v1/streams/"+esc(id)+"/heatmap", periodQuery(from, to), nil, &out)
+	return &out, err
+}
+
+// StreamCrowds returns the stream's stored crowd intervals that overlap from..to (a zero time leaves that end
+// open), oldest first, at most limit of them (0: the server's default, 100).
+func (c *Client) StreamCrowds(ctx context.Context, id string, from, to time.Time, limit int) (*StreamCrowds, error) {
+	q := periodQuery(from, to)
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out StreamCrowds
+	_, err := c.do(ctx, "GET", "/v1/streams/"+esc(id)+"/crowd", q, nil, &out)
+	return &out, err
+}
+
+// periodQuery is the from and to parameters of a period (a zero time is left out).
+func periodQuery(from, to time.Time) url.Values {
 	q := url.Values{}
 	if !from.IsZero() {
 		q.Set("from", from.Format(time.RFC3339Nano))
@@ -181,7 +200,5 @@ func (c *Client) StreamHeatmap(ctx context.Context, id string, from, to time.Tim
 	if !to.IsZero() {
 		q.Set("to", to.Format(time.RFC3339Nano))
 	}
-	var out StreamHeatmap
-	_, err := c.do(ctx, "GET", "/v1/streams/"+esc(id)+"/heatmap", q, nil, &out)
-	return &out, err
+	return q
 }

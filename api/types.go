@@ -103,6 +103,9 @@ const (
 	CodePurposeNotCovered = "purpose_not_covered"
 	// CodeLastAdminKey: the key is the last admin key in force (409); create another admin key first.
 	CodeLastAdminKey = "last_admin_key"
+	// CodePeriodTooLong: the period of a stream's heatmap holds more stored crowd intervals than one heatmap
+	// sums (400; 20,000 by default): narrow from and to.
+	CodePeriodTooLong = "period_too_long"
 )
 
 // GalleryRequest creates or changes a gallery; nil fields are left as they are (or defaulted on creation).
@@ -361,6 +364,15 @@ type StreamHeatmap struct {
 	facegate.Heatmap
 	Total int `json:"total"`
 	Max   int `json:"max"`
+}
+
+// StreamCrowds is GET /v1/streams/{id}/crowd: the stream's stored crowd intervals that overlap the period asked
+// for, in the order they ended (oldest first). More says the limit left some out: ask again with from set to the
+// last interval's to.
+type StreamCrowds struct {
+	Stream    string           `json:"stream"`
+	Intervals []facegate.Crowd `json:"intervals"`
+	More      bool             `json:"more,omitempty"`
 }
 
 // StreamInfo is a stream's configuration (the webhook secret is never returned) with its live status.

@@ -79,6 +79,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "DELETE /v1/streams/{id}", role: admin, handler: s.deleteStream},
 		{pattern: "GET /v1/streams/{id}/preview", role: operator, handler: s.preview, long: true},
 		{pattern: "GET /v1/streams/{id}/heatmap", role: operator, handler: s.heatmap},
+		{pattern: "GET /v1/streams/{id}/crowd", role: operator, handler: s.crowdHistory},
 		{pattern: "GET /v1/events", role: operator, handler: s.events, long: true},
 		{pattern: "GET /v1/events/recent", role: operator, handler: s.recentEvents},
 		{pattern: "GET /v1/events/{id}/crop", role: operator, handler: s.matchCrop},

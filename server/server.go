@@ -92,10 +92,16 @@ type Config struct {
 	// sets Webhooks.AllowPrivateNetworks. RTSP sources are not restricted.
 	AllowPrivateNetworks bool
 	// CropSweepInterval is how often the retention sweep runs (expired match crops, faces past their gallery's
-	// retention, old events; default 1 minute).
+	// retention, old events and crowd intervals; default 1 minute).
 	CropSweepInterval time.Duration
 	// EventRetention is how long events stay in the in-memory replay ring (default 24 hours).
 	EventRetention time.Duration
+	// CrowdRetention is how long streams' crowd intervals are kept in the stored crowd history (default
+	// facegate.DefaultCrowdRetention, 90 days); the retention sweep deletes older ones.
+	CrowdRetention time.Duration
+	// MaxCrowdIntervals is how many stored crowd intervals one heatmap sums at most (default
+	// DefaultMaxCrowdIntervals); a period holding more is answered 400 period_too_long.
+	MaxCrowdIntervals int
 	// NegativeRetention is how long a rejected watchlist alert is remembered as "not this person" (default 90
 	// days).
 	NegativeRetention time.Duration
@@ -200,6 +206,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.AuditCheckpoints != "" && cfg.AuditKey == nil {
 		return nil, errors.New("server: an audit checkpoints file needs the audit key that signs the checkpoints")
+	}
+	if cfg.CrowdRetention <= 0 {
+		cfg.CrowdRetention = facegate.DefaultCrowdRetention
+	}
+	if cfg.MaxCrowdIntervals <= 0 {
+		cfg.MaxCrowdIntervals = DefaultMaxCrowdIntervals
 	}
 	if cfg.NegativeRetention <= 0 {
 		cfg.NegativeRetention = 90 * 24 * time.Hour

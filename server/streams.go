@@ -139,6 +139,9 @@ func (s *Server) publish(e facegate.Event) facegate.Event {
 		e = s.bus.Publish(e)
 	}
 	s.metrics.inc("facegate_stream_events_total", "Stream events by stream and type.", "stream", e.Stream, "type", string(e.Type))
+	if e.Type == facegate.EventCrowd && e.Crowd != nil {
+		s.storeCrowd(e)
+	}
 	if e.Type == facegate.EventMatch || e.Type == facegate.EventUnknown {
 		s.metrics.observe("facegate_stream_decision_latency_seconds", "Time from the arrival of the deciding frame to the match or unknown event.",
 			time.Duration(e.LatencyMS*float64(time.Millisecond)), "stream", e.Stream, "type", string(e.Type))
@@ -200,11 +203,13 @@ type SweepResult struct {
 	Crops  int `json:"crops"`  // match crops past their stream's retention
 	Faces  int `json:"faces"`  // enrolled faces past their gallery's retention_days
 	Events int `json:"events"` // events older than the event retention, from the replay ring
+	Crowds int `json:"crowds"` // crowd intervals older than the crowd retention, from the crowd history
 }
 
-// Sweep applies every retention rule at time now: expired match crops and enrolled faces are deleted from the
-// store (and faces from the index), old events from the replay ring; the WAL is checkpointed when anything was
-// deleted, so the bytes are overwritten on disk (secure_delete). The server runs it every CropSweepInterval.
+// Sweep applies every retention rule at time now: expired match crops, enrolled faces and crowd intervals are
+// deleted from the store (and faces from the index), old events from the replay ring; the WAL is checkpointed
+// when crops or faces were deleted, so the bytes are overwritten on disk (secure_delete). The server runs it
+// every CropSweepInterval.
 func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var res SweepResult
 	var err error
@@ -222,6 +227,12 @@ func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) 
 	}
 	res.Faces = len(faces)
 	res.Events = s.bus.Prune(now.Add(-s.cfg.EventRetention))
+	// A failure here must not skip the audit entry of the faces deleted above: it is returned at the end.
+	res.Crowds, err = s.cfg.Store.DeleteCrowdsBefore(ctx, now.Add(-s.cfg.CrowdRetention))
+	crowdErr := err
+	if crowdErr != nil {
+		crowdErr = fmt.Errorf("server: crowd retention: %w", err)
+	}
 	if res.Crops+res.Faces > 0 {
 		s.checkpoint(ctx)
 	}
@@ -230,13 +241,14 @@ func (s *Server) Sweep(ctx context.Context, now time.Time) (SweepResult, error) 
 			Details: map[string]string{"match_crops": strconv.Itoa(res.Crops), "faces": strconv.Itoa(res.Faces)}})
 	}
 	s.checkpointAudit(ctx)
-	if res.Crops+res.Faces+res.Events > 0 {
-		s.log.Info("retention sweep", "crops", res.Crops, "faces", res.Faces, "events", res.Events)
+	if res.Crops+res.Faces+res.Events+res.Crowds > 0 {
+		s.log.Info("retention sweep", "crops", res.Crops, "faces", res.Faces, "events", res.Events, "crowds", res.Crowds)
 		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Crops), "kind", "match_crop")
 		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Faces), "kind", "face")
 		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Events), "kind", "event")
+		s.metrics.add("facegate_retention_deleted_total", "Items deleted by the retention sweeper.", float64(res.Crowds), "kind", "crowd")
 	}
-	return res, nil
+	return res, crowdErr
 }
 
 // redacted stands for a webhook secret in responses.
@@ -466,11 +478,9 @@ func (s *Server) recentEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return filterError()
 	}
-	n := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1000 {
-			return errf(http.StatusBadRequest, codeBadRequest, "limit must be 1..1000")
-		}
+	n, err := queryLimit(r.URL.Query(), 100, 1000)
+	if err != nil {
+		return err
 	}
 	evs := s.bus.Recent(f, n)
 	if evs == nil {

@@ -813,20 +813,25 @@ function crowdPlaces(c) {
 async function viewCrowd(id) {
   if (!needRole('operator', 'Crowd', 'see video streams')) return;
   const s = await api('GET', `/v1/streams/${encodeURIComponent(id)}`);
-  const periods = [[15, 'Last 15 minutes'], [60, 'Last hour'], [1440, 'Last 24 hours']];
+  const periods = [[15, 'Last 15 minutes'], [60, 'Last hour'], [1440, 'Last 24 hours'], [10080, 'Last 7 days']];
   const sel = field('Period', h('select', {}, periods.map(([m, t]) => h('option', { value: m }, t))));
   const out = h('div', { 'aria-live': 'polite' });
   const load = async () => {
     const mins = Number(sel.input.value);
     const since = Date.now() - mins * 60000;
-    let list;
+    // The stored crowd history, page by page (1,000 intervals a page, at most 20 pages).
+    const evs = [];
     try {
-      list = await api('GET', `/v1/events/recent?stream=${encodeURIComponent(s.id)}&type=crowd&limit=1000`);
+      let from = new Date(since).toISOString();
+      for (let page = 0; page < 20; page++) {
+        const list = await api('GET', `/v1/streams/${encodeURIComponent(s.id)}/crowd?from=${encodeURIComponent(from)}&limit=1000`);
+        evs.push(...(list.intervals || []).map((c) => ({ crowd: c })));
+        if (!list.more || !evs.length) break;
+        from = evs[evs.length - 1].crowd.to;
+      }
     } catch (err) { out.replaceChildren(...explain(err)); return; }
-    const evs = (list.events || []).filter((e) => e.crowd && new Date(e.crowd.to).getTime() >= since)
-      .sort((a, b) => new Date(a.crowd.to) - new Date(b.crowd.to));
     if (!evs.length) {
-      out.replaceChildren(h('p', { class: 'note' }, `No crowd figures in this period. They are made at the end of each interval of the stream (crowd_interval_seconds, 60 s by default), and only the newest events are kept in memory.`));
+      out.replaceChildren(h('p', { class: 'note' }, `No crowd figures in this period. They are made at the end of each interval of the stream (crowd_interval_seconds, 60 s by default) and kept for the server's crowd retention (90 days by default).`));
       return;
     }
     const xs = evs.map((e) => new Date(e.crowd.to).getTime());

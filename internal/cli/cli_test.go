@@ -60,6 +60,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"serve", "--alert-cooldown", "0s"}, ExitUsage, "--alert-cooldown must be positive"},
 		{[]string{"serve", "--alert-cooldown", "-5m"}, ExitUsage, "--alert-cooldown must be positive"},
 		{[]string{"serve", "--not-this-person-retention", "0s"}, ExitUsage, "must be positive"},
+		{[]string{"serve", "--crowd-retention", "0s"}, ExitUsage, "--crowd-retention"},
 		// Issue 12: the engine's floor on the face size searched, and the per-key share of analysis slots.
 		{[]string{"detect", "--min-face", "1", "x.jpg"}, ExitUsage, "--min-face must be at least 10 pixels"},
 		{[]string{"detect", "--max-faces", "0", "x.jpg"}, ExitUsage, "--max-faces must be at least 1"},

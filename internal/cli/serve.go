@@ -50,6 +50,7 @@ func runServe(env *Env, args []string) error {
 	templateSecret := fs.String("template-secret", envconfig.TemplateSecretFile(), "file holding the secret of the unlinkable template transform ('facegate keys secret'; or the secret itself in $FACEGATE_TEMPLATE_SECRET); every stored template is made with it ($FACEGATE_TEMPLATE_SECRET_FILE)")
 	eventRetention := fs.Duration("event-retention", 24*time.Hour, "how long events stay in memory for replay (SSE Last-Event-ID, /v1/events/recent)")
 	negativeRetention := fs.Duration("not-this-person-retention", 90*24*time.Hour, "how long a rejected watchlist alert is remembered (it suppresses later matches that look more like the rejected capture than like the person's photos; listed and undone at .../subjects/{s}/rejections)")
+	crowdRetention := fs.Duration("crowd-retention", facegate.DefaultCrowdRetention, "how long streams' crowd intervals (counts, dwell, zones, lines, heatmap: aggregates only) are kept in the crowd history behind GET /v1/streams/{id}/heatmap and /crowd")
 	alertCooldown := fs.Duration("alert-cooldown", facegate.DefaultAlertCooldown, "a watchlist person's sightings on one stream within this long of the last one join the open alert instead of raising a new one")
 	auditKey := fs.String("audit-key", envconfig.AuditKeyFile(), "file holding the audit checkpoint signing key from 'facegate audit keygen' (mode 0600, outside --data; or the key itself in $FACEGATE_AUDIT_KEY) ($FACEGATE_AUDIT_KEY_FILE)")
 	auditCheckpoints := fs.String("audit-checkpoints", "", "file (outside --data; ship it elsewhere) every signed audit checkpoint is also appended to, as JSON lines, for 'facegate audit verify --checkpoints FILE'; needs --audit-key")
@@ -71,8 +72,8 @@ func runServe(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *eventRetention <= 0 || *negativeRetention <= 0 || *alertCooldown <= 0 {
-		return usagef("--event-retention, --not-this-person-retention and --alert-cooldown must be positive")
+	if *eventRetention <= 0 || *negativeRetention <= 0 || *alertCooldown <= 0 || *crowdRetention <= 0 {
+		return usagef("--event-retention, --not-this-person-retention, --crowd-retention and --alert-cooldown must be positive")
 	}
 	if *maxBody <= 0 || *maxPixels <= 0 || *maxImageMemory <= 0 || *timeout <= 0 || *analyses <= 0 {
 		return usagef("--max-body, --max-pixels, --max-image-memory, --timeout and --max-analyses must be positive")
@@ -167,7 +168,7 @@ func runServe(env *Env, args []string) error {
 		MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, MaxImageMemory: *maxImageMemory, RequestTimeout: *timeout, MaxAnalyses: *analyses, MaxAnalysesPerKey: *perKey, RatePerSecond: *rate, Burst: *burst,
 		FFmpeg: *ffmpegBin, StreamDirs: dirs, AllowPrivateNetworks: *allowPrivate, Inferences: enabled, AuditKey: auditPriv, Transform: transform,
 		AuditCheckpoints: *auditCheckpoints, AuditBudget: *auditBudget, MaxHeaderBytes: *maxHeader,
-		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),
+		EventRetention: *eventRetention, NegativeRetention: *negativeRetention, CrowdRetention: *crowdRetention, AlertCooldown: *alertCooldown, TemplatesEncrypted: st.Encrypted(),
 		Console: console.Handler()})
 	if err != nil {
 		return err

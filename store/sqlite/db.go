@@ -325,7 +325,7 @@ func boolInt(b bool) int {
 
 // countable are the tables Count may be asked about.
 var countable = map[string]bool{"galleries": true, "subjects": true, "faces": true, "api_keys": true, "streams": true,
-	"match_crops": true, "consents": true, "alerts": true, "negatives": true, "audit_log": true, "audit_checkpoints": true}
+	"match_crops": true, "consents": true, "alerts": true, "negatives": true, "audit_log": true, "audit_checkpoints": true, "crowds": true}
 
 // Count returns the number of rows of one of the store's tables (for diagnostics and tests).
 func (db *DB) Count(ctx context.Context, table string) (int, error) {

@@ -191,6 +191,20 @@ ALTER TABLE alerts ADD COLUMN last_seen  INTEGER NOT NULL DEFAULT 0;
 UPDATE alerts SET first_seen = created_at, last_seen = created_at;
 CREATE INDEX alerts_group ON alerts(gallery_id, subject_id, stream_id, last_seen);
 `,
+	// 8: crowd history: every crowd interval of a stream (facegate.Crowd as JSON; aggregates only), read by
+	// stream and period and deleted by age (the crowd retention) or with its stream.
+	`
+CREATE TABLE crowds (
+	id        INTEGER NOT NULL PRIMARY KEY,
+	stream_id TEXT    NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+	event_id  TEXT    NOT NULL DEFAULT '',
+	from_at   INTEGER NOT NULL,
+	to_at     INTEGER NOT NULL,
+	figures   TEXT    NOT NULL
+) STRICT;
+CREATE INDEX crowds_stream ON crowds(stream_id, to_at);
+CREATE INDEX crowds_age ON crowds(to_at);
+`,
 }
 
 // migrate brings the schema up to the latest version.

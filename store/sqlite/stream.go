@@ -156,11 +156,13 @@ func (db *DB) UpdateStream(ctx context.Context, s *facegate.Stream) error {
 	return nil
 }
 
-// DeleteStream removes the stream and the match crops it kept, in one transaction.
+// DeleteStream removes the stream, the match crops it kept and its crowd history, in one transaction.
 func (db *DB) DeleteStream(ctx context.Context, id string) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM match_crops WHERE stream_id = ?", id); err != nil {
-			return err
+		for _, q := range []string{"DELETE FROM match_crops WHERE stream_id = ?", "DELETE FROM crowds WHERE stream_id = ?"} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM streams WHERE id = ?", id)
 		if err != nil {
