@@ -224,7 +224,7 @@ func analyzeDetect(t testing.TB, e *engine.Engine, img *imgio.Image, opt engine.
 
 // TestCrowdProfileSmallFaces: on 1920x1080 mosaics of the dlib photos downscaled so that their faces are 9-55 px,
 // the crowd profile finds at least 85% of the faces 12-24 px high and 95% of those 24 px and up, with at least 90%
-// precision (IoU >= 0.5). Measured: 71/77 (92%), 22/22 and 115/122 (94%); the default profile finds 34/77 at
+// precision (IoU >= 0.5). Measured: 74/77 (96%), 22/22 and 120/127 (94%); the default profile finds 34/77 at
 // 12-24 px, and MinFaceSize 10 alone 58/77.
 func TestCrowdProfileSmallFaces(t *testing.T) {
 	e := testEngine(t)

@@ -150,8 +150,10 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 	confirmRuns := 0
 	for ci, f := range candidates {
 		looks := confirmFaces
+		var cc crowdCheck
 		if lim.crowd {
-			looks = crowdLooks(f.Rect.H())
+			cc = crowdChecks(f.Rect.H())
+			looks = cc.looks
 		}
 		if largerFaces(all, coarse, f.Rect.Area()) >= lim.maxFaces || confirmRuns+len(looks) > lim.maxRuns {
 			st.unconfirmed = len(candidates) - ci
@@ -167,7 +169,7 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 			// The previous frame had this face: that frame's confirmation stands.
 			ok, vs = f.Score >= lim.thresh, f.Score
 		} else if lim.crowd {
-			ok, vs, runs, err = e.crowdConfirm(ctx, p, f, looks, crowdBar(lim.thresh), in)
+			ok, vs, runs, err = e.crowdConfirm(ctx, p, f, cc, lim.thresh, in)
 		} else {
 			ok, vs, runs, err = e.confirm(ctx, p, f.Rect, looks, math.Max(lim.thresh, confirmThreshold), in)
 			vs = math.Min(f.Score, vs)
@@ -315,14 +317,16 @@ func (e *Engine) confirm(ctx context.Context, p *pyramid, r geom.Rect, looks []f
 	return true, low, runs, nil
 }
 
-// crowdConfirm is the crowd profile's confirmation of tile find f: it looks at f again at each of looks and keeps
-// it when the mean of f's score and the looks' scores reaches bar. It reports the mean and the detector runs it
-// made, and stops as soon as the remaining looks could not lift the mean to bar.
-func (e *Engine) crowdConfirm(ctx context.Context, p *pyramid, f geom.Scored, looks []float64, bar float64, buf []float32) (ok bool, mean float64, runs int, err error) {
-	n := float64(len(looks) + 1)
+// crowdConfirm is the crowd profile's confirmation of tile find f (crowdChecks): it looks at f again at each of
+// c's looks and keeps it when the mean of f's score and the looks' scores reaches c's bar (raised for a stricter
+// threshold thresh) and, when c has a check, the check look scores crowdCheckThreshold. It reports the mean and
+// the detector runs it made, and stops as soon as the outcome is settled.
+func (e *Engine) crowdConfirm(ctx context.Context, p *pyramid, f geom.Scored, c crowdCheck, thresh float64, buf []float32) (ok bool, mean float64, runs int, err error) {
+	bar := crowdBar(c.bar, thresh)
+	n := float64(len(c.looks) + 1)
 	sum := f.Score
-	for i, face := range looks {
-		if sum+float64(len(looks)-i) < bar*n {
+	for i, face := range c.looks {
+		if sum+float64(len(c.looks)-i) < bar*n {
 			return false, 0, runs, nil
 		}
 		runs++
@@ -332,8 +336,17 @@ func (e *Engine) crowdConfirm(ctx context.Context, p *pyramid, f geom.Scored, lo
 		}
 		sum += s
 	}
-	mean = sum / n
-	return mean >= bar, mean, runs, nil
+	if mean = sum / n; mean < bar {
+		return false, mean, runs, nil
+	}
+	if c.check > 0 {
+		runs++
+		s, err := e.look(ctx, p, f.Rect, c.check, 0, buf)
+		if err != nil || s < crowdCheckThreshold {
+			return false, mean, runs, err
+		}
+	}
+	return true, mean, runs, nil
 }
 
 // look runs the detector once on a window centred on candidate r, scaled so the face is face detector pixels

@@ -58,33 +58,60 @@ const (
 // a real face 12-24 px high often scores 0.9 at one look and 0.4 at the next (measured on the synthetic crowd
 // benchmark, docs/accuracy.md), while texture that passes for a face at one scale rarely keeps a high mean.
 
-// crowdLooks are the crowd profile's confirmation looks at a candidate face h image pixels high, in detector
-// pixels: the face enlarged 1.3 and 1.6 times, at least 20 (the detector's smallest reliable face) and at most 80
-// detector pixels, never so far that it blurs away.
-func crowdLooks(h float64) []float64 {
-	var out []float64
-	for _, up := range []float64{1.3, 1.6} {
-		f := math.Min(math.Max(up*h, detMinFace), 80)
-		if len(out) == 0 || out[len(out)-1] != f {
-			out = append(out, f)
-		}
-	}
-	return out
+// crowdCheck is how the crowd profile confirms a tile's find h image pixels high: looks (face heights in
+// detector pixels) whose scores, with the find's own, must average at least bar (before crowdBar raises it), and,
+// when check is not 0, one more look with the face check detector pixels high that must score crowdCheckThreshold.
+type crowdCheck struct {
+	looks []float64
+	bar   float64
+	check float64
 }
 
-// The crowd profile's confirmation, calibrated on the synthetic crowd benchmark (seeds 1 and 2) and the dlib
-// mosaics (docs/accuracy.md has the measurements): a tile's find is a candidate from crowdCandidateThreshold; it
-// is kept when the mean of its score and its looks' scores (0 for a look that does not find it again) reaches
-// crowdMeanThreshold, raised by as much as Threshold is above DefaultDetThreshold so that a stricter caller gets
-// a stricter confirmation.
+// The crowd profile's confirmation, calibrated per scale on the synthetic crowd benchmark (seeds 1 and 2), the
+// dlib mosaics and the frames of the clip (docs/accuracy.md has the measurements); a tile's find is a candidate
+// from crowdCandidateThreshold:
+//   - under crowdCheckHeight (20 px): the mean of its score and two looks with the face enlarged 1.3 and 1.6
+//     times (at least 20, the detector's smallest reliable face, and at most 80 detector pixels: never so far
+//     that it blurs away) must reach crowdMeanThreshold;
+//   - from 20 px: the same, and a look with the face enlarged crowdCheckUp times (44 detector pixels and up,
+//     where the detector scores real faces high) must score crowdCheckThreshold: a raised hand or a fist round a
+//     microphone that passed the mean scores low there;
+//   - from crowdBigHeight (40 px, the default profile's own size): the mean of its score and the default
+//     profile's looks (confirmFaces: the face 32, 56 and 80 detector pixels high) must reach crowdBigThreshold.
+//     The default profile asks each look for 0.8, which refuses one real face in ten of the benchmark; the mean
+//     keeps them and still refuses every hand of the clip.
 const (
 	crowdCandidateThreshold = 0.5
 	crowdMeanThreshold      = 0.6
+	crowdCheckHeight        = 20
+	crowdCheckUp            = 2.2
+	crowdCheckThreshold     = 0.5
+	crowdBigHeight          = 40
+	crowdBigThreshold       = 0.7
 )
 
-// crowdBar is the mean score a crowd candidate needs under detector threshold thresh.
-func crowdBar(thresh float64) float64 {
-	return crowdMeanThreshold + math.Max(0, thresh-DefaultDetThreshold)
+// crowdChecks returns the crowd profile's confirmation of a find h image pixels high.
+func crowdChecks(h float64) crowdCheck {
+	if h >= crowdBigHeight {
+		return crowdCheck{looks: confirmFaces, bar: crowdBigThreshold}
+	}
+	c := crowdCheck{bar: crowdMeanThreshold}
+	for _, up := range []float64{1.3, 1.6} {
+		f := math.Min(math.Max(up*h, detMinFace), 80)
+		if len(c.looks) == 0 || c.looks[len(c.looks)-1] != f {
+			c.looks = append(c.looks, f)
+		}
+	}
+	if h >= crowdCheckHeight {
+		c.check = math.Min(crowdCheckUp*h, 80)
+	}
+	return c
+}
+
+// crowdBar is the mean score a crowd candidate needs when its check asks for bar and the detector threshold is
+// thresh: a threshold above the default raises it by as much.
+func crowdBar(bar, thresh float64) float64 {
+	return bar + math.Max(0, thresh-DefaultDetThreshold)
 }
 
 // Defaults returns the limits an analysis under profile p uses when Options leaves them unset: MinFaceSize,

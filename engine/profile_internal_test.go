@@ -6,37 +6,43 @@ import (
 	"testing"
 )
 
-// TestCrowdLooks: the crowd profile's confirmation looks enlarge a candidate 1.3 and 1.6 times within 20-80
-// detector pixels (never the 3-8 times of confirmFaces that blur a 10-15 px face away).
-func TestCrowdLooks(t *testing.T) {
+// TestCrowdChecks: the crowd profile's confirmation per scale: under 20 px two looks enlarging the find 1.3 and
+// 1.6 times within 20-80 detector pixels (never the 3-8 times of confirmFaces that blur a 10-15 px face away),
+// from 20 px also a check look at 2.2 times (at most 80), from 40 px the default profile's looks with a mean
+// of 0.7.
+func TestCrowdChecks(t *testing.T) {
 	for _, c := range []struct {
 		h     float64
 		looks []float64
+		bar   float64
+		check float64
 	}{
-		{10, []float64{20}}, // 1.3x and 1.6x both below 20: one look at 20
-		{12, []float64{20}},
-		{14, []float64{20, 22.4}},
-		{20, []float64{26, 32}},
-		{40, []float64{52, 64}},
-		{55, []float64{71.5, 80}},
-		{100, []float64{80}}, // both capped at 80
+		{10, []float64{20}, 0.6, 0}, // 1.3x and 1.6x both below 20: one look at 20
+		{12, []float64{20}, 0.6, 0},
+		{14, []float64{20, 22.4}, 0.6, 0},
+		{19, []float64{24.7, 30.4}, 0.6, 0},
+		{20, []float64{26, 32}, 0.6, 44},
+		{39, []float64{50.7, 62.4}, 0.6, 80},
+		{40, []float64{32, 56, 80}, 0.7, 0},
+		{100, []float64{32, 56, 80}, 0.7, 0},
 	} {
-		looks := crowdLooks(c.h)
+		got := crowdChecks(c.h)
+		looks := slices.Clone(got.looks)
 		for i := range looks {
-			looks[i] = float64(int(looks[i]*10+0.5)) / 10
+			looks[i] = math.Round(looks[i]*10) / 10
 		}
-		if !slices.Equal(looks, c.looks) {
-			t.Errorf("crowdLooks(%g) = %v; want %v", c.h, looks, c.looks)
+		if !slices.Equal(looks, c.looks) || got.bar != c.bar || math.Round(got.check*10)/10 != c.check {
+			t.Errorf("crowdChecks(%g) = %v bar %g check %g; want %v bar %g check %g", c.h, looks, got.bar, got.check, c.looks, c.bar, c.check)
 		}
 	}
 }
 
-// TestCrowdBar: the crowd confirmation's mean-score bar is 0.6 at the default threshold and below it, and rises
-// with a stricter threshold.
+// TestCrowdBar: the crowd confirmation's mean-score bar is the check's own at the default threshold and below
+// it, and rises with a stricter threshold.
 func TestCrowdBar(t *testing.T) {
-	for _, c := range []struct{ thresh, want float64 }{{0.5, 0.6}, {DefaultDetThreshold, 0.6}, {0.8, 0.7}, {0.95, 0.85}} {
-		if got := crowdBar(c.thresh); math.Abs(got-c.want) > 1e-9 {
-			t.Errorf("crowdBar(%g) = %g, want %g", c.thresh, got, c.want)
+	for _, c := range []struct{ bar, thresh, want float64 }{{0.6, 0.5, 0.6}, {0.6, DefaultDetThreshold, 0.6}, {0.6, 0.8, 0.7}, {0.7, 0.95, 0.95}} {
+		if got := crowdBar(c.bar, c.thresh); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("crowdBar(%g, %g) = %g, want %g", c.bar, c.thresh, got, c.want)
 		}
 	}
 }

@@ -144,7 +144,7 @@ func TestEvalDetectBadInput(t *testing.T) {
 
 // TestCrowdProfileTargets holds the crowd profile to issue 13's targets on a synthetic crowd benchmark of 30
 // images (seed 2, 1280x720, about 690 faces of 8-64 px): recall >= 90% for faces of 24 px and up, >= 80% at 16-24
-// px, >= 60% at 12-16 px, precision >= 95%. Measured: 0.99, 0.90, 0.66 and 0.98 (docs/accuracy.md has the 50-image
+// px, >= 60% at 12-16 px, precision >= 95%. Measured: 0.98, 0.89, 0.65 and 0.98 (docs/accuracy.md has the 50-image
 // set of make eval-detect). It runs without the race detector (Makefile SLOW): about 15 s on two cores.
 func TestCrowdProfileTargets(t *testing.T) {
 	needModels(t)
