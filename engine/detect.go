@@ -82,8 +82,10 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 	var st detectStats
 	img := p.base()
 	tiles := geom.Tiles(img.W, img.H, detW, detH, lim.minFace, detMinFace)
+	var focus []geom.Rect // the previous frames' faces, under a sweep
 	if lim.sweep != nil {
-		tiles = lim.sweep.tiles(tiles)
+		focus = lim.sweep.rects()
+		tiles = lim.sweep.tiles(tiles, focus)
 	}
 	finds := make([][]geom.Scored, len(tiles))
 	errs := make([]error, len(tiles))
@@ -165,7 +167,7 @@ func (e *Engine) detect(ctx context.Context, p *pyramid, lim detectLimits) ([]ra
 			runs int
 			err  error
 		)
-		if lim.sweep.known(f.Rect) {
+		if known(focus, f.Rect) {
 			// The previous frame had this face: that frame's confirmation stands.
 			ok, vs = f.Score >= lim.thresh, f.Score
 		} else if lim.crowd {

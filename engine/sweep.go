@@ -38,18 +38,28 @@ func (s *Sweep) check() error {
 	return nil
 }
 
-// tiles keeps the whole-image window and the fine windows this frame searches.
-func (s *Sweep) tiles(all []geom.Tile) []geom.Tile {
-	if len(all) <= 1 || s.Parts <= 1 {
-		return all
-	}
+// rects are the Focus boxes in image coordinates, at most MaxSweepFocus of them: detect converts them once and
+// uses them to pick windows (tiles) and to recognise known faces (known).
+func (s *Sweep) rects() []geom.Rect {
 	focus := s.Focus
 	if len(focus) > MaxSweepFocus {
 		focus = focus[:MaxSweepFocus]
 	}
-	grown := make([]geom.Rect, len(focus))
+	out := make([]geom.Rect, len(focus))
 	for i, b := range focus {
-		r := fromBox(b)
+		out[i] = fromBox(b)
+	}
+	return out
+}
+
+// tiles keeps the whole-image window and the fine windows this frame searches: its part, and those that overlap
+// a focus rect grown by its own size on every side.
+func (s *Sweep) tiles(all []geom.Tile, focus []geom.Rect) []geom.Tile {
+	if len(all) <= 1 || s.Parts <= 1 {
+		return all
+	}
+	grown := make([]geom.Rect, len(focus))
+	for i, r := range focus {
 		w, h := r.W(), r.H()
 		grown[i] = geom.Rect{X1: r.X1 - w, Y1: r.Y1 - h, X2: r.X2 + w, Y2: r.Y2 + h}
 	}
@@ -70,17 +80,10 @@ func (s *Sweep) tiles(all []geom.Tile) []geom.Tile {
 	return out
 }
 
-// known reports whether r is a face of the previous frames: a Focus box overlaps it at IoU > 0.5. A nil Sweep
-// knows no face.
-func (s *Sweep) known(r geom.Rect) bool {
-	if s == nil {
-		return false
-	}
-	for i, b := range s.Focus {
-		if i == MaxSweepFocus {
-			break
-		}
-		if geom.IoU(fromBox(b), r) > 0.5 {
+// known reports whether r is a face of the previous frames: a focus rect overlaps it at IoU > 0.5.
+func known(focus []geom.Rect, r geom.Rect) bool {
+	for _, f := range focus {
+		if geom.IoU(f, r) > 0.5 {
 			return true
 		}
 	}

@@ -17,7 +17,7 @@ func TestSweepTiles(t *testing.T) {
 	}
 	seen := map[geom.Rect]int{}
 	for phase := -4; phase < 0; phase++ { // negative phases are taken modulo Parts too
-		got := (&Sweep{Parts: 4, Phase: phase}).tiles(all)
+		got := (&Sweep{Parts: 4, Phase: phase}).tiles(all, nil)
 		if got[0] != all[0] {
 			t.Fatalf("phase %d: first window %+v is not the whole image", phase, got[0])
 		}
@@ -33,13 +33,14 @@ func TestSweepTiles(t *testing.T) {
 			t.Errorf("window %+v searched %d times in one round", tl.Src, seen[tl.Src])
 		}
 	}
-	if got := (&Sweep{Parts: 1}).tiles(all); len(got) != len(all) {
+	if got := (&Sweep{Parts: 1}).tiles(all, nil); len(got) != len(all) {
 		t.Errorf("Parts 1: %d windows of %d", len(got), len(all))
 	}
 	face := facegate.Box{X1: 1000, Y1: 500, X2: 1014, Y2: 516}
 	grown := geom.Rect{X1: 986, Y1: 484, X2: 1028, Y2: 532}
 	for phase := range 4 {
-		got := (&Sweep{Parts: 4, Phase: phase, Focus: []facegate.Box{face}}).tiles(all)
+		sw := &Sweep{Parts: 4, Phase: phase, Focus: []facegate.Box{face}}
+		got := sw.tiles(all, sw.rects())
 		for _, tl := range all[1:] {
 			if tl.Src.Intersect(grown).Area() == 0 {
 				continue

@@ -136,10 +136,9 @@ type Pipeline struct {
 	start time.Time // wall time of the first frame; media time is start + Seq/FPS
 	// sweep spreads a crowd profile stream's fine detector windows over CrowdSweepParts frames (nil for the
 	// default profile, which searches every window of every frame).
-	sweep     *engine.Sweep
-	prevBoxes []facegate.Box // the faces of the last frame analysed
-	crowd     crowdAcc
-	zones     *zoneAcc // zone, line, dwell and heatmap figures of the crowd interval (zones.go)
+	sweep *engine.Sweep
+	crowd crowdAcc
+	zones *zoneAcc // zone, line, dwell and heatmap figures of the crowd interval (zones.go)
 }
 
 // trackState is what the pipeline knows about a track beyond its geometry.
@@ -336,11 +335,6 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 	var rep engine.Report
 	if p.sweep != nil {
 		p.sweep.Phase++
-		// The previous frame's faces, and the tracks a missed detection has not ended.
-		p.sweep.Focus = append(p.sweep.Focus[:0], p.prevBoxes...)
-		for _, t := range p.track.Live() {
-			p.sweep.Focus = append(p.sweep.Focus, t.Box)
-		}
 	}
 	faces, err := p.cfg.Engine.Analyze(ctx, fr.Img, engine.Options{MinFaceSize: p.st.MinFace, Profile: engine.Profile(p.st.Profile),
 		Report: &rep, Sweep: p.sweep})
@@ -353,8 +347,17 @@ func (p *Pipeline) analyse(ctx context.Context, fr ffmpeg.Frame) error {
 	for i, f := range faces {
 		boxes[i] = f.Box
 	}
-	p.prevBoxes = boxes
 	res := p.track.Step(at, boxes)
+	if p.sweep != nil {
+		// The next frame's focus: this frame's faces, and the live tracks a missed detection has not ended (a
+		// track seen in this frame has its face's box, already in boxes).
+		p.sweep.Focus = append(p.sweep.Focus[:0], boxes...)
+		for _, t := range p.track.Live() {
+			if t.LastSeen.Before(at) {
+				p.sweep.Focus = append(p.sweep.Focus, t.Box)
+			}
+		}
+	}
 	for _, t := range res.Started {
 		p.crowd.newTracks++
 		b := t.Box // events own their data: the track moves on
