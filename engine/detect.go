@@ -218,27 +218,17 @@ func (e *Engine) detectTile(p *pyramid, t geom.Tile, inner bool, thresh float64,
 	// filled with grey, which normalises to zero).
 	inv := geom.Affine{A: 1 / t.Scale, C: t.Src.X1 + 0.5/t.Scale - 0.5, E: 1 / t.Scale, F: t.Src.Y1 + 0.5/t.Scale - 0.5}
 	e.fillDetector(p, in, inv, t.Src.W()*t.Scale, t.Src.H()*t.Scale)
-	out, err := e.det.Run(in)
+	d, err := e.runDetector(in, t.Scale, t.Src.X1, t.Src.Y1)
 	if err != nil {
-		return nil, fmt.Errorf("engine: detector: %w", err)
-	}
-	scores, boxes := out[0], out[1]
-	if e.det.Outputs[0].Name != "scores" {
-		scores, boxes = out[1], out[0]
+		return nil, err
 	}
 	var finds []geom.Scored
-	for i := 0; i < len(scores)/2; i++ {
-		s := float64(scores[2*i+1])
+	for i := range d.n() {
+		s := d.score(i)
 		if s < thresh {
 			continue
 		}
-		b := boxes[4*i : 4*i+4]
-		r := geom.Rect{
-			X1: float64(b[0])*detW/t.Scale + t.Src.X1,
-			Y1: float64(b[1])*detH/t.Scale + t.Src.Y1,
-			X2: float64(b[2])*detW/t.Scale + t.Src.X1,
-			Y2: float64(b[3])*detH/t.Scale + t.Src.Y1,
-		}
+		r := d.rect(i)
 		if r.W() <= 1 || r.H() <= 1 {
 			continue
 		}
@@ -362,28 +352,49 @@ func (e *Engine) look(ctx context.Context, p *pyramid, r geom.Rect, face, thresh
 	src := geom.Rect{X1: c.X - detW/2/scale, Y1: c.Y - detH/2/scale, X2: c.X + detW/2/scale, Y2: c.Y + detH/2/scale}
 	inv := geom.Affine{A: 1 / scale, C: src.X1 + 0.5/scale - 0.5, E: 1 / scale, F: src.Y1 + 0.5/scale - 0.5}
 	e.fillDetector(p, buf, inv, detW, detH)
-	out, err := e.det.Run(buf)
+	d, err := e.runDetector(buf, scale, src.X1, src.Y1)
 	if err != nil {
-		return 0, fmt.Errorf("engine: detector: %w", err)
-	}
-	scores, boxes := out[0], out[1]
-	if e.det.Outputs[0].Name != "scores" {
-		scores, boxes = out[1], out[0]
+		return 0, err
 	}
 	best := 0.0
-	for i := 0; i < len(scores)/2; i++ {
-		s := float64(scores[2*i+1])
-		if s < thresh || s <= best {
-			continue
-		}
-		b := boxes[4*i : 4*i+4]
-		cand := geom.Rect{
-			X1: float64(b[0])*detW/scale + src.X1, Y1: float64(b[1])*detH/scale + src.Y1,
-			X2: float64(b[2])*detW/scale + src.X1, Y2: float64(b[3])*detH/scale + src.Y1,
-		}
-		if geom.IoU(cand, r) > 0.5 {
+	for i := range d.n() {
+		if s := d.score(i); s >= thresh && s > best && geom.IoU(d.rect(i), r) > 0.5 {
 			best = s
 		}
 	}
 	return best, nil
+}
+
+// detection is one detector run's outputs for a window whose top left is image point (x0, y0), scaled by scale.
+type detection struct {
+	scores, boxes []float32
+	scale, x0, y0 float64
+}
+
+// runDetector runs the detector on input in, the window at (x0, y0) scaled by scale.
+func (e *Engine) runDetector(in []float32, scale, x0, y0 float64) (detection, error) {
+	out, err := e.det.Run(in)
+	if err != nil {
+		return detection{}, fmt.Errorf("engine: detector: %w", err)
+	}
+	d := detection{scores: out[0], boxes: out[1], scale: scale, x0: x0, y0: y0}
+	if e.det.Outputs[0].Name != "scores" {
+		d.scores, d.boxes = out[1], out[0]
+	}
+	return d, nil
+}
+
+// n is the number of prior boxes.
+func (d detection) n() int { return len(d.scores) / 2 }
+
+// score is prior i's face score.
+func (d detection) score(i int) float64 { return float64(d.scores[2*i+1]) }
+
+// rect is prior i's box in image coordinates.
+func (d detection) rect(i int) geom.Rect {
+	b := d.boxes[4*i : 4*i+4]
+	return geom.Rect{
+		X1: float64(b[0])*detW/d.scale + d.x0, Y1: float64(b[1])*detH/d.scale + d.y0,
+		X2: float64(b[2])*detW/d.scale + d.x0, Y2: float64(b[3])*detH/d.scale + d.y0,
+	}
 }
