@@ -136,7 +136,8 @@ func (h *Heatmap) Max() int {
 
 // CheckGeometry reports the first problem of the stream's zones and lines as a UserError: more than MaxZones
 // or MaxLines, or a polygon over MaxZonePoints (ErrTooLong); a missing or repeated name, a zone of fewer than
-// 3 points, a line whose ends coincide, or a point outside 0..1 (ErrInvalid).
+// 3 points or with no area (its points on one line), a line whose ends coincide, or a point outside 0..1
+// (ErrInvalid).
 func (s *Stream) CheckGeometry() error {
 	switch {
 	case len(s.Zones) > MaxZones:
@@ -173,6 +174,9 @@ func (s *Stream) CheckGeometry() error {
 				return Userf(ErrInvalid, "zone %q: point %d (%g, %g) is outside the frame: x and y are fractions of the frame's width and height, 0 to 1", z.Name, j, p.X, p.Y)
 			}
 		}
+		if flat(z.Points) {
+			return Userf(ErrInvalid, "zone %q encloses no area: its points lie on one line or on one point (within %g of the frame); give the corners of the area to count", z.Name, minGeometrySpan)
+		}
 	}
 	for i, l := range s.Lines {
 		if err := named("lines", l.Name, i); err != nil {
@@ -181,11 +185,35 @@ func (s *Stream) CheckGeometry() error {
 		if !l.From.inFrame() || !l.To.inFrame() {
 			return Userf(ErrInvalid, "line %q has an end outside the frame: x and y are fractions of the frame's width and height, 0 to 1", l.Name)
 		}
-		if l.From == l.To {
-			return Userf(ErrInvalid, "line %q starts and ends at the same point: give it two different ends", l.Name)
+		if math.Hypot(l.To.X-l.From.X, l.To.Y-l.From.Y) < minGeometrySpan {
+			return Userf(ErrInvalid, "line %q starts and ends at the same point (less than %g of the frame apart): give it two different ends", l.Name, minGeometrySpan)
 		}
 	}
 	return nil
+}
+
+// minGeometrySpan is the least extent, in frame fractions, of a zone across its longest chord and of a line: a
+// zone flatter than that, or a shorter line, would count no one (two pixels of a 1920-pixel frame).
+const minGeometrySpan = 1e-3
+
+// flat reports whether the polygon pts has no area: every point within minGeometrySpan of the line through its
+// first point and the point farthest from it (or all of them within minGeometrySpan of the first).
+func flat(pts []FramePoint) bool {
+	p0, far, d := pts[0], pts[0], 0.0
+	for _, p := range pts {
+		if h := math.Hypot(p.X-p0.X, p.Y-p0.Y); h > d {
+			far, d = p, h
+		}
+	}
+	if d < minGeometrySpan {
+		return true
+	}
+	for _, p := range pts {
+		if math.Abs((far.X-p0.X)*(p.Y-p0.Y)-(far.Y-p0.Y)*(p.X-p0.X))/d >= minGeometrySpan {
+			return false
+		}
+	}
+	return true
 }
 
 func (p FramePoint) inFrame() bool { return p.X >= 0 && p.X <= 1 && p.Y >= 0 && p.Y <= 1 }

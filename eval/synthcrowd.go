@@ -65,7 +65,27 @@ func (c SynthConfig) withDefaults() SynthConfig {
 const (
 	MaxSynthImages = 10000
 	maxSynthSide   = 4096
+	// MaxSynthFaces bounds the faces tried in one image: each is placed with up to 50 tries against every face
+	// already placed, so a count of 2 billion (accepted before) ran without end.
+	MaxSynthFaces = 1000
 )
+
+// Check reports the first setting of c (its zero fields taking their defaults) out of SynthCrowd's bounds, so
+// that a command can refuse it before loading any source.
+func (c SynthConfig) Check() error {
+	c = c.withDefaults()
+	switch {
+	case c.Images > MaxSynthImages:
+		return fmt.Errorf("eval: at most %d synthetic images", MaxSynthImages)
+	case c.Width < 64 || c.Height < 64 || c.Width > maxSynthSide || c.Height > maxSynthSide:
+		return fmt.Errorf("eval: synthetic image size %dx%d outside 64..%d", c.Width, c.Height, maxSynthSide)
+	case c.MaxFaces > MaxSynthFaces:
+		return fmt.Errorf("eval: at most %d faces per synthetic image (asked for %d)", MaxSynthFaces, c.MaxFaces)
+	case c.MinFaces > c.MaxFaces || c.MinFaceH > c.MaxFaceH || c.MinFaceH < 4:
+		return errors.New("eval: synthetic face count or size range is empty (or faces under 4 px)")
+	}
+	return nil
+}
 
 // synthContext is how much of the source photo around a face box is pasted (with a feathered edge): the box
 // grown by this factor, so the face keeps its hair, ears and chin.
@@ -79,14 +99,10 @@ const synthContext = 1.6
 // sources, so the same call gives the same files.
 func SynthCrowd(dir string, cfg SynthConfig, faces []SynthFace, bgs []SynthBackground) ([]LabelledImage, error) {
 	cfg = cfg.withDefaults()
-	switch {
-	case cfg.Images > MaxSynthImages:
-		return nil, fmt.Errorf("eval: at most %d synthetic images", MaxSynthImages)
-	case cfg.Width < 64 || cfg.Height < 64 || cfg.Width > maxSynthSide || cfg.Height > maxSynthSide:
-		return nil, fmt.Errorf("eval: synthetic image size %dx%d outside 64..%d", cfg.Width, cfg.Height, maxSynthSide)
-	case cfg.MinFaces > cfg.MaxFaces || cfg.MinFaceH > cfg.MaxFaceH || cfg.MinFaceH < 4:
-		return nil, errors.New("eval: synthetic face count or size range is empty (or faces under 4 px)")
-	case len(faces) == 0 || len(bgs) == 0:
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	if len(faces) == 0 || len(bgs) == 0 {
 		return nil, errors.New("eval: synthetic crowds need at least one face and one background")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

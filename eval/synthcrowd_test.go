@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/facegate/facegate/internal/testutil/testenv"
 )
@@ -119,9 +120,21 @@ func TestSynthCrowdConfigErrors(t *testing.T) {
 		{Width: 5000},
 		{MinFaces: 5, MaxFaces: 2},
 		{MinFaceH: 2},
+		{MaxFaces: MaxSynthFaces + 1},
+		{MaxFaces: 2_000_000_000}, // ran without end before it was bounded
 	} {
-		if _, err := SynthCrowd(t.TempDir(), cfg, faces, bgs); err == nil {
-			t.Errorf("%+v accepted", cfg)
+		if err := cfg.Check(); err == nil {
+			t.Errorf("%+v passes Check", cfg)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := SynthCrowd(t.TempDir(), cfg, faces, bgs); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%+v accepted", cfg)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%+v: SynthCrowd still running after 10 s", cfg)
 		}
 	}
 	if _, err := SynthCrowd(t.TempDir(), SynthConfig{}, nil, bgs); err == nil {

@@ -76,7 +76,7 @@ func (s *Server) errTooManyIntervals() error {
 
 // crowdHistory lists a stream's stored crowd intervals over a period, oldest first:
 // GET /v1/streams/{id}/crowd?from=&to=&limit=. An interval is listed when it overlaps the period; More says
-// limit left some out (ask again from the last interval's to).
+// limit left some out (ask again from the last interval's to). It runs in an analysis slot of the key's share.
 func (s *Server) crowdHistory(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.stream(r)
 	if err != nil {
@@ -91,6 +91,13 @@ func (s *Server) crowdHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A page of up to 1,000 intervals, and a period the store scans up to its end, take an analysis slot of the
+	// key's share, as the heatmap does.
+	release, err := s.acquire(r.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	recs, err := s.cfg.Store.Crowds(r.Context(), st.ID, from, to, limit+1)
 	if err := s.readable(err); err != nil {
 		return err

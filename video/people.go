@@ -10,9 +10,13 @@ import (
 // crowdTrack is what the crowd figures keep of a track seen in the interval: in memory only, dropped with the
 // interval.
 type crowdTrack struct {
-	person      string    // the first track of the person (re-linked tracks share it)
-	subject     string    // the gallery subject it matched, "" when none
-	tmpl        []float32 // the track's fused template, nil when no view was good enough to embed
+	person  string // the first track of the person (re-linked tracks share it)
+	subject string // the gallery subject it matched, "" when none
+	// tmpl is the track's fused template: nil when no view was good enough to embed, and when the interval
+	// already holds maxDedupTracks templates (such a track is compared with none, as countPeople would not).
+	tmpl []float32
+	// embedded is whether the track had a template when last seen (UnembeddedTracks counts those without).
+	embedded    bool
 	first, last time.Time // when it was seen in the interval
 }
 

@@ -163,6 +163,8 @@ type trackState struct {
 	// verified is when the track's face was last embedded (to check it is still the same person).
 	verified time.Time
 	lastQ    float32 // the quality of its face in the latest frame
+	// overflowIn is the crowd interval (crowdAcc.interval) that counted the track past maxIntervalTracks.
+	overflowIn int
 }
 
 type view struct {
@@ -583,7 +585,7 @@ func (p *Pipeline) endTrack(t *track.Track) {
 		}
 		p.publish(e)
 	}
-	p.crowd.ended(t.Dwell())
+	p.crowd.trackEnded(t.Dwell())
 	p.zones.ended(t.ID, t.Dwell())
 	e := facegate.Event{Type: facegate.EventTrackEnded, Track: t.ID, DwellSeconds: t.Dwell().Seconds()}
 	if st := p.states[t.ID]; st != nil {
@@ -627,72 +629,4 @@ func (p *Pipeline) emitCrowd(to time.Time) {
 	p.publish(facegate.Event{Type: facegate.EventCrowd, Crowd: &c})
 	p.crowd.reset(to)
 	p.zones.reset()
-}
-
-// crowdAcc accumulates one interval's crowd figures.
-type crowdAcc struct {
-	from, last time.Time
-	frames     int
-	faces      int
-	facesMax   int
-	newTracks  int
-	relinked   int
-	tracks     map[string]*crowdTrack // by track id
-	dwells     []time.Duration
-	sameFace   float32
-	// noAppearance counts tracks, not faces (Config.NoAppearance).
-	noAppearance bool
-}
-
-func (c *crowdAcc) reset(at time.Time) {
-	*c = crowdAcc{from: at, last: at, tracks: map[string]*crowdTrack{}, sameFace: c.sameFace,
-		noAppearance: c.noAppearance}
-}
-
-func (c *crowdAcc) frame(at time.Time, faces int) {
-	c.last = at
-	c.frames++
-	c.faces += faces
-	c.facesMax = max(c.facesMax, faces)
-}
-
-// seen records that track id, in state st, was in view at time at.
-func (c *crowdAcc) seen(id string, st *trackState, at time.Time) {
-	ct := c.tracks[id]
-	if ct == nil {
-		ct = &crowdTrack{first: at}
-		c.tracks[id] = ct
-	}
-	ct.last, ct.person = at, st.person
-	if !c.noAppearance {
-		ct.tmpl = st.tmpl
-	}
-	if st.match != nil {
-		ct.subject = st.match.Subject
-	}
-}
-
-func (c *crowdAcc) ended(d time.Duration) { c.dwells = append(c.dwells, d) }
-
-func (c *crowdAcc) figures(to time.Time) facegate.Crowd {
-	out := facegate.Crowd{From: c.from, To: to, FacesMax: c.facesMax, NewTracks: c.newTracks, EndedTracks: len(c.dwells),
-		RelinkedTracks: c.relinked}
-	if c.frames > 0 {
-		out.FacesMean = float64(c.faces) / float64(c.frames)
-	}
-	out.UniquePeople = countPeople(c.tracks, c.sameFace)
-	for _, ct := range c.tracks {
-		if ct.tmpl == nil {
-			out.UnembeddedTracks++
-		}
-	}
-	var sum time.Duration
-	for _, d := range c.dwells {
-		sum += d
-		out.DwellMaxSeconds = max(out.DwellMaxSeconds, d.Seconds())
-	}
-	if len(c.dwells) > 0 {
-		out.DwellMeanSeconds = sum.Seconds() / float64(len(c.dwells))
-	}
-	return out
 }

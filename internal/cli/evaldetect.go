@@ -229,7 +229,7 @@ func runEvalSynthCrowd(env *Env, args []string) error {
 	width := fs.Int("width", 1280, "image width")
 	height := fs.Int("height", 720, "image height")
 	minFaces := fs.Int("faces-min", 12, "faces per image at least")
-	maxFaces := fs.Int("faces-max", 30, "faces per image at most")
+	maxFaces := fs.Int("faces-max", 30, fmt.Sprintf("faces per image at most (at most %d)", eval.MaxSynthFaces))
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -240,6 +240,10 @@ func runEvalSynthCrowd(env *Env, args []string) error {
 		return usagef("--images must be in 1..%d", eval.MaxSynthImages)
 	case *pool < 1 || *pool > 5000:
 		return usagef("--pool must be in 1..5000")
+	}
+	cfg := eval.SynthConfig{Images: *n, Seed: *seed, Width: *width, Height: *height, MinFaces: *minFaces, MaxFaces: *maxFaces}
+	if err := cfg.Check(); err != nil {
+		return usagef("%s (--width, --height, --faces-min, --faces-max)", strings.TrimPrefix(err.Error(), "eval: "))
 	}
 	backgrounds, err := loadBackgrounds(*bgs)
 	if err != nil {
@@ -254,7 +258,6 @@ func runEvalSynthCrowd(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := eval.SynthConfig{Images: *n, Seed: *seed, Width: *width, Height: *height, MinFaces: *minFaces, MaxFaces: *maxFaces}
 	labelled, err := eval.SynthCrowd(*out, cfg, faces, backgrounds)
 	if err != nil {
 		return err

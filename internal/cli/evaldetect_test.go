@@ -125,6 +125,8 @@ func TestEvalDetectBadInput(t *testing.T) {
 		{[]string{"eval", "synth-crowd"}, ExitUsage, "--out is required"},
 		{[]string{"eval", "synth-crowd", "--out", dir, "--images", "0"}, ExitUsage, "--images must be in 1..10000"},
 		{[]string{"eval", "synth-crowd", "--out", dir, "--backgrounds", dir}, ExitError, "backgrounds:"},
+		{[]string{"eval", "synth-crowd", "--out", dir, "--faces-max", "2000000000"}, ExitUsage, "at most 1000 faces per synthetic image"},
+		{[]string{"eval", "synth-crowd", "--out", dir, "--width", "100000"}, ExitUsage, "size 100000x720 outside 64..4096"},
 	} {
 		code, out, errs := run(t, tc.args...)
 		if code != tc.code || !strings.Contains(out+errs, tc.want) {

@@ -3,7 +3,9 @@ package draw
 import (
 	"image"
 	"image/color"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/facegate/facegate"
 )
@@ -49,4 +51,61 @@ func near(img *image.RGBA, p image.Point, c color.RGBA) bool {
 		}
 	}
 	return false
+}
+
+// TestAttackGeometryDrawBounded replays the review of issue 13: the most geometry a stream may hold
+// (facegate.MaxZones zones of MaxZonePoints points zigzagging corner to corner, MaxLines lines across the
+// diagonal) drawn on every preview frame of a large stream. A disc per step of each segment took 15 s a frame at
+// 8192x4608 and about 4 s at 4096x2304, stalling the stream's analysis while anyone watched; a run of t pixels per
+// step draws the 4096x2304 frame in about 0.1 s. The lines keep their thickness, and ends that are not numbers
+// or lie far outside the frame draw nothing rather than loop or crash.
+func TestAttackGeometryDrawBounded(t *testing.T) {
+	dst := image.NewRGBA(image.Rect(0, 0, 4096, 2304))
+	zones := make([]facegate.Zone, facegate.MaxZones)
+	for z := range zones {
+		zones[z].Name = "z"
+		for i := 0; i < facegate.MaxZonePoints; i++ {
+			zones[z].Points = append(zones[z].Points, facegate.FramePoint{X: float64(i % 2), Y: float64((i / 2) % 2)})
+		}
+	}
+	lines := make([]facegate.Line, facegate.MaxLines)
+	for l := range lines {
+		lines[l] = facegate.Line{Name: "l", From: facegate.FramePoint{X: 0, Y: 0}, To: facegate.FramePoint{X: 1, Y: 1}}
+	}
+	t0 := time.Now()
+	Geometry(dst, zones, lines)
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("the most geometry a stream holds took %v to draw on a 4096x2304 frame, want well under 2 s", d)
+	}
+	// The zones' top edge (y 0) is thick pixels deep: max(1, 4096/640) = 6, clipped at the frame's edge to 3.
+	for y := 0; y < 3; y++ {
+		if got := dst.RGBAAt(2000, y); got != zoneColor {
+			t.Errorf("zone edge at (2000, %d) is %v, want %v", y, got, zoneColor)
+		}
+	}
+	// A horizontal segment in the middle of a frame is exactly t pixels thick.
+	small := image.NewRGBA(image.Rect(0, 0, 100, 100))
+	segment(small, 10, 50, 90, 50, 4, lineColor)
+	for y := 40; y < 60; y++ {
+		want := y >= 48 && y < 52
+		if got := small.RGBAAt(50, y) == lineColor; got != want {
+			t.Errorf("segment 4 px thick at y 50: pixel (50, %d) drawn %v, want %v", y, got, want)
+		}
+	}
+	// Ends that are not numbers or lie far outside draw nothing and return at once.
+	empty := image.NewRGBA(image.Rect(0, 0, 100, 100))
+	t0 = time.Now()
+	for _, s := range [][4]float64{
+		{math.NaN(), 0, 50, 50}, {0, 0, math.Inf(1), 50}, {-1e15, -1e15, -1e15 + 1, 1e15}, {200, 200, 1e12, 300},
+	} {
+		segment(empty, s[0], s[1], s[2], s[3], 3, lineColor)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("segments outside the frame took %v", d)
+	}
+	for i := 0; i < len(empty.Pix); i++ {
+		if empty.Pix[i] != 0 {
+			t.Fatalf("a segment outside the frame drew at byte %d", i)
+		}
+	}
 }
