@@ -5,7 +5,6 @@ import (
 	"image/color"
 	"math"
 	"testing"
-	"time"
 
 	"github.com/facegate/facegate"
 )
@@ -57,8 +56,9 @@ func near(img *image.RGBA, p image.Point, c color.RGBA) bool {
 // (facegate.MaxZones zones of MaxZonePoints points zigzagging corner to corner, MaxLines lines across the
 // diagonal) drawn on every preview frame of a large stream. A disc per step of each segment took 15 s a frame at
 // 8192x4608 and about 4 s at 4096x2304, stalling the stream's analysis while anyone watched; a run of t pixels per
-// step draws the 4096x2304 frame in about 0.1 s. The lines keep their thickness, and ends that are not numbers
-// or lie far outside the frame draw nothing rather than loop or crash.
+// step paints each segment's length times t pixels, no more (BenchmarkGeometryWorst times it: about 0.1 s for the
+// 4096x2304 frame). The lines keep their thickness, and ends that are not numbers or lie far outside the frame
+// draw nothing rather than loop or crash.
 func TestAttackGeometryDrawBounded(t *testing.T) {
 	dst := image.NewRGBA(image.Rect(0, 0, 4096, 2304))
 	zones := make([]facegate.Zone, facegate.MaxZones)
@@ -72,10 +72,11 @@ func TestAttackGeometryDrawBounded(t *testing.T) {
 	for l := range lines {
 		lines[l] = facegate.Line{Name: "l", From: facegate.FramePoint{X: 0, Y: 0}, To: facegate.FramePoint{X: 1, Y: 1}}
 	}
-	t0 := time.Now()
 	Geometry(dst, zones, lines)
-	if d := time.Since(t0); d > 2*time.Second {
-		t.Errorf("the most geometry a stream holds took %v to draw on a 4096x2304 frame, want well under 2 s", d)
+	// The work is the length times the thickness: a diagonal of the frame, 7 pixels thick, paints at most
+	// (4096+1) x 7 pixels (a disc per step painted about 3 times as many).
+	if n := segment(dst, 0, 0, 4095, 2303, 7, lineColor); n > 4097*7 {
+		t.Errorf("a 4096-step diagonal 7 pixels thick painted %d pixels, want at most %d", n, 4097*7)
 	}
 	// The zones' top edge (y 0) is thick pixels deep: max(1, 4096/640) = 6, clipped at the frame's edge to 3.
 	for y := 0; y < 3; y++ {
@@ -92,20 +93,37 @@ func TestAttackGeometryDrawBounded(t *testing.T) {
 			t.Errorf("segment 4 px thick at y 50: pixel (50, %d) drawn %v, want %v", y, got, want)
 		}
 	}
-	// Ends that are not numbers or lie far outside draw nothing and return at once.
+	// Ends that are not numbers or lie far outside draw nothing and take no step outside the frame (unclipped,
+	// the last two would take 1e15 and 1e12 steps: the test would not end).
 	empty := image.NewRGBA(image.Rect(0, 0, 100, 100))
-	t0 = time.Now()
 	for _, s := range [][4]float64{
 		{math.NaN(), 0, 50, 50}, {0, 0, math.Inf(1), 50}, {-1e15, -1e15, -1e15 + 1, 1e15}, {200, 200, 1e12, 300},
 	} {
-		segment(empty, s[0], s[1], s[2], s[3], 3, lineColor)
-	}
-	if d := time.Since(t0); d > time.Second {
-		t.Errorf("segments outside the frame took %v", d)
+		if n := segment(empty, s[0], s[1], s[2], s[3], 3, lineColor); n != 0 {
+			t.Errorf("segment %v outside the frame painted %d pixels", s, n)
+		}
 	}
 	for i := 0; i < len(empty.Pix); i++ {
 		if empty.Pix[i] != 0 {
 			t.Fatalf("a segment outside the frame drew at byte %d", i)
 		}
+	}
+}
+
+// BenchmarkGeometryWorst draws the most geometry a stream may hold on a 4096x2304 preview frame.
+func BenchmarkGeometryWorst(b *testing.B) {
+	dst := image.NewRGBA(image.Rect(0, 0, 4096, 2304))
+	zones := make([]facegate.Zone, facegate.MaxZones)
+	for z := range zones {
+		for i := 0; i < facegate.MaxZonePoints; i++ {
+			zones[z].Points = append(zones[z].Points, facegate.FramePoint{X: float64(i % 2), Y: float64((i / 2) % 2)})
+		}
+	}
+	lines := make([]facegate.Line, facegate.MaxLines)
+	for l := range lines {
+		lines[l] = facegate.Line{From: facegate.FramePoint{X: 0, Y: 0}, To: facegate.FramePoint{X: 1, Y: 1}}
+	}
+	for b.Loop() {
+		Geometry(dst, zones, lines)
 	}
 }
