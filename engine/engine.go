@@ -254,6 +254,7 @@ func (e *Engine) Analyze(ctx context.Context, img *imgio.Image, opt Options) ([]
 	}
 	opt = withDefaults(opt)
 	p := newPyramid(img)
+	p.ctx = ctx
 	tm := opt.Timings
 	t0 := time.Now()
 	minFace := planMinFace(img.W, img.H, opt.MinFaceSize, opt.MaxDetectorRuns)
@@ -456,6 +457,7 @@ func (e *Engine) Embed(ctx context.Context, img *imgio.Image, f facegate.Face) (
 		return f, fmt.Errorf("engine: %w", err)
 	}
 	p := newPyramid(img)
+	p.ctx = ctx
 	var five [5]geom.Point
 	for i, pt := range f.Points5 {
 		five[i] = geom.Point{X: float64(pt.X), Y: float64(pt.Y)}

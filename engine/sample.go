@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"math"
 	"sync"
 
@@ -12,7 +13,11 @@ import (
 // scale reads from a level whose remaining reduction is below 2 and bilinear interpolation does not alias.
 // It is safe for concurrent use.
 type pyramid struct {
-	img    *imgio.Image // level 0, never changes
+	img *imgio.Image // level 0, never changes
+	// ctx, when not nil, is the analysis the pyramid serves: once it is done, a level being built is abandoned
+	// (halving a 6000x6000 image is hundreds of milliseconds under load) and sampling falls back to the finest
+	// level built, whose result nobody uses.
+	ctx    context.Context
 	mu     sync.Mutex
 	levels []*imgio.Image // guarded by mu
 }
@@ -30,18 +35,26 @@ func (p *pyramid) level(k int) *imgio.Image {
 		if prev.W < 2 || prev.H < 2 {
 			return prev
 		}
-		p.levels = append(p.levels, halve(prev))
+		next := halve(p.ctx, prev)
+		if next == nil {
+			return prev
+		}
+		p.levels = append(p.levels, next)
 	}
 	return p.levels[k]
 }
 
-// halve averages 2x2 blocks; a trailing odd row or column is dropped.
-func halve(src *imgio.Image) *imgio.Image {
+// halve averages 2x2 blocks; a trailing odd row or column is dropped. It returns nil when ctx (if not nil) is done
+// before it finishes, checking every 64 rows.
+func halve(ctx context.Context, src *imgio.Image) *imgio.Image {
 	w, h := src.W/2, src.H/2
 	dst := imgio.NewImage(w, h)
 	sp, dp := src.Pix, dst.Pix
 	stride := src.W * 3
 	for y := 0; y < h; y++ {
+		if ctx != nil && y%64 == 0 && ctx.Err() != nil {
+			return nil
+		}
 		r0 := sp[2*y*stride:]
 		r1 := sp[(2*y+1)*stride:]
 		d := dp[y*w*3 : (y+1)*w*3]
